@@ -1,0 +1,59 @@
+"""Configuration from the environment: one settings object for every front door.
+
+Every variable is prefixed `PARLEY_`; defaults run on a fresh machine with no AWS
+account (SQLite history, prompts from `prompts/`, the local baseline model).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Read once per process with `get_settings()`."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    model: str = Field("local:baseline", description="model reference, e.g. bedrock:<model-id>")
+    prompt: str = Field("suspicious-conversation@2", description="moderation prompt id@version")
+    shadow_prompt: str | None = Field(None, description="second prompt run in shadow, never published")
+    companion_prompt: str = Field("companion@1", description="prompt of the voice companion")
+
+    history: str = Field(
+        "sqlite:parley.db",
+        description="history store: sqlite:<path>, sqlite::memory:, or dynamodb:<table>",
+    )
+    prompts: str = Field(
+        str(REPO_ROOT / "prompts"), description="prompt store: a directory or s3://bucket/prefix"
+    )
+    verdicts_table: str | None = Field(None, description="DynamoDB table for verdicts")
+    verdicts_sqlite: str | None = Field(None, description="SQLite file for verdicts (local runs)")
+    event_bus: str | None = Field(None, description="EventBridge bus name for verdict events")
+
+    region: str = Field("us-east-1", description="AWS region for Bedrock and DynamoDB")
+    bedrock_endpoint_url: str | None = Field(None, description="Bedrock Runtime endpoint override")
+    aws_endpoint_url: str | None = Field(None, description="endpoint for DynamoDB/S3/EventBridge")
+
+    max_concurrency: int = Field(8, ge=1, le=256, description="conversations judged at once")
+    max_message_chars: int = Field(4000, ge=100, description="longer messages are truncated")
+    model_deadline_s: float = Field(6.0, gt=0, description="deadline of one skill model call")
+    min_remaining_ms: int = Field(
+        10_000, ge=0, description="stream job stops starting work below this remaining time"
+    )
+    max_attempts: int = Field(6, ge=1, le=20, description="botocore attempts per model call")
+
+    skill_id: str | None = Field(None, description="Alexa skill id this backend serves")
+    skill_user_memory: bool = Field(False, description="remember a user across sessions")
+    skill_max_calls_per_session: int = Field(30, ge=1)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached: Lambda reads the environment once)."""
+    return Settings()
