@@ -22,7 +22,9 @@ class Settings(BaseSettings):
 
     model: str = Field("local:baseline", description="model reference, e.g. bedrock:<model-id>")
     prompt: str = Field("suspicious-conversation@2", description="moderation prompt id@version")
-    shadow_prompt: str | None = Field(None, description="second prompt run in shadow, never published")
+    shadow_prompt: str | None = Field(
+        None, description="second prompt run in shadow, never published"
+    )
     companion_prompt: str = Field("companion@1", description="prompt of the voice companion")
 
     history: str = Field(

@@ -1,0 +1,175 @@
+"""Messages and conversations: validation, chronological order, windowing, file loading."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import InputError
+
+# One message above this is refused at the edge; the prompt truncates far earlier.
+MAX_MESSAGE_BYTES = 256 * 1024
+TRUNCATION_MARKER = " [… truncated by parley: {omitted} characters omitted]"
+
+_SENDER_UNSAFE = re.compile(r"[^\w.@ -]")
+
+Sender = Literal["buyer", "seller", "user", "assistant", "system", "unknown"]
+
+
+class Message(BaseModel):
+    """One message of a conversation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=512)
+    timestamp: datetime
+    sender: str = Field("unknown", min_length=1, max_length=64)
+    text: str
+
+    @field_validator("timestamp")
+    @classmethod
+    def _timezone_aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("timestamp must carry a timezone (e.g. 2024-05-01T10:00:00Z)")
+        return value.astimezone(UTC)
+
+    @field_validator("sender")
+    @classmethod
+    def _plain_sender(cls, value: str) -> str:
+        # Senders appear inside a prompt attribute: keep them to a plain alphabet.
+        return _SENDER_UNSAFE.sub("_", value.strip()) or "unknown"
+
+    @field_validator("text")
+    @classmethod
+    def _bounded_text(cls, value: str) -> str:
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > MAX_MESSAGE_BYTES:
+            raise ValueError(f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")
+        return value
+
+    @property
+    def iso_timestamp(self) -> str:
+        """The sort-key form used by the stores: ISO-8601 UTC with microseconds."""
+        return iso(self.timestamp)
+
+
+class Conversation(BaseModel):
+    """A conversation's messages, always kept in chronological order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1)
+    messages: tuple[Message, ...]
+
+    @field_validator("messages")
+    @classmethod
+    def _chronological(cls, value: tuple[Message, ...]) -> tuple[Message, ...]:
+        # sorted() is stable: messages with equal timestamps keep their given order.
+        return tuple(sorted(value, key=lambda m: m.timestamp))
+
+    @property
+    def last(self) -> Message:
+        if not self.messages:
+            raise InputError(f"conversation {self.id!r} has no messages")
+        return self.messages[-1]
+
+    def window(self, limit: int) -> Conversation:
+        """The newest `limit` messages, still in chronological order."""
+        return self.model_copy(update={"messages": self.messages[-limit:] if limit else ()})
+
+
+def iso(ts: datetime) -> str:
+    """ISO-8601 in UTC with a fixed width, so that string order is time order."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse an ISO-8601 timestamp; naive ones are refused."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"not an ISO-8601 timestamp: {str(value)[:40]!r}") from exc
+    if parsed.tzinfo is None:
+        raise InputError(f"timestamp has no timezone: {value[:40]!r}")
+    return parsed.astimezone(UTC)
+
+
+def truncate_text(text: str, max_chars: int) -> str:
+    """Cut an over-long message, with a marker the model sees."""
+    if len(text) <= max_chars:
+        return text
+    omitted = len(text) - max_chars
+    return text[:max_chars] + TRUNCATION_MARKER.format(omitted=omitted)
+
+
+def conversation_from_dict(data: Any, *, default_id: str = "conversation") -> Conversation:
+    """Build a conversation from the JSON form used by files and datasets.
+
+    Accepted: {"id", "messages": [{"sender", "text", "timestamp"?}]}. Messages without
+    timestamps get one a minute apart, in the order given.
+    """
+    if not isinstance(data, dict):
+        raise InputError("a conversation must be a JSON object with 'messages'")
+    raw_messages = data.get("messages")
+    if not isinstance(raw_messages, list):
+        raise InputError("a conversation needs a 'messages' list")
+    if not raw_messages:
+        raise InputError("the conversation is empty: it has no messages")
+    conversation_id = str(data.get("id") or data.get("conversation_id") or default_id)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    messages = []
+    for index, raw in enumerate(raw_messages):
+        if not isinstance(raw, dict):
+            raise InputError(f"message {index} must be an object with 'text'")
+        text = raw.get("text", raw.get("message"))
+        if not isinstance(text, str):
+            raise InputError(f"message {index} has no 'text' string")
+        stamp = raw.get("timestamp")
+        try:
+            messages.append(
+                Message(
+                    conversation_id=conversation_id,
+                    timestamp=parse_timestamp(stamp)
+                    if isinstance(stamp, str)
+                    else start + timedelta(minutes=index),
+                    sender=str(raw.get("sender") or "unknown"),
+                    text=text,
+                )
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InputError(f"message {index}: {first['msg']}") from None
+    return Conversation(id=conversation_id, messages=tuple(messages))
+
+
+def load_conversations(path: Path) -> list[Conversation]:
+    """Read conversations from a .json file (one object or a list) or a .jsonl file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not valid UTF-8 (byte {exc.start})") from None
+    if path.suffix == ".jsonl":
+        items = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                items.append(_json(line, f"{path}:{number}"))
+    else:
+        parsed = _json(text, str(path))
+        items = parsed if isinstance(parsed, list) else [parsed]
+    return [conversation_from_dict(item, default_id=path.stem) for item in items]
+
+
+def _json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: malformed JSON ({exc.msg} at line {exc.lineno})") from None

@@ -1,0 +1,48 @@
+"""The one price table: USD per 1,000 tokens, on-demand, us-east-1.
+
+Figures from the public Amazon Bedrock pricing page; update them here only.
+Longest matching prefix wins, so regional inference-profile ids (`us.…`) match too.
+"""
+
+from __future__ import annotations
+
+# model id prefix -> (input USD / 1k tokens, output USD / 1k tokens)
+PRICES: dict[str, tuple[float, float]] = {
+    "amazon.titan-text-lite": (0.00015, 0.0002),
+    "amazon.titan-text-express": (0.0002, 0.0006),
+    "amazon.nova-micro": (0.000035, 0.00014),
+    "amazon.nova-lite": (0.00006, 0.00024),
+    "amazon.nova-pro": (0.0008, 0.0032),
+    "anthropic.claude-3-haiku": (0.00025, 0.00125),
+    "anthropic.claude-3-5-haiku": (0.0008, 0.004),
+    "anthropic.claude-3-5-sonnet": (0.003, 0.015),
+    "anthropic.claude-3-7-sonnet": (0.003, 0.015),
+    "anthropic.claude-sonnet-4": (0.003, 0.015),
+    "mistral.mistral-7b-instruct": (0.00015, 0.0002),
+    "mistral.mixtral-8x7b-instruct": (0.00045, 0.0007),
+    "mistral.mistral-large": (0.004, 0.012),
+    "meta.llama3-8b-instruct": (0.0003, 0.0006),
+    "meta.llama3-1-8b-instruct": (0.00022, 0.00022),
+    "local": (0.0, 0.0),
+}
+
+
+def _strip_region(model_id: str) -> str:
+    # Inference profiles prefix the id with a geography: us., eu., apac., global.
+    head, _, tail = model_id.partition(".")
+    return tail if head in {"us", "eu", "apac", "global", "us-gov"} and tail else model_id
+
+
+def price_of(model_id: str) -> tuple[float, float] | None:
+    """(input, output) USD per 1k tokens, or None when the model is not in the table."""
+    bare = _strip_region(model_id.rsplit("/", 1)[-1])
+    matches = [prefix for prefix in PRICES if bare.startswith(prefix)]
+    return PRICES[max(matches, key=len)] if matches else None
+
+
+def estimate_cost(model_id: str, input_tokens: int, output_tokens: int) -> float:
+    """Cost in USD of one call; 0.0 for unknown models (reported as such, never guessed)."""
+    price = price_of(model_id)
+    if price is None:
+        return 0.0
+    return (input_tokens * price[0] + output_tokens * price[1]) / 1000.0

@@ -1,0 +1,65 @@
+"""The pure core: judge one conversation with one prompt and one model."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from .errors import InputError
+from .models import ModelResult
+from .models.pricing import estimate_cost
+from .verdict import ParsedAnswer, Verdict, parse_answer, parse_legacy, verdict_tool_schema
+
+if TYPE_CHECKING:
+    from .conversation import Conversation
+    from .models import ChatModel
+    from .prompts import PromptTemplate, RenderedPrompt
+
+
+def parse_result(prompt: RenderedPrompt, result: ModelResult) -> ParsedAnswer:
+    """Read a model result by what the prompt asked for (structured verdict or legacy 0/1)."""
+    if prompt.output == "legacy" and result.structured is None:
+        return parse_legacy(result.text)
+    return parse_answer(structured=result.structured, text=result.text)
+
+
+def build_verdict(
+    conversation: Conversation, prompt: RenderedPrompt, result: ModelResult, elapsed_ms: float
+) -> Verdict:
+    """Combine the parsed answer with the call's accounting into a Verdict."""
+    answer = parse_result(prompt, result)
+    cost = result.cost_usd or estimate_cost(
+        result.model_id, result.input_tokens, result.output_tokens
+    )
+    return Verdict(
+        conversation_id=conversation.id,
+        last_message_at=conversation.last.timestamp,
+        suspicious=answer.suspicious,
+        score=answer.score,
+        categories=answer.categories,
+        rationale=answer.rationale,
+        status=answer.status,
+        model_id=result.model_id,
+        prompt=prompt.ref,
+        input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens,
+        latency_ms=round(result.latency_ms or elapsed_ms, 3),
+        cost_usd=cost,
+        decided_by=result.decided_by,
+    )
+
+
+def assess(conversation: Conversation, template: PromptTemplate, model: ChatModel) -> Verdict:
+    """Render the prompt over the conversation's window, call the model, parse a Verdict.
+
+    Model errors propagate (`ModelError.retryable` tells the caller what to do); an
+    answer that cannot be parsed is an `undetermined` verdict, never a silent 0.
+    """
+    if not conversation.messages:
+        raise InputError(f"conversation {conversation.id!r} is empty")
+    prompt = template.render_conversation(conversation)
+    schema = verdict_tool_schema() if prompt.output == "verdict" else None
+    started = time.perf_counter()
+    result = model.generate(prompt, schema=schema)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return build_verdict(conversation, prompt, result, elapsed_ms)
