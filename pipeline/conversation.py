@@ -173,3 +173,18 @@ def _json(text: str, where: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{where}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def last_message_only(conversation: Conversation) -> Conversation:
+    """The conversation cut to its newest message (what a context-blind check sees)."""
+    return conversation.window(1)
+
+
+def reversed_order(conversation: Conversation) -> Conversation:
+    """The same messages in reverse order, re-stamped so the reversal is what is shown."""
+    stamps = [m.timestamp for m in conversation.messages]
+    flipped = [
+        m.model_copy(update={"timestamp": stamp})
+        for m, stamp in zip(reversed(conversation.messages), stamps, strict=True)
+    ]
+    return conversation.model_copy(update={"messages": tuple(flipped)})
