@@ -73,5 +73,10 @@ def resolve(reference: str, **options: Any) -> ChatModel:
         known = ", ".join(f"{p}:…" for p in _LOADERS)
         raise ConfigError(f"unknown model reference {reference!r}; use one of {known}")
     module_name, _, factory = _LOADERS[prefix].partition(":")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        raise ConfigError(f"model kind {prefix!r} is not available in this build") from None
     return getattr(module, factory)(rest, **options)  # type: ignore[no-any-return]
