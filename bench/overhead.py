@@ -19,7 +19,12 @@ from pipeline.prompts import DirectoryPromptStore
 from pipeline.settings import REPO_ROOT
 
 EMULATED_CALL_MS = 200.0
-ANSWER = {"suspicious": True, "score": 0.91, "categories": ["advance_fee_deposit"], "rationale": "x"}
+ANSWER = {
+    "suspicious": True,
+    "score": 0.91,
+    "categories": ["advance_fee_deposit"],
+    "rationale": "x",
+}
 
 
 class InstantModel:
