@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     region: str = Field("us-east-1", description="AWS region for Bedrock and DynamoDB")
     bedrock_endpoint_url: str | None = Field(None, description="Bedrock Runtime endpoint override")
     aws_endpoint_url: str | None = Field(None, description="endpoint for DynamoDB/S3/EventBridge")
+    langchain_model: str = Field(
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        description="model id of langchain:pipeline.models.langchain_adapter:bedrock_converse",
+    )
 
     max_concurrency: int = Field(8, ge=1, le=256, description="conversations judged at once")
     max_message_chars: int = Field(4000, ge=100, description="longer messages are truncated")
