@@ -1,0 +1,142 @@
+"""`local:baseline`: the small hashed n-gram logistic regression, as a ChatModel.
+
+It is a text classifier, not a language model: it reads the windowed conversation
+and answers a calibrated probability. It imports only the stdlib (no numpy), so the
+Lambda bundle stays small; the artifact ships in pipeline/data/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..baseline.artifact import DEFAULT_ARTIFACT, BaselineArtifact, load_artifact
+from ..errors import ConfigError
+from . import ModelResult
+
+if TYPE_CHECKING:
+    from ..conversation import Conversation
+    from ..emulator import EmulatorReply, EmulatorRequest
+    from ..prompts import RenderedPrompt
+
+MODEL_ID = "local:baseline"
+KNOWN = ("baseline", "baseline@<artifact path>")
+
+# A rendered message block: <message index=".." sender="seller" at="..">text</message>.
+_MESSAGE = re.compile(r"<message\b([^>]*)>(.*?)</message>", re.DOTALL)
+_SENDER = re.compile(r'\bsender="([^"]*)"')
+
+
+class BaselineModel:
+    """The local baseline classifier behind the ChatModel protocol."""
+
+    def __init__(self, artifact_path: Path | str | None = None) -> None:
+        self.artifact_path = Path(artifact_path) if artifact_path else DEFAULT_ARTIFACT
+        self.artifact: BaselineArtifact = load_artifact(self.artifact_path)
+        self.model_id = MODEL_ID
+
+    @property
+    def threshold(self) -> float:
+        return self.artifact.threshold
+
+    @property
+    def cascade_band(self) -> tuple[float, float]:
+        """(low, high): below low the cascade clears locally, above high it flags locally."""
+        return self.artifact.low, self.artifact.high
+
+    def score(self, conversation: Conversation) -> float:
+        """Calibrated probability that the conversation is a scam attempt."""
+        return self.artifact.probability([(m.sender, m.text) for m in conversation.messages])
+
+    def judge(self, turns: list[tuple[str, str]]) -> dict[str, Any]:
+        """The verdict tool input for (sender, text) turns."""
+        groups = self.artifact.features_of(turns)
+        p = self.artifact.probability_of(groups)
+        suspicious = p >= self.artifact.threshold
+        category = self.artifact.category_of(groups) if suspicious else None
+        return {
+            "suspicious": suspicious,
+            "score": round(p, 4),
+            "categories": [category or "other"] if suspicious else [],
+            "rationale": (
+                f"local baseline classifier: probability p={p:.3f} "
+                f"(threshold {self.artifact.threshold:.3f}); not a language model"
+            ),
+        }
+
+    def generate(
+        self,
+        prompt: RenderedPrompt,
+        *,
+        schema: dict[str, Any] | None = None,
+        deadline_s: float | None = None,
+    ) -> ModelResult:
+        """Classify the prompt's windowed conversation (or the messages in its text)."""
+        started = time.perf_counter()
+        if prompt.conversation is not None and prompt.conversation.messages:
+            turns = [(m.sender, m.text) for m in prompt.conversation.messages]
+        else:
+            turns = turns_from_text(prompt.user)
+        answer = self.judge(turns)
+        return ModelResult(
+            model_id=self.model_id,
+            text=("1" if answer["suspicious"] else "0") if prompt.output == "legacy" else None,
+            structured=answer,
+            input_tokens=0,
+            output_tokens=0,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            cost_usd=0.0,
+            stop_reason="end_turn",
+            extra={"artifact_sha256": self.artifact.meta.get("model_sha256")},
+        )
+
+
+def turns_from_text(text: str) -> list[tuple[str, str]]:
+    """(sender, text) turns from rendered `<message sender="…">` blocks, unescaped.
+
+    Text without such blocks (a legacy prompt) is one turn of an unknown sender.
+    """
+    turns = [
+        (match.group(1) if (match := _SENDER.search(attrs)) else "unknown", _unescape(body))
+        for attrs, body in _MESSAGE.findall(text)
+    ]
+    return turns or [("unknown", text)]
+
+
+def _unescape(text: str) -> str:
+    # Exactly what prompts.neutralise escapes: &amp; last, so "&amp;lt;" stays "&lt;".
+    return text.strip("\n").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def from_reference(rest: str, **_: Any) -> BaselineModel:
+    """`local:baseline` (the shipped artifact) or `local:baseline@<artifact path>`."""
+    name, sep, path = rest.partition("@")
+    if name != "baseline" or (sep and not path):
+        raise ConfigError(
+            f"unknown local model {rest!r}; known: " + ", ".join(f"local:{k}" for k in KNOWN)
+        )
+    return BaselineModel(path or None)
+
+
+def baseline_responder(
+    artifact_path: Path | str | None = None,
+) -> Callable[[EmulatorRequest], EmulatorReply]:
+    """An emulator responder answering like a model with the baseline's judgement.
+
+    Reads the `<message>` blocks of the prompt text; answers the verdict tool input when
+    a tool is offered, else the legacy text "1" / "0".
+    """
+    from ..emulator import EmulatorReply  # lazy: the emulator is a test/demo dependency
+
+    model = BaselineModel(artifact_path)
+
+    def respond(request: EmulatorRequest) -> EmulatorReply:
+        answer = model.judge(turns_from_text(request.prompt_text))
+        if request.forced_tool is not None or request.tool_schema is not None:
+            return EmulatorReply(tool_input=answer)
+        return EmulatorReply(text="1" if answer["suspicious"] else "0")
+
+    return respond
