@@ -53,10 +53,24 @@ class Settings(BaseSettings):
         10_000, ge=0, description="stream job stops starting work below this remaining time"
     )
     max_attempts: int = Field(6, ge=1, le=20, description="botocore attempts per model call")
+    model_rpm: float | None = Field(
+        None,
+        gt=0,
+        description="stream job: pace model calls to this rate per container (its share of "
+        "the Bedrock quota); unset: rely on botocore's adaptive retry mode alone",
+    )
 
     skill_id: str | None = Field(None, description="Alexa skill id this backend serves")
     skill_user_memory: bool = Field(False, description="remember a user across sessions")
     skill_max_calls_per_session: int = Field(30, ge=1)
+    skill_model: str | None = Field(
+        None, description="model of the voice companion; default: the companion prompt's model"
+    )
+    skill_max_calls_per_user_day: int = Field(
+        200, ge=1, description="model calls per user in 24 h (counted with skill_user_memory)"
+    )
+    guardrail_id: str | None = Field(None, description="Bedrock guardrail for the skill's answers")
+    guardrail_version: str = Field("DRAFT", description="version of that guardrail")
 
 
 @lru_cache(maxsize=1)
