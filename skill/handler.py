@@ -1,0 +1,368 @@
+"""Alexa request handlers of the voice companion (ask-sdk-core) and the Lambda entry.
+
+The built-in intents are answered here; free speech (`ChatIntent`) goes to
+`pipeline.assistant.reply`, which remembers, answers in time and screens for a
+child. The skill is built once per container, on the first request
+(`lambda_handler`), or by `build_skill(...)` with injected model, history and
+settings (tests, the CLI, the HTTPS server). Importing this module builds nothing:
+no LangChain, no boto3 client.
+
+Logs hold request ids, request types, intent names, statuses and sizes, never the
+child's words or the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+from ask_sdk_core.exceptions import AskSdkException
+from ask_sdk_core.skill_builder import SkillBuilder
+from ask_sdk_core.utils import get_slot, is_intent_name, is_request_type
+from ask_sdk_model import RequestEnvelope
+from ask_sdk_model.ui import SimpleCard
+from aws_lambda_powertools import Logger
+
+from pipeline.assistant import REPROMPT, Companion, SessionInfo, reply
+from pipeline.errors import ParleyError
+from pipeline.redact import install_redaction
+from pipeline.screen import ssml_escape
+
+from . import intents
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ask_sdk_core.handler_input import HandlerInput
+    from ask_sdk_core.skill import CustomSkill
+    from ask_sdk_model import Response
+
+    from pipeline.history import HistoryStore
+    from pipeline.models import ChatModel
+    from pipeline.prompts import PromptTemplate
+    from pipeline.settings import Settings
+
+logger = Logger(service=os.getenv("POWERTOOLS_SERVICE_NAME", "parley-skill"), stream=sys.stderr)
+install_redaction(logger)
+
+CARD_TITLE = "Pip"
+# Session attribute counting model calls (Alexa echoes session attributes back).
+CALLS_ATTRIBUTE = "parley_model_calls"
+
+LAUNCH_LINE = "Hi, I'm Pip! I love silly stories and big ideas. What would you like to talk about?"
+HELP_LINE = (
+    "I'm Pip, and I love to chat! You can say things like: tell Pip about dinosaurs, or: "
+    "can I have a biscuit. When you're finished, just say stop."
+)
+GOODBYE_LINE = "Bye bye! That was fun. Talk soon!"
+YES_LINE = "Hooray! Tell me more: what shall we talk about?"
+NO_LINE = "Okay! What would you like to talk about instead?"
+FALLBACK_LINE = (
+    "Hmm, I didn't understand that one. You can say: tell Pip, and then anything you like!"
+)
+HOME_LINE = "Okay, let's start again from the beginning! What would you like to talk about?"
+ERROR_LINE = (
+    "Oh dear, something went wobbly in my head and I missed that. Can you say it one more time?"
+)
+
+
+class ForeignSkillError(ParleyError):
+    """The request is for another skill id: refused, never answered."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _request_fields(handler_input: HandlerInput) -> dict[str, Any]:
+    request = handler_input.request_envelope.request
+    intent = getattr(request, "intent", None)
+    return {
+        "request_id": getattr(request, "request_id", None),
+        "request_type": getattr(request, "object_type", None),
+        "intent": getattr(intent, "name", None),
+    }
+
+
+def _log(handler_input: HandlerInput, status: str, speech: str = "", **fields: Any) -> None:
+    logger.info(
+        "alexa request",
+        extra={
+            **_request_fields(handler_input),
+            "status": status,
+            "speech_chars": len(speech),
+            **fields,
+        },
+    )
+
+
+def _respond(
+    handler_input: HandlerInput,
+    text: str,
+    *,
+    status: str,
+    end_session: bool = False,
+    reprompt: str | None = REPROMPT,
+    card: bool = False,
+    **log_fields: Any,
+) -> Response:
+    """Speak plain `text` (escaped here), reprompt unless the session ends, log sizes."""
+    builder = handler_input.response_builder.speak(ssml_escape(text))
+    if card:
+        builder.set_card(SimpleCard(title=CARD_TITLE, content=text))
+    if end_session:
+        builder.set_should_end_session(True)
+    elif reprompt:
+        builder.ask(ssml_escape(reprompt))
+    _log(handler_input, status, text, **log_fields)
+    return builder.response
+
+
+def _as_count(value: Any) -> int:
+    # Session attributes come back from the device: trust only a plain non-negative int.
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+# -------------------------------------------------------------------------- handlers
+
+
+class SpokenLineHandler(AbstractRequestHandler):
+    """Answers a request type or built-in intents with a fixed line."""
+
+    def __init__(
+        self,
+        line: str,
+        *,
+        intent_names: tuple[str, ...] = (),
+        request_type: str | None = None,
+        end_session: bool = False,
+        status: str = "built_in",
+    ) -> None:
+        self.line = line
+        self.intent_names = intent_names
+        self.request_type = request_type
+        self.end_session = end_session
+        self.status = status
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        if self.request_type is not None:
+            return bool(is_request_type(self.request_type)(handler_input))
+        return any(is_intent_name(name)(handler_input) for name in self.intent_names)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return _respond(handler_input, self.line, status=self.status, end_session=self.end_session)
+
+
+class ChatIntentHandler(AbstractRequestHandler):
+    """Free speech: one companion turn (memory, deadline, screen) per request."""
+
+    def __init__(self, companion: Companion) -> None:
+        self.companion = companion
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name(intents.CHAT)(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        session = handler_input.request_envelope.session
+        if session is None or not session.session_id:  # Alexa always sends one with intents
+            raise ValueError("ChatIntent request without a session")
+        attributes = dict(handler_input.attributes_manager.session_attributes or {})
+        slot = get_slot(handler_input=handler_input, slot_name=intents.UTTERANCE_SLOT)
+        info = SessionInfo(
+            session_id=session.session_id,
+            user_id=session.user.user_id if session.user is not None else None,
+            calls_made=_as_count(attributes.get(CALLS_ATTRIBUTE)),
+        )
+        words = slot.value if slot is not None else None
+        turn = reply(info, words, self.companion)
+        attributes[CALLS_ATTRIBUTE] = turn.calls_made
+        handler_input.attributes_manager.session_attributes = attributes
+        builder = handler_input.response_builder.speak(turn.speech)
+        builder.set_card(SimpleCard(title=CARD_TITLE, content=turn.text))
+        if turn.end_session:
+            builder.set_should_end_session(True)
+        elif turn.reprompt:
+            builder.ask(turn.reprompt)
+        _log(
+            handler_input,
+            turn.status,
+            turn.text,
+            utterance_chars=len(words or ""),
+            model_calls=turn.calls_made,
+            model_ms=round(turn.model_ms, 1),
+            turn_ms=round(turn.total_ms, 1),
+            turns_shown=turn.turns_shown,
+            screen=list(turn.screen),
+        )
+        return builder.response
+
+
+class SessionEndedHandler(AbstractRequestHandler):
+    """The session is over (user said nothing, exceeded reprompts, or an error): no speech."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_request_type(intents.SESSION_ENDED_REQUEST)(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        reason = getattr(request, "reason", None)
+        error = getattr(request, "error", None)
+        _log(
+            handler_input,
+            "session_ended",
+            reason=getattr(reason, "value", reason),
+            error_type=getattr(getattr(error, "object_type", None), "value", None),
+        )
+        return handler_input.response_builder.response
+
+
+class CatchAllExceptionHandler(AbstractExceptionHandler):
+    """Anything unexpected: a kind, specific sentence, and the session stays open."""
+
+    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        logger.error(
+            "handler failed",
+            extra={**_request_fields(handler_input), "error": type(exception).__name__},
+        )
+        return _respond(handler_input, ERROR_LINE, status="error")
+
+
+# ---------------------------------------------------------------------------- build
+
+
+def _aws_client(service: str, settings: Settings, *, read_timeout: float) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # Short timeouts: a store or a guardrail must not eat Alexa's 8 seconds.
+    config = Config(
+        connect_timeout=1.0,
+        read_timeout=read_timeout,
+        retries={"mode": "standard", "total_max_attempts": 2},
+    )
+    endpoint = (
+        settings.bedrock_endpoint_url if service == "bedrock-runtime" else settings.aws_endpoint_url
+    )
+    return boto3.client(service, region_name=settings.region, endpoint_url=endpoint, config=config)
+
+
+def build_companion(
+    settings: Settings,
+    *,
+    model: ChatModel | None = None,
+    history: HistoryStore | None = None,
+    template: PromptTemplate | None = None,
+    guardrail: Callable[[str], bool] | None = None,
+) -> Companion:
+    """The companion's dependencies: the given ones, else built from the settings."""
+    from pipeline.assistant import BedrockGuardrail
+    from pipeline.history import open_history
+    from pipeline.models import resolve
+    from pipeline.prompts import open_prompt_store
+
+    if template is None:
+        template = open_prompt_store(settings.prompts).get(settings.companion_prompt)
+    if history is None:
+        dynamodb = (
+            _aws_client("dynamodb", settings, read_timeout=1.0)
+            if settings.history.startswith("dynamodb:")
+            else None
+        )
+        history = open_history(settings.history, dynamodb_client=dynamodb)
+    if model is None:
+        reference = settings.skill_model or template.meta.model
+        options: dict[str, Any] = {}
+        if reference.startswith("bedrock:"):
+            options = {"region": settings.region, "endpoint_url": settings.bedrock_endpoint_url}
+        model = resolve(reference, **options)
+    if guardrail is None and settings.guardrail_id:
+        client = _aws_client("bedrock-runtime", settings, read_timeout=1.0)
+        guardrail = BedrockGuardrail(client, settings.guardrail_id, settings.guardrail_version)
+    return Companion.from_settings(
+        settings, model=model, template=template, history=history, guardrail=guardrail
+    )
+
+
+def build_skill(
+    *,
+    model: ChatModel | None = None,
+    history: HistoryStore | None = None,
+    settings: Settings | None = None,
+    template: PromptTemplate | None = None,
+    guardrail: Callable[[str], bool] | None = None,
+    companion: Companion | None = None,
+) -> CustomSkill:
+    """The skill with every handler; dependencies not given are built from settings."""
+    from pipeline.settings import get_settings
+
+    settings = settings or get_settings()
+    if companion is None:
+        companion = build_companion(
+            settings, model=model, history=history, template=template, guardrail=guardrail
+        )
+    builder = SkillBuilder()
+    # Requests whose application id differs raise AskSdkException before any handler runs.
+    builder.skill_id = settings.skill_id  # type: ignore[assignment]  # typed None in the SDK
+    for handler in (
+        SpokenLineHandler(LAUNCH_LINE, request_type=intents.LAUNCH_REQUEST, status="launch"),
+        ChatIntentHandler(companion),
+        SpokenLineHandler(HELP_LINE, intent_names=(intents.HELP,)),
+        SpokenLineHandler(
+            GOODBYE_LINE, intent_names=(intents.CANCEL, intents.STOP), end_session=True
+        ),
+        SpokenLineHandler(YES_LINE, intent_names=(intents.YES,)),
+        SpokenLineHandler(NO_LINE, intent_names=(intents.NO,)),
+        SpokenLineHandler(FALLBACK_LINE, intent_names=(intents.FALLBACK,)),
+        SpokenLineHandler(HOME_LINE, intent_names=(intents.NAVIGATE_HOME,)),
+        SessionEndedHandler(),
+    ):
+        builder.add_request_handler(handler)
+    builder.add_exception_handler(CatchAllExceptionHandler())
+    return builder.create()
+
+
+def handle_event(skill: CustomSkill, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Run one Alexa request envelope (a dict) through the skill; return the response dict.
+
+    A request for another skill id raises `ForeignSkillError` (no answer is given).
+    """
+    started = time.perf_counter()
+    envelope = skill.serializer.deserialize(payload=json.dumps(event), obj_type=RequestEnvelope)
+    try:
+        response = skill.invoke(request_envelope=envelope, context=context)
+    except AskSdkException as exc:
+        if "Skill ID Verification" not in str(exc):
+            raise
+        logger.warning(
+            "request refused: skill id mismatch",
+            extra={"request_id": getattr(envelope.request, "request_id", None)},
+        )
+        raise ForeignSkillError("request refused: it is for another skill id") from None
+    result = cast("dict[str, Any]", skill.serializer.serialize(response))
+    logger.debug("alexa response", extra={"handler_ms": (time.perf_counter() - started) * 1000})
+    return result
+
+
+_skill: CustomSkill | None = None
+_skill_lock = threading.Lock()
+
+
+def get_skill() -> CustomSkill:
+    """The container's skill, built on first use from the settings."""
+    global _skill
+    with _skill_lock:
+        if _skill is None:
+            _skill = build_skill()
+        return _skill
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """AWS Lambda entry point for the Alexa Skills Kit trigger."""
+    return handle_event(get_skill(), event, context)
