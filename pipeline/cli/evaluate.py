@@ -1,0 +1,231 @@
+"""`parley eval`: offline prompt evaluations.
+
+    parley eval evals/smoke.yaml [--output DIR] [--max-cost USD] ...   (= parley eval run …)
+    parley eval compare RUN_A/results.json [RUN_B/results.json] [--a CELL] [--b CELL]
+    parley eval batch evals/<suite>.yaml --s3 s3://bucket/prefix --role-arn ARN
+
+`eval` is a group whose default command is `run`: a first argument that is not a
+subcommand name is a suite file. Exit codes: 0 gate passed, 1 gate broken, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import InputError
+from .common import echo_json, json_option
+
+
+class DefaultGroup(click.Group):
+    """A group that runs `default_command` when the first argument names no subcommand."""
+
+    default_command = "run"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup)
+def evaluate() -> None:
+    """Evaluate prompts and models on labelled conversations: metrics, cost, a CI gate.
+
+    `parley eval SUITE.yaml` runs a suite (same as `parley eval run SUITE.yaml`).
+    """
+
+
+def _suite_reports_dir(suite: Any) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return suite.base_dir / "reports" / f"{suite.name}-{stamp}"
+
+
+@evaluate.command("run")
+@click.argument("suite_path", metavar="SUITE.yaml", type=click.Path(path_type=Path))
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="report directory; default: <suite dir>/reports/<suite>-<timestamp>/",
+)
+@click.option("--max-cost", type=click.FloatRange(min=0), default=None, help="USD budget")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="calls at once")
+@click.option("--no-cache", is_flag=True, help="ask the models again (answers are re-cached)")
+@click.option(
+    "--cache",
+    "cache_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="SQLite cache and run journal; default: the suite's `cache` (evals/.cache/eval.db)",
+)
+@click.option(
+    "--resume/--restart",
+    default=True,
+    show_default=True,
+    help="continue an interrupted run of the same suite, or start over",
+)
+@click.option("--quiet", is_flag=True, help="no progress line and no summary on the terminal")
+@click.option("--update-baseline", is_flag=True, help="store this run's F1 as the gate baseline")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    suite_path: Path,
+    output: Path | None,
+    max_cost: float | None,
+    concurrency: int | None,
+    no_cache: bool,
+    cache_path: Path | None,
+    resume: bool,
+    quiet: bool,
+    update_baseline: bool,
+) -> None:
+    """Run every prompt x model x variant of a suite on its cases; write the reports."""
+    from ..evaluation.progress import Progress
+    from ..evaluation.report import build_report, markdown_summary, write_reports
+    from ..evaluation.runner import RunOptions, run_suite
+    from ..evaluation.suite import load_suite
+
+    suite = load_suite(suite_path)
+    if cache_path is not None:
+        suite = suite.model_copy(update={"cache": str(cache_path.resolve())})
+    options = RunOptions.from_suite(
+        suite,
+        concurrency=concurrency,
+        max_cost=max_cost,
+        use_cache=not no_cache,
+        resume=resume,
+    )
+
+    def progress(total: int) -> Progress | None:
+        if quiet:
+            return None
+        return Progress(total, _write_stderr, tty=sys.stderr.isatty())
+
+    try:
+        outcome = run_suite(suite, options=options, progress=progress)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: finished cases are saved; run again to resume", err=True)
+        raise
+    report = build_report(suite, outcome, update_baseline=update_baseline)
+    directory = output or _suite_reports_dir(suite)
+    paths = write_reports(report, directory)
+    if not quiet:
+        click.echo(markdown_summary(report))
+        click.echo(f"reports: {paths['summary']}, {paths['results'].name}, {paths['html'].name}")
+    gate = report.gate
+    if gate is not None and not gate.passed:
+        for failure in gate.failures:
+            click.echo(f"gate: {failure}", err=True)
+        ctx.exit(1)
+
+
+def _write_stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+@evaluate.command("compare")
+@click.argument("run_a", metavar="A.json", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument(
+    "run_b", metavar="[B.json]", type=click.Path(path_type=Path, dir_okay=False), required=False
+)
+@click.option("--a", "cell_a", metavar="CELL", help="cell key prompt|model|variant in A")
+@click.option("--b", "cell_b", metavar="CELL", help="cell key in B (or in A without B.json)")
+@json_option
+def compare_command(
+    run_a: Path, run_b: Path | None, cell_a: str | None, cell_b: str | None, as_json: bool
+) -> None:
+    """Compare two cells on the same cases: wins, losses, flipped cases, McNemar's test.
+
+    Give two results.json files (one cell each, or choose with --a/--b), or one file
+    and both --a and --b.
+    """
+    from ..evaluation.compare import compare, pick_cell
+    from ..evaluation.results import by_cell, load_results
+
+    groups_a = by_cell(load_results(run_a))
+    groups_b = by_cell(load_results(run_b)) if run_b is not None else groups_a
+    if run_b is None and (cell_a is None or cell_b is None):
+        if len(groups_a) != 2:
+            raise InputError("with one results file, choose both cells: --a CELL --b CELL")
+        cell_a, cell_b = list(groups_a)
+    key_a = pick_cell(groups_a, cell_a, "a")
+    key_b = pick_cell(groups_b, cell_b, "b")
+    result = compare(groups_a[key_a], groups_b[key_b])
+    if as_json:
+        echo_json(result.as_dict())
+        return
+    click.echo(f"A: {result.a}\nB: {result.b}")
+    click.echo(
+        f"{result.n} shared cases; correct: A {result.a_correct}, B {result.b_correct}; "
+        f"B wins {result.wins}, B losses {result.losses}"
+    )
+    click.echo(
+        f"McNemar p = {result.p_exact:.4f} (exact), {result.p_chi2:.4f} (chi-square, "
+        f"continuity-corrected): {result.conclusion}"
+    )
+    for flip in result.flipped:
+        side = "B right" if flip.b_wins else "A right"
+        click.echo(f"  {flip.case_id}  label {flip.label} ({flip.category}): {side}")
+
+
+@evaluate.command("batch")
+@click.argument("suite_path", metavar="SUITE.yaml", type=click.Path(path_type=Path))
+@click.option("--s3", "s3_uri", required=True, metavar="s3://BUCKET/PREFIX", help="job files")
+@click.option("--role-arn", required=True, help="service role Bedrock assumes to read/write S3")
+@click.option("--output", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--poll-seconds", type=click.FloatRange(min=1), default=60.0, show_default=True)
+@click.option("--timeout-hours", type=click.IntRange(24, 168), default=24, show_default=True)
+@click.option("--quiet", is_flag=True, help="no summary on the terminal")
+@click.pass_context
+def batch_command(
+    ctx: click.Context,
+    suite_path: Path,
+    s3_uri: str,
+    role_arn: str,
+    output: Path | None,
+    poll_seconds: float,
+    timeout_hours: int,
+    quiet: bool,
+) -> None:
+    """Run a suite's `bedrock:` cells as Bedrock batch inference jobs, then report.
+
+    One job per model; `local:` models run in-process. Results go into the same
+    reports and gate as `parley eval run`.
+    """
+    import boto3
+
+    from ..evaluation.batch import run_batch
+    from ..evaluation.report import build_report, markdown_summary, write_reports
+    from ..evaluation.suite import load_suite
+    from ..settings import get_settings
+
+    suite = load_suite(suite_path)
+    settings = get_settings()
+    region = settings.region
+    outcome = run_batch(
+        suite,
+        s3_uri=s3_uri,
+        role_arn=role_arn,
+        bedrock=boto3.client("bedrock", region_name=region),
+        s3=boto3.client("s3", region_name=region, endpoint_url=settings.aws_endpoint_url),
+        poll_s=poll_seconds,
+        timeout_hours=timeout_hours,
+        sleep=time.sleep,
+        log=lambda line: click.echo(line, err=True),
+    )
+    report = build_report(suite, outcome)
+    paths = write_reports(report, output or _suite_reports_dir(suite))
+    if not quiet:
+        click.echo(markdown_summary(report))
+        click.echo(f"reports: {paths['summary']}, {paths['results'].name}, {paths['html'].name}")
+    if report.gate is not None and not report.gate.passed:
+        for failure in report.gate.failures:
+            click.echo(f"gate: {failure}", err=True)
+        ctx.exit(1)

@@ -1,0 +1,84 @@
+"""Where a suite's `bedrock:` models send their calls: real Bedrock, an endpoint from
+the settings (`PARLEY_BEDROCK_ENDPOINT_URL`, e.g. `parley emulator` in another
+terminal), or the suite's own in-process emulator (`emulator:` in the suite).
+
+The in-process emulator starts on the first model call, so a re-run answered
+entirely from the cache never starts it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..settings import get_settings
+from .suite import EmulatorSpec, Suite
+
+if TYPE_CHECKING:
+    from ..emulator import BedrockEmulator
+
+
+class LazyClient:
+    """Stands for a boto3 client; builds the real one on first attribute access."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._make()
+        return getattr(self._client, name)
+
+
+class SuiteEmulator:
+    """The suite's in-process Bedrock emulator, started on demand."""
+
+    def __init__(self, spec: EmulatorSpec) -> None:
+        self.spec = spec
+        self.emulator: BedrockEmulator | None = None
+        self._lock = threading.Lock()
+
+    def ensure_started(self) -> BedrockEmulator:
+        with self._lock:
+            if self.emulator is None:
+                from ..emulator import BedrockEmulator, FaultConfig  # test/demo dependency
+
+                responder = None
+                if self.spec.responder == "baseline":
+                    from ..models.local import baseline_responder
+
+                    responder = baseline_responder()
+                faults = FaultConfig(latency_ms=self.spec.latency_ms)
+                self.emulator = BedrockEmulator(responder, faults).start()
+            return self.emulator
+
+    def client(self) -> Any:
+        """A bedrock-runtime client for the emulator (which starts when it is first used)."""
+        return LazyClient(lambda: self.ensure_started().client())
+
+    def stats(self) -> dict[str, Any] | None:
+        """The emulator's counters, or None if it never started."""
+        return self.emulator.stats.snapshot() if self.emulator is not None else None
+
+    def stop(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+
+
+def suite_emulator(suite: Suite) -> SuiteEmulator | None:
+    """The suite's emulator (not yet started), if it asks for one."""
+    if suite.emulator is None or not suite.emulator.start:
+        return None
+    return SuiteEmulator(suite.emulator)
+
+
+def endpoint_label(suite: Suite) -> str | None:
+    """Where `bedrock:` calls go, for the cache identity: an emulator is not Bedrock."""
+    if suite.emulator is not None and suite.emulator.start:
+        return f"emulator:{suite.emulator.responder}"
+    return get_settings().bedrock_endpoint_url

@@ -1,0 +1,126 @@
+"""The CI gate: thresholds on the selected cells, and F1 against a stored baseline.
+
+A broken threshold is one line each; `parley eval` exits 1 when any is broken
+(2 stays for bad input). An incomplete run (budget stop, failed calls) cannot pass.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .suite import Cell, GateSpec
+
+BASELINE_FORMAT = "parley-eval-baseline/1"
+
+
+@dataclass
+class GateOutcome:
+    """The gate's decision, with a line per broken threshold."""
+
+    checked: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, **self.__dict__}
+
+
+def check_gate(
+    gate: GateSpec,
+    cells: list[Cell],
+    summaries: dict[str, dict[str, Any]],
+    *,
+    baseline: dict[str, Any] | None = None,
+    incomplete: str | None = None,
+) -> GateOutcome:
+    """Apply the thresholds to every cell the gate selects."""
+    outcome = GateOutcome()
+    if incomplete:
+        outcome.failures.append(f"run incomplete: {incomplete}")
+    selected = [c for c in cells if any(s.matches(c) for s in gate.cells)]
+    if not selected:
+        outcome.notes.append("the gate selects no cell of this suite: nothing checked")
+    floors = {"recall": gate.recall_min, "precision": gate.precision_min, "f1": gate.f1_min}
+    ceilings = {"undetermined_rate": gate.undetermined_max, "error_rate": gate.error_max}
+    for cell in selected:
+        summary = summaries.get(cell.key)
+        if summary is None:
+            outcome.failures.append(f"{cell.key}: no results")
+            continue
+        outcome.checked.append(cell.key)
+        for name, floor in floors.items():
+            if floor is not None and summary[name] < floor:
+                outcome.failures.append(f"{cell.key}: {name} {summary[name]:.3f} < {floor:.3f}")
+        for name, ceiling in ceilings.items():
+            if ceiling is not None and summary[name] > ceiling:
+                outcome.failures.append(f"{cell.key}: {name} {summary[name]:.3f} > {ceiling:.3f}")
+        if gate.f1_drop_max is not None:
+            _check_baseline(outcome, cell, summary, baseline, gate.f1_drop_max)
+    return outcome
+
+
+def _check_baseline(
+    outcome: GateOutcome,
+    cell: Cell,
+    summary: dict[str, Any],
+    baseline: dict[str, Any] | None,
+    margin: float,
+) -> None:
+    stored = (baseline or {}).get("cells", {}).get(cell.key)
+    if stored is None:
+        outcome.notes.append(f"{cell.key}: no stored baseline F1 (write one: --update-baseline)")
+        return
+    floor = float(stored["f1"]) - margin
+    if summary["f1"] < floor - 5e-5:  # the baseline is stored rounded to 4 places
+        outcome.failures.append(
+            f"{cell.key}: f1 {summary['f1']:.3f} fell more than {margin:.3f} "
+            f"below the baseline {float(stored['f1']):.3f}"
+        )
+
+
+def load_baseline(path: Path) -> dict[str, Any] | None:
+    """The stored baseline, or None when the file does not exist yet."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read baseline {path}: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
+        raise ConfigError(f"{path}: not a parley evaluation baseline ({BASELINE_FORMAT})")
+    return data
+
+
+def baseline_document(
+    suite: str, summaries: dict[str, dict[str, Any]], cases: int
+) -> dict[str, Any]:
+    """What `--update-baseline` stores: the headline metrics of every cell."""
+    keep = ("n", "precision", "recall", "f1", "accuracy", "undetermined_rate", "roc_auc")
+    return {
+        "format": BASELINE_FORMAT,
+        "suite": suite,
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cases": cases,
+        "cells": {
+            key: {name: _round(summary[name]) for name in keep}
+            for key, summary in summaries.items()
+        },
+    }
+
+
+def write_baseline(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def _round(value: Any) -> Any:
+    return round(value, 4) if isinstance(value, float) else value

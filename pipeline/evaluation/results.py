@@ -1,0 +1,187 @@
+"""Results of an evaluation run: one record per (cell, case), and per-cell summaries.
+
+The same records come from the case-by-case runner and from batch inference, so
+reports, comparisons and the gate never care which produced them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import InputError
+from ..verdict import Verdict
+from . import metrics
+from .suite import Case, Cell
+
+Status = Literal["scored", "undetermined", "error"]
+
+
+class CaseResult(BaseModel):
+    """One case judged in one cell."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    dataset: str = ""
+    label: int
+    category: str = "none"
+    tags: tuple[str, ...] = ()
+    lang: str = ""
+    cell: str
+    prompt: str
+    model: str
+    variant: str
+    status: Status
+    suspicious: bool | None = None
+    score: float | None = None
+    categories: tuple[str, ...] = ()
+    rationale: str = ""
+    decided_by: str | None = None
+    model_id: str = ""
+    messages_shown: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    cached: bool = False
+    attempts: int = 1
+    error: str | None = Field(None, description="error code when the call failed")
+
+    @property
+    def flagged(self) -> bool:
+        """The moderator's decision: only an explicit `suspicious=True` flags."""
+        return self.suspicious is True
+
+    @property
+    def correct(self) -> bool:
+        return self.flagged == bool(self.label)
+
+
+def case_result(
+    case: Case,
+    cell: Cell,
+    verdict: Verdict,
+    *,
+    messages_shown: int,
+    cached: bool,
+    attempts: int = 1,
+) -> CaseResult:
+    """The record of a verdict on a case."""
+    return CaseResult(
+        **_case_fields(case, cell),
+        status=verdict.status,
+        suspicious=verdict.suspicious,
+        score=verdict.score,
+        categories=tuple(str(c) for c in verdict.categories),
+        rationale=verdict.rationale,
+        decided_by=verdict.decided_by,
+        model_id=verdict.model_id,
+        messages_shown=messages_shown,
+        input_tokens=verdict.input_tokens,
+        output_tokens=verdict.output_tokens,
+        cost_usd=verdict.cost_usd,
+        latency_ms=verdict.latency_ms,
+        cached=cached,
+        attempts=attempts,
+    )
+
+
+def error_result(case: Case, cell: Cell, code: str, attempts: int) -> CaseResult:
+    """The record of a case whose model call failed (counted, never cached or journaled)."""
+    return CaseResult(**_case_fields(case, cell), status="error", error=code, attempts=attempts)
+
+
+def _case_fields(case: Case, cell: Cell) -> dict[str, Any]:
+    return {
+        "case_id": case.id,
+        "dataset": case.dataset,
+        "label": case.label,
+        "category": case.category,
+        "tags": case.tags,
+        "lang": case.lang,
+        "cell": cell.key,
+        "prompt": cell.prompt,
+        "model": cell.model,
+        "variant": cell.variant,
+    }
+
+
+def by_cell(results: list[CaseResult]) -> dict[str, list[CaseResult]]:
+    """Results grouped by cell key, in first-seen order, each sorted by case id."""
+    groups: dict[str, list[CaseResult]] = {}
+    for result in results:
+        groups.setdefault(result.cell, []).append(result)
+    return {key: sorted(group, key=lambda r: r.case_id) for key, group in groups.items()}
+
+
+def summarise_cell(results: list[CaseResult], *, resamples: int = 1000, seed: int = 0) -> dict:
+    """Every metric of one cell (see metrics.py for the undetermined convention)."""
+    labels = [r.label for r in results]
+    flagged = [r.flagged for r in results]
+    matrix = metrics.confusion(labels, flagged)
+    scored = [(r.score, r.label) for r in results if r.score is not None]
+    scores, score_labels = [s for s, _ in scored], [y for _, y in scored]
+    auc = metrics.roc_auc(scores, score_labels) if scored else float("nan")
+    answered = [r for r in results if r.status != "error"]
+    latencies = [r.latency_ms for r in answered]
+    n = len(results)
+    undetermined = sum(r.status == "undetermined" for r in results)
+    errors = n - len(answered)
+    tiers = Counter(r.decided_by for r in answered if r.decided_by)
+    f1_ci = metrics.bootstrap_ci(
+        labels, flagged, metrics.f1_statistic, resamples=resamples, seed=seed
+    )
+    recall_ci = metrics.bootstrap_ci(
+        labels, flagged, metrics.recall_statistic, resamples=resamples, seed=seed
+    )
+    cost = sum(r.cost_usd for r in answered)
+    return {
+        "n": n,
+        "positives": sum(labels),
+        "tp": matrix.tp,
+        "fp": matrix.fp,
+        "fn": matrix.fn,
+        "tn": matrix.tn,
+        "precision": matrix.precision,
+        "recall": matrix.recall,
+        "f1": matrix.f1,
+        "accuracy": matrix.accuracy,
+        "f1_ci": list(f1_ci) if f1_ci else None,
+        "recall_ci": list(recall_ci) if recall_ci else None,
+        "roc_auc": None if auc != auc else auc,  # NaN: one class only, or no scores
+        "scored": len(scored),
+        "per_category_recall": metrics.per_category_recall(
+            labels, [r.category for r in results], flagged
+        ),
+        "undetermined": undetermined,
+        "undetermined_rate": undetermined / n if n else 0.0,
+        "errors": errors,
+        "error_rate": errors / n if n else 0.0,
+        "input_tokens": sum(r.input_tokens for r in answered),
+        "output_tokens": sum(r.output_tokens for r in answered),
+        "cost_usd": cost,
+        "cost_per_1k_cases": cost / len(answered) * 1000 if answered else 0.0,
+        "spent_usd": sum(r.cost_usd for r in answered if not r.cached),
+        "cached": sum(r.cached for r in results),
+        "latency_p50_ms": metrics.percentile(latencies, 50),
+        "latency_p95_ms": metrics.percentile(latencies, 95),
+        "decided_by": {tier: count / len(answered) for tier, count in sorted(tiers.items())},
+        "roc": metrics.roc_curve(scores, score_labels),
+        "pr": metrics.pr_curve(scores, score_labels),
+    }
+
+
+def load_results(path: Path) -> list[CaseResult]:
+    """The case records of a results.json written by `parley eval`."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        return [CaseResult.model_validate(item) for item in document["cases"]]
+    except OSError as exc:
+        raise InputError(f"cannot read results {path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as exc:
+        raise InputError(f"{path}: not a parley results.json ({type(exc).__name__})") from None
