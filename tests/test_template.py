@@ -1,0 +1,770 @@
+"""Checks of the deployed system's template (template.yaml, AWS SAM).
+
+Each rule is a small pure function `*_problems(template) -> list[str]` (empty: the rule
+holds). The tests run every rule on the real template, then prove each rule still bites by
+running it on a carelessly edited copy. cfn-lint runs on the file as a last test.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
+
+Template = dict[str, Any]
+
+# Actions that have no resource-level permissions, so "Resource": "*" is the only option.
+RESOURCE_STAR_ALLOWED = {
+    "xray:PutTraceSegments": "X-Ray segment upload has no resource-level permissions",
+    "xray:PutTelemetryRecords": "X-Ray telemetry upload has no resource-level permissions",
+}
+MAX_STREAM_RETRIES = 5
+ALEXA_TIMEOUT_S = 8
+SKILL_HANDLER = "skill.handler.lambda_handler"
+STREAM_HANDLER = "pipeline.stream.lambda_handler"
+FOUNDATION_MODEL_ARN = re.compile(
+    r"arn:\$\{AWS::Partition\}:bedrock:(?P<region>\$\{AWS::Region\}|\*)::"
+    r"foundation-model/\$\{BedrockModelId\}"
+)
+INFERENCE_PROFILE_ARN = re.compile(
+    r"arn:\$\{AWS::Partition\}:bedrock:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+    r"inference-profile/\$\{BedrockInferenceProfile\}\.\$\{BedrockModelId\}"
+)
+GUARDRAIL_ARN = re.compile(
+    r"arn:\$\{AWS::Partition\}:bedrock:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+    r"guardrail/\$\{GuardrailId\}"
+)
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+# -- loading ---------------------------------------------------------------------------
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """A SafeLoader that turns CloudFormation short tags into their long forms."""
+
+
+def _construct_short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    key = "Ref" if suffix == "Ref" else ("Condition" if suffix == "Condition" else f"Fn::{suffix}")
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)  # !GetAtt A.B -> ["A", "B"]
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {key: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _construct_short_tag)
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> Template:
+    """The template as plain data, short tags expanded (!Ref x -> {"Ref": "x"})."""
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=CloudFormationLoader)  # a SafeLoader subclass
+
+
+# -- navigation helpers ------------------------------------------------------------------
+
+
+def resources(template: Template, type_: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: res for name, res in template.get("Resources", {}).items() if res.get("Type") == type_
+    }
+
+
+def functions(template: Template) -> dict[str, dict[str, Any]]:
+    """Properties of every Lambda function, SAM Globals merged in (function values win)."""
+    globals_ = template.get("Globals", {}).get("Function", {})
+    merged: dict[str, dict[str, Any]] = {}
+    for name, res in template.get("Resources", {}).items():
+        props = res.get("Properties", {})
+        if res.get("Type") == "AWS::Serverless::Function":
+            combined = {**copy.deepcopy(globals_), **props}
+            env = {
+                **globals_.get("Environment", {}).get("Variables", {}),
+                **props.get("Environment", {}).get("Variables", {}),
+            }
+            combined["Environment"] = {"Variables": env}
+            merged[name] = combined
+        elif res.get("Type") == "AWS::Lambda::Function":
+            merged[name] = props
+    return merged
+
+
+def branches(value: Any) -> Iterator[Any]:
+    """The possible values of a property: both arms of Fn::If, AWS::NoValue dropped."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        _, when_true, when_false = value["Fn::If"]
+        yield from branches(when_true)
+        yield from branches(when_false)
+    elif value != NO_VALUE:
+        yield value
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_statements(template: Template) -> list[tuple[str, dict[str, Any]]]:
+    """Every statement of every identity policy (roles, policies, SAM inline policies)."""
+    documents: list[tuple[str, Any]] = []
+    for name, res in template.get("Resources", {}).items():
+        props = res.get("Properties", {})
+        if res.get("Type") == "AWS::IAM::Role":
+            for policy in as_list(props.get("Policies", [])):
+                for arm in branches(policy):
+                    documents.append((f"{name}/{arm.get('PolicyName')}", arm["PolicyDocument"]))
+        elif res.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents.append((name, props["PolicyDocument"]))
+        elif res.get("Type") == "AWS::Serverless::Function":
+            for policy in as_list(props.get("Policies", [])):
+                if isinstance(policy, dict) and "Statement" in policy:
+                    documents.append((f"{name}/Policies", policy))
+                else:  # a managed policy name or a SAM policy template: not explicit
+                    documents.append((f"{name}/Policies", {"Statement": [{"Unreadable": policy}]}))
+    statements = []
+    for where, document in documents:
+        for statement in as_list(document.get("Statement", [])):
+            for arm in branches(statement):
+                statements.append((f"{where}/{arm.get('Sid', '?')}", arm))
+    return statements
+
+
+def sub_text(value: Any) -> str | None:
+    """The text of a string or a Fn::Sub with a string argument."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return value["Fn::Sub"]
+    return None
+
+
+def ref_target(value: Any) -> str | None:
+    """The logical id behind a Ref or a Fn::GetAtt."""
+    if isinstance(value, dict):
+        if isinstance(value.get("Ref"), str):
+            return value["Ref"]
+        if isinstance(value.get("Fn::GetAtt"), list):
+            return value["Fn::GetAtt"][0]
+    return None
+
+
+def stream_mappings(template: Template) -> list[tuple[str, dict[str, Any]]]:
+    """DynamoDB stream event sources, from SAM events or plain event source mappings."""
+    found = []
+    for name, props in functions(template).items():
+        for event_name, event in props.get("Events", {}).items():
+            if event.get("Type") == "DynamoDB":
+                found.append((f"{name}/{event_name}", event.get("Properties", {})))
+    for name, res in resources(template, "AWS::Lambda::EventSourceMapping").items():
+        arn = res.get("Properties", {}).get("EventSourceArn")
+        if isinstance(arn, dict) and arn.get("Fn::GetAtt", [None, None])[1] == "StreamArn":
+            props = dict(res["Properties"])
+            props["Stream"] = arn
+            found.append((name, props))
+    return found
+
+
+def skill_functions(template: Template) -> dict[str, dict[str, Any]]:
+    return {n: p for n, p in functions(template).items() if p.get("Handler") == SKILL_HANDLER}
+
+
+# -- the rules -------------------------------------------------------------------------
+
+
+def _unscoped_resource(resource: Any) -> bool:
+    text = sub_text(resource)
+    if text is None:
+        return False
+    if text == "*":
+        return True
+    # Placeholders like ${AWS::Partition} contain colons: flatten them before splitting.
+    parts = re.sub(r"\$\{[^}]*\}", "x", text).split(":", 5)
+    # arn:partition:service:region:account:<resource> -- "*" or "table/*" names nothing.
+    return len(parts) == 6 and (parts[5] == "*" or re.fullmatch(r"[A-Za-z-]+/\*", parts[5]))
+
+
+def wildcard_statements(template: Template) -> list[str]:
+    """Allow statements with a wildcard action, NotAction/NotResource, or an unscoped resource."""
+    problems = []
+    for where, statement in policy_statements(template):
+        if "Unreadable" in statement:
+            problems.append(
+                f"{where}: managed policy or policy template {statement['Unreadable']!r}"
+            )
+            continue
+        if statement.get("Effect") != "Allow":
+            continue
+        for key in ("NotAction", "NotResource"):
+            if key in statement:
+                problems.append(f"{where}: {key} grants everything else")
+        actions = [a for arm in branches(statement.get("Action", [])) for a in as_list(arm)]
+        for action in actions:
+            if not isinstance(action, str) or "*" in action or "?" in action:
+                problems.append(f"{where}: wildcard action {action!r}")
+        resource_list = [r for arm in branches(statement.get("Resource", [])) for r in as_list(arm)]
+        if any(_unscoped_resource(r) for r in resource_list):
+            not_allowed = sorted(a for a in actions if a not in RESOURCE_STAR_ALLOWED)
+            if not_allowed or not actions:
+                problems.append(f"{where}: unscoped resource for {not_allowed}")
+    return problems
+
+
+def bedrock_problems(template: Template) -> list[str]:
+    """bedrock:InvokeModel only on the parameter's model (foundation model or its profile)."""
+    problems = []
+    in_region_grants = 0
+    for where, statement in policy_statements(template):
+        actions = [a for arm in branches(statement.get("Action", [])) for a in as_list(arm)]
+        bedrock = [a for a in actions if isinstance(a, str) and a.startswith("bedrock:")]
+        if not bedrock or statement.get("Effect") != "Allow":
+            continue
+        for resource in as_list(statement.get("Resource", [])):
+            text = sub_text(resource) or ""
+            if "bedrock:ApplyGuardrail" in bedrock:
+                if not GUARDRAIL_ARN.fullmatch(text):
+                    problems.append(f"{where}: ApplyGuardrail on {resource!r}")
+                continue
+            model = FOUNDATION_MODEL_ARN.fullmatch(text)
+            if model and model.group("region") == "*":
+                condition = json.dumps(statement.get("Condition", {}))
+                if "bedrock:InferenceProfileArn" not in condition:
+                    problems.append(f"{where}: any-region model ARN without a profile condition")
+            elif model:
+                in_region_grants += 1
+            elif not INFERENCE_PROFILE_ARN.fullmatch(text):
+                problems.append(f"{where}: {bedrock} on {resource!r}")
+    if not in_region_grants:
+        problems.append("no bedrock:InvokeModel grant on the BedrockModelId foundation model")
+    return problems
+
+
+def stream_mapping_problems(template: Template) -> list[str]:
+    """The stream mapping retries only failed items, bounded, then parks them in a queue."""
+    mappings = stream_mappings(template)
+    if not mappings:
+        return ["no DynamoDB stream event source"]
+    queues = resources(template, "AWS::SQS::Queue")
+    problems = []
+    for where, props in mappings:
+        if "ReportBatchItemFailures" not in props.get("FunctionResponseTypes", []):
+            problems.append(f"{where}: FunctionResponseTypes lacks ReportBatchItemFailures")
+        if props.get("BisectBatchOnFunctionError") is not True:
+            problems.append(f"{where}: BisectBatchOnFunctionError is not true")
+        retries = props.get("MaximumRetryAttempts")
+        if not isinstance(retries, int) or not 0 <= retries <= MAX_STREAM_RETRIES:
+            problems.append(f"{where}: MaximumRetryAttempts {retries!r} not in 0..5")
+        age = props.get("MaximumRecordAgeInSeconds")
+        if not isinstance(age, int) or not 60 <= age <= 604_800:
+            problems.append(f"{where}: MaximumRecordAgeInSeconds {age!r} not set (60..604800)")
+        if props.get("StartingPosition") not in ("LATEST", "TRIM_HORIZON"):
+            problems.append(f"{where}: StartingPosition {props.get('StartingPosition')!r}")
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if ref_target(destination) not in queues:
+            problems.append(f"{where}: on-failure destination {destination!r} is not an SQS queue")
+        filters = props.get("FilterCriteria", {}).get("Filters", [])
+        if not filters:
+            problems.append(f"{where}: no FilterCriteria (MODIFY/REMOVE would invoke the job)")
+        for item in filters:  # filters are ORed: every one must keep INSERTs only
+            try:
+                pattern = json.loads(item["Pattern"])
+            except (KeyError, TypeError, ValueError):
+                problems.append(f"{where}: unreadable filter {item!r}")
+                continue
+            if pattern.get("eventName") != ["INSERT"]:
+                problems.append(f"{where}: filter {item['Pattern']} does not keep INSERT only")
+    return problems
+
+
+def on_failure_queues(template: Template) -> set[str]:
+    return {
+        target
+        for _, props in stream_mappings(template)
+        if (
+            target := ref_target(
+                props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            )
+        )
+    }
+
+
+def dlq_alarm_problems(template: Template) -> list[str]:
+    """Every on-failure queue has an alarm on its first visible message."""
+    watched = set()
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm.get("Properties", {})
+        if (props.get("Namespace"), props.get("MetricName")) != (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+        ):
+            continue
+        fires_on_first = (
+            props.get("ComparisonOperator") == "GreaterThanThreshold"
+            and props.get("Threshold") == 0
+        ) or (
+            props.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold"
+            and props.get("Threshold") == 1
+        )
+        if not fires_on_first:
+            continue
+        for dimension in props.get("Dimensions", []):
+            if dimension.get("Name") == "QueueName":
+                watched.add(ref_target(dimension.get("Value")))
+    queues = on_failure_queues(template)
+    if not queues:
+        return ["no on-failure queue to watch"]
+    return [
+        f"no alarm on {queue} ApproximateNumberOfMessagesVisible > 0"
+        for queue in sorted(queues - watched)
+    ]
+
+
+def runtime_problems(template: Template) -> list[str]:
+    """Every function runs Python 3.12 or newer on arm64, with its own explicit role."""
+    problems = []
+    for name, props in functions(template).items():
+        runtime = props.get("Runtime", "")
+        match = re.fullmatch(r"python3\.(\d+)", str(runtime))
+        if not match or int(match.group(1)) < 12:
+            problems.append(f"{name}: runtime {runtime!r} is not python3.12+")
+        if props.get("Architectures") != ["arm64"]:
+            problems.append(f"{name}: architectures {props.get('Architectures')!r} is not [arm64]")
+        if "Role" not in props:
+            problems.append(
+                f"{name}: no explicit Role (SAM would generate one with managed policies)"
+            )
+    return problems
+
+
+def skill_problems(template: Template) -> list[str]:
+    """The skill answers within Alexa's 8 s and only its own skill id may invoke it."""
+    skills = skill_functions(template)
+    if not skills:
+        return [f"no function with handler {SKILL_HANDLER}"]
+    problems = []
+    for name, props in skills.items():
+        timeout = props.get("Timeout")
+        if not isinstance(timeout, (int, float)) or timeout >= ALEXA_TIMEOUT_S:
+            problems.append(f"{name}: Timeout {timeout!r} is not below Alexa's {ALEXA_TIMEOUT_S} s")
+        deadline = props.get("Environment", {}).get("Variables", {}).get("PARLEY_MODEL_DEADLINE_S")
+        try:
+            if isinstance(timeout, (int, float)) and float(deadline) >= timeout:
+                problems.append(f"{name}: model deadline {deadline} leaves no time to answer")
+        except (TypeError, ValueError):
+            problems.append(f"{name}: PARLEY_MODEL_DEADLINE_S {deadline!r} is not a number")
+        triggers = 0
+        for event_name, event in props.get("Events", {}).items():
+            if event.get("Type") == "AlexaSkill":
+                triggers += 1
+                if not event.get("Properties", {}).get("SkillId"):
+                    problems.append(f"{name}/{event_name}: AlexaSkill event without SkillId")
+        for perm_name, perm in resources(template, "AWS::Lambda::Permission").items():
+            perm_props = perm.get("Properties", {})
+            if perm_props.get("Principal") != "alexa-appkit.amazon.com":
+                continue
+            if ref_target(perm_props.get("FunctionName")) == name:
+                triggers += 1
+            if perm_props.get("EventSourceToken") != {"Ref": "AlexaSkillId"}:
+                problems.append(f"{perm_name}: Alexa permission not restricted to AlexaSkillId")
+        if not triggers:
+            problems.append(f"{name}: no Alexa trigger")
+    return problems
+
+
+def bucket_problems(template: Template) -> list[str]:
+    """Buckets: public access blocked, versioned, encrypted, TLS enforced."""
+    problems = []
+    policies = resources(template, "AWS::S3::BucketPolicy").values()
+    for name, bucket in resources(template, "AWS::S3::Bucket").items():
+        props = bucket.get("Properties", {})
+        block = props.get("PublicAccessBlockConfiguration", {})
+        for flag in (
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ):
+            if block.get(flag) is not True:
+                problems.append(f"{name}: {flag} is not true")
+        if props.get("VersioningConfiguration", {}).get("Status") != "Enabled":
+            problems.append(f"{name}: versioning not enabled")
+        rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        algorithms = {r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules}
+        if not algorithms & {"AES256", "aws:kms", "aws:kms:dsse"}:
+            problems.append(f"{name}: no default encryption")
+        tls = any(
+            ref_target(policy["Properties"].get("Bucket")) == name
+            and "aws:SecureTransport" in json.dumps(policy["Properties"].get("PolicyDocument"))
+            for policy in policies
+        )
+        if not tls:
+            problems.append(f"{name}: no bucket policy denying plain HTTP")
+    return problems
+
+
+def log_problems(template: Template) -> list[str]:
+    """Every log group has a retention, and every function logs to one of them."""
+    groups = resources(template, "AWS::Logs::LogGroup")
+    problems = [
+        f"{name}: no RetentionInDays"
+        for name, group in groups.items()
+        if not group.get("Properties", {}).get("RetentionInDays")
+    ]
+    for name, props in functions(template).items():
+        target = ref_target(props.get("LoggingConfig", {}).get("LogGroup"))
+        if target not in groups:
+            problems.append(f"{name}: logs to a group this template does not manage (no retention)")
+    return problems
+
+
+def table_problems(template: Template) -> list[str]:
+    """Streamed table: Id/timestamp, NEW_IMAGE (verdict idempotency is the sink's conditional put)."""
+    tables = resources(template, "AWS::DynamoDB::Table")
+    problems = []
+    for where, props in stream_mappings(template):
+        name = ref_target(props.get("Stream"))
+        table = tables.get(name or "", {}).get("Properties", {})
+        view = table.get("StreamSpecification", {}).get("StreamViewType")
+        if view != "NEW_IMAGE":
+            problems.append(f"{where}: table {name} stream view type {view!r}, not NEW_IMAGE")
+        keys = {k["AttributeName"]: k["KeyType"] for k in table.get("KeySchema", [])}
+        if keys != {"Id": "HASH", "timestamp": "RANGE"}:
+            problems.append(f"{where}: table {name} keys {keys} are not Id/timestamp")
+    return problems
+
+
+RULES: dict[str, Callable[[Template], list[str]]] = {
+    "wildcards": wildcard_statements,
+    "bedrock": bedrock_problems,
+    "stream mapping": stream_mapping_problems,
+    "dlq alarm": dlq_alarm_problems,
+    "runtime": runtime_problems,
+    "skill": skill_problems,
+    "buckets": bucket_problems,
+    "logs": log_problems,
+    "tables": table_problems,
+}
+
+
+# -- the real template -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return load_template()
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_template_follows_rule(template: Template, rule: str) -> None:
+    assert RULES[rule](template) == []
+
+
+def test_loader_expands_short_tags(template: Template) -> None:
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["PARLEY_REGION"] == {"Ref": "AWS::Region"}
+    assert env["PARLEY_MODEL"]["Fn::If"][0] == "UseInferenceProfile"
+    role = template["Resources"]["ModerationFunction"]["Properties"]["Role"]
+    assert role == {"Fn::GetAtt": ["ModerationRole", "Arn"]}
+
+
+def test_handlers_and_stream_event_source(template: Template) -> None:
+    fns = functions(template)
+    assert {p["Handler"] for p in fns.values()} == {STREAM_HANDLER, SKILL_HANDLER}
+    [(where, props)] = stream_mappings(template)
+    assert where.startswith("ModerationFunction/")
+    assert props["BatchSize"] == {"Ref": "StreamBatchSize"}
+    assert props["ParallelizationFactor"] == {"Ref": "ParallelizationFactor"}
+    assert props["MaximumBatchingWindowInSeconds"] == {"Ref": "StreamBatchWindowSeconds"}
+    moderation = fns["ModerationFunction"]
+    assert moderation["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+
+
+def test_functions_get_the_settings_they_read(template: Template) -> None:
+    from pipeline.settings import Settings
+
+    known = {f"PARLEY_{name.upper()}" for name in Settings.model_fields}
+    fns = functions(template)
+    for name, props in fns.items():
+        names = set(props["Environment"]["Variables"])
+        unknown = {n for n in names if n.startswith("PARLEY_")} - known
+        assert not unknown, f"{name} sets variables no setting reads: {unknown}"
+    stream_env = set(fns["ModerationFunction"]["Environment"]["Variables"])
+    assert {
+        "PARLEY_MODEL",
+        "PARLEY_PROMPT",
+        "PARLEY_SHADOW_PROMPT",
+        "PARLEY_HISTORY",
+        "PARLEY_PROMPTS",
+        "PARLEY_VERDICTS_TABLE",
+        "PARLEY_EVENT_BUS",
+        "PARLEY_REGION",
+        "PARLEY_MAX_CONCURRENCY",
+        "PARLEY_MIN_REMAINING_MS",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+    } <= stream_env
+    skill_env = set(fns["SkillFunction"]["Environment"]["Variables"])
+    assert {
+        "PARLEY_MODEL",
+        "PARLEY_SKILL_MODEL",
+        "PARLEY_COMPANION_PROMPT",
+        "PARLEY_HISTORY",
+        "PARLEY_PROMPTS",
+        "PARLEY_MODEL_DEADLINE_S",
+        "PARLEY_SKILL_ID",
+        "PARLEY_REGION",
+    } <= skill_env
+    skill_vars = fns["SkillFunction"]["Environment"]["Variables"]
+    assert skill_vars["PARLEY_MODEL_DEADLINE_S"] == "5.0"
+    # The skill calls the model its role may invoke, not the prompt's default model.
+    assert skill_vars["PARLEY_SKILL_MODEL"] == skill_vars["PARLEY_MODEL"]
+
+
+def test_skill_reaches_only_its_own_history(template: Template) -> None:
+    statements = dict(policy_statements(template))
+    history = statements["SkillRole/skill/SkillHistoryOnly"]
+    assert sorted(history["Action"]) == ["dynamodb:PutItem", "dynamodb:Query"]
+    assert history["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["skill#*"]}
+    }
+
+
+def test_message_api_escapes_user_text(template: Template) -> None:
+    method = template["Resources"]["PostMessageMethod"]["Properties"]
+    assert method["AuthorizationType"] == "AWS_IAM"
+    request = method["Integration"]["RequestTemplates"]["application/json"]["Fn::Sub"]
+    assert (
+        "$util.escapeJavaScript($input.path('$.message')).replaceAll(\"\\\\'\", \"'\")" in request
+    )
+    assert "$input.params('id')).replaceAll(" in request
+    assert "$context.requestTimeEpoch" in request
+    schema = template["Resources"]["MessageModel"]["Properties"]["Schema"]
+    assert schema["properties"]["message"]["maxLength"] == 4000
+    assert schema["properties"]["sender"]["enum"] == ["buyer", "seller"]
+    validator = template["Resources"]["MessageValidator"]["Properties"]
+    assert validator["ValidateRequestBody"] is True
+    assert validator["ValidateRequestParameters"] is True
+    api_role = dict(policy_statements(template))["MessageApiRole/put-message/PutMessage"]
+    assert api_role["Action"] == "dynamodb:PutItem"
+    assert api_role["Resource"] == {"Fn::GetAtt": ["ConversationsTable", "Arn"]}
+
+
+# -- careless edits are caught ----------------------------------------------------------
+
+
+def _statements_of(t: Template, role: str) -> list[Any]:
+    return t["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def _stream_event(t: Template) -> dict[str, Any]:
+    events = t["Resources"]["ModerationFunction"]["Properties"]["Events"]
+    return events["ConversationsStream"]["Properties"]
+
+
+def _set(path: list[Any], value: Any) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        node: Any = t
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return mutate
+
+
+def _delete(path: list[Any]) -> Callable[[Template], None]:
+    def mutate(t: Template) -> None:
+        node: Any = t
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return mutate
+
+
+def _add_statement(role: str, statement: dict[str, Any]) -> Callable[[Template], None]:
+    return lambda t: _statements_of(t, role).append(statement)
+
+
+def _grant(role: str, action: Any, resource: Any) -> Callable[[Template], None]:
+    return _add_statement(role, {"Effect": "Allow", "Action": action, "Resource": resource})
+
+
+R = ["Resources"]
+MODERATION = [*R, "ModerationFunction", "Properties"]
+STREAM = [*MODERATION, "Events", "ConversationsStream", "Properties"]
+SKILL = [*R, "SkillFunction", "Properties"]
+BUCKET = [*R, "PromptsBucket", "Properties"]
+VERDICTS_ARN = {"Fn::GetAtt": ["VerdictsTable", "Arn"]}
+ALL_TABLES = {"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"}
+ANY_MODEL = {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/*"}
+TITAN = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-lite-v1"
+ANY_REGION_MODEL = {
+    "Fn::Sub": "arn:${AWS::Partition}:bedrock:*::foundation-model/${BedrockModelId}"
+}
+EVERY_KEY = '{"dynamodb": {"Keys": {"Id": {"S": [{"exists": true}]}}}}'
+
+CARELESS_EDITS: dict[str, tuple[Callable[[Template], None], str]] = {
+    "star action": (_grant("ModerationRole", "*", VERDICTS_ARN), "wildcards"),
+    "service wildcard action": (_grant("SkillRole", ["dynamodb:*"], VERDICTS_ARN), "wildcards"),
+    "partial wildcard action": (
+        _grant("ModerationRole", "dynamodb:Get*", VERDICTS_ARN),
+        "wildcards",
+    ),
+    "star resource": (_grant("ModerationRole", "dynamodb:Query", "*"), "wildcards"),
+    "all tables resource": (_grant("ModerationRole", "dynamodb:Query", ALL_TABLES), "wildcards"),
+    "star resource hidden in a condition": (
+        _add_statement(
+            "ModerationRole",
+            {
+                "Fn::If": [
+                    "TracingEnabled",
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                    NO_VALUE,
+                ]
+            },
+        ),
+        "wildcards",
+    ),
+    "not action": (
+        _add_statement("SkillRole", {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}),
+        "wildcards",
+    ),
+    "sam policy template": (
+        _set([*MODERATION, "Policies"], [{"DynamoDBCrudPolicy": {"TableName": "t"}}]),
+        "wildcards",
+    ),
+    "any foundation model": (_grant("ModerationRole", "bedrock:InvokeModel", ANY_MODEL), "bedrock"),
+    "hard-coded model": (_grant("SkillRole", "bedrock:InvokeModel", TITAN), "bedrock"),
+    "any-region model without profile condition": (
+        _grant("SkillRole", "bedrock:InvokeModel", ANY_REGION_MODEL),
+        "bedrock",
+    ),
+    "no retry bound": (_set([*STREAM, "MaximumRetryAttempts"], -1), "stream mapping"),
+    "too many retries": (_set([*STREAM, "MaximumRetryAttempts"], 10), "stream mapping"),
+    "no bisect": (_delete([*STREAM, "BisectBatchOnFunctionError"]), "stream mapping"),
+    "whole-batch retries": (_delete([*STREAM, "FunctionResponseTypes"]), "stream mapping"),
+    "records never expire": (_set([*STREAM, "MaximumRecordAgeInSeconds"], -1), "stream mapping"),
+    "no on-failure destination": (_delete([*STREAM, "DestinationConfig"]), "stream mapping"),
+    "no event filter": (_delete([*STREAM, "FilterCriteria"]), "stream mapping"),
+    "filter lets MODIFY in": (
+        _set(
+            [*STREAM, "FilterCriteria", "Filters"],
+            [{"Pattern": '{"eventName": ["INSERT", "MODIFY"]}'}],
+        ),
+        "stream mapping",
+    ),
+    "second filter matching everything": (
+        lambda t: _stream_event(t)["FilterCriteria"]["Filters"].append({"Pattern": EVERY_KEY}),
+        "stream mapping",
+    ),
+    "dlq alarm removed": (_delete([*R, "StreamDLQAlarm"]), "dlq alarm"),
+    "dlq alarm on the wrong metric": (
+        _set([*R, "StreamDLQAlarm", "Properties", "MetricName"], "NumberOfMessagesSent"),
+        "dlq alarm",
+    ),
+    "old runtime in globals": (
+        lambda t: (
+            _delete([*MODERATION, "Runtime"])(t),
+            _set(["Globals", "Function", "Runtime"], "python3.9")(t),
+        ),
+        "runtime",
+    ),
+    "x86 function": (_set([*SKILL, "Architectures"], ["x86_64"]), "runtime"),
+    "generated role": (_delete([*SKILL, "Role"]), "runtime"),
+    "skill timeout too long": (_set([*SKILL, "Timeout"], 10), "skill"),
+    "model deadline beyond timeout": (
+        _set([*SKILL, "Environment", "Variables", "PARLEY_MODEL_DEADLINE_S"], "7.5"),
+        "skill",
+    ),
+    "alexa permission for any skill": (
+        _delete([*R, "SkillInvokePermission", "Properties", "EventSourceToken"]),
+        "skill",
+    ),
+    "alexa event without skill id": (
+        lambda t: (
+            _delete([*R, "SkillInvokePermission"])(t),
+            _set([*SKILL, "Events"], {"Alexa": {"Type": "AlexaSkill", "Properties": {}}})(t),
+        ),
+        "skill",
+    ),
+    "public bucket": (
+        _set([*BUCKET, "PublicAccessBlockConfiguration", "RestrictPublicBuckets"], False),
+        "buckets",
+    ),
+    "unversioned bucket": (
+        _set([*BUCKET, "VersioningConfiguration", "Status"], "Suspended"),
+        "buckets",
+    ),
+    "unencrypted bucket": (_delete([*BUCKET, "BucketEncryption"]), "buckets"),
+    "plain http allowed": (_delete([*R, "PromptsBucketPolicy"]), "buckets"),
+    "logs kept forever": (_delete([*R, "SkillLogGroup", "Properties", "RetentionInDays"]), "logs"),
+    "function logs to an unmanaged group": (_delete([*MODERATION, "LoggingConfig"]), "logs"),
+    "keys-only stream": (
+        _set(
+            [*R, "ConversationsTable", "Properties", "StreamSpecification", "StreamViewType"],
+            "KEYS_ONLY",
+        ),
+        "tables",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(CARELESS_EDITS))
+def test_careless_edit_is_caught(template: Template, edit: str) -> None:
+    mutate, rule = CARELESS_EDITS[edit]
+    edited = copy.deepcopy(template)
+    mutate(edited)
+    assert RULES[rule](edited), f"rule {rule!r} missed the edit {edit!r}"
+    assert RULES[rule](template) == []  # the original is untouched
+
+
+def test_documented_star_resources_are_the_only_ones(template: Template) -> None:
+    star = [
+        (where, statement["Action"])
+        for where, statement in policy_statements(template)
+        if "*" in as_list(statement.get("Resource"))
+    ]
+    assert star, "expected the conditional X-Ray statements"
+    for where, actions in star:
+        assert set(as_list(actions)) <= set(RESOURCE_STAR_ALLOWED), where
+
+
+# -- cfn-lint ------------------------------------------------------------------------------
+
+
+def test_cfn_lint_reports_no_errors() -> None:
+    api = pytest.importorskip(
+        "cfnlint.api", reason="cfn-lint is not installed (pip install cfn-lint)"
+    )
+    matches = api.lint_file(TEMPLATE_PATH)
+    errors = [m for m in matches if m.rule.id.startswith("E")]
+    assert not errors, "\n".join(str(m) for m in errors)
+    # A warning that is right to accept is silenced in the template itself (Metadata
+    # cfn-lint ignore_checks on the resource) next to a comment that says why.
+    warnings = [m for m in matches if m.rule.id.startswith("W")]
+    assert not warnings, "\n".join(str(m) for m in warnings)
+
+
+def test_cfn_lint_catches_a_broken_copy(tmp_path: Path) -> None:
+    api = pytest.importorskip(
+        "cfnlint.api", reason="cfn-lint is not installed (pip install cfn-lint)"
+    )
+    broken = TEMPLATE_PATH.read_text(encoding="utf-8").replace(
+        "ReservedConcurrentExecutions: !Ref ReservedConcurrency",
+        "ReservedConcurrentExecution: !Ref ReservedConcurrency",
+    )
+    copy_path = tmp_path / "template.yaml"
+    copy_path.write_text(broken, encoding="utf-8")
+    assert any(m.rule.id.startswith("E") for m in api.lint_file(copy_path))
