@@ -158,3 +158,29 @@ def test_console_script_help_runs_in_a_fresh_process():
     assert result.returncode == 0
     for command in ("demo", "moderate", "history", "prompts"):
         assert command in result.stdout
+
+
+def test_demo_prints_three_verdicts_on_the_embedded_defaults(capsys):
+    code, out, _ = run(capsys, "demo")
+    assert code == 0
+    for case in ("seller's message alone", "whole conversation, in order", "order reversed"):
+        assert case in out
+    assert "model: local:baseline" in out
+    # The baseline flags all three alike; the demo must say so rather than imply a lesson.
+    assert "reads words, not order" in out
+
+
+def test_demo_with_a_model_that_sees_order_teaches_the_lesson(tmp_path, capsys):
+    def answer(suspicious: bool) -> dict:
+        return {"suspicious": suspicious, "score": 0.9 if suspicious else 0.1, "rationale": "r"}
+
+    answers = write(tmp_path, "a.json", [answer(False), answer(True), answer(False)])
+    code, out, _ = run(capsys, "demo", "--model", f"replay:{answers}", "--json")
+    assert code == 0
+    cases = json.loads(out)
+    assert [c["verdict"]["suspicious"] for c in cases] == [False, True, False]
+    assert [c["case"] for c in cases] == [
+        "seller's message alone",
+        "whole conversation, in order",
+        "order reversed",
+    ]

@@ -64,5 +64,12 @@ def demo(model_ref: str | None, prompt_ref: str | None, as_json: bool) -> None:
     click.echo(verdict_rows(verdicts))
     click.echo(
         "\nThe same deposit request is judged alone, after a request to visit, and with the"
-        "\norder reversed: the moderator must see the conversation, in order."
+        "\norder reversed. The original one-line prompt on Titan Text Lite answered 0, 1, 0:"
+        "\ncontext and order decide, so parley always sends the newest messages, in order."
     )
+    if len({v.suspicious for _, v in verdicts}) == 1:
+        click.echo(
+            f"\n{model.model_id} gives one answer to all three: it reads words, not order."
+            "\nA language model (--model bedrock:<model-id>) is what can tell them apart;"
+            "\n`parley eval evals/smoke.yaml` measures what each variant costs on labelled data."
+        )
