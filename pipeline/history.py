@@ -26,6 +26,18 @@ class HistoryStore(Protocol):
     def latest(self, conversation_id: str, limit: int) -> Conversation: ...
 
 
+def connect_sqlite(path: str, schema: str) -> sqlite3.Connection:
+    """An autocommit connection shared by threads (callers hold a lock), schema applied.
+
+    Files use WAL so that a reader (`parley history show`) does not block the writer.
+    """
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    if path != ":memory:":
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute(schema)
+    return db
+
+
 class SqliteHistory:
     """History in SQLite: a file, or `:memory:`. Safe to share between threads."""
 
@@ -42,10 +54,7 @@ class SqliteHistory:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(self._SCHEMA)
+        self._db = connect_sqlite(self.path, self._SCHEMA)
 
     def append(self, message: Message) -> None:
         self.append_many([message])

@@ -11,7 +11,6 @@ dedupe on the envelope `id`, which is deterministic (uuid5 of the key).
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .conversation import iso
 from .errors import ConfigError, ParleyError
+from .history import connect_sqlite
 from .verdict import Verdict
 
 if TYPE_CHECKING:
@@ -245,10 +245,7 @@ class SqliteVerdictSink:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(self._SCHEMA)
+        self._db = connect_sqlite(self.path, self._SCHEMA)
 
     def write(self, record: StoredVerdict) -> WriteResult:
         row = (
