@@ -132,6 +132,7 @@ def test_features_see_senders_order_and_contact_details() -> None:
         "url",
     }
     assert cues("Is it still available?") == {"question"}
+    assert "counterfeit" in cues("Rolex watches, AAA copies, look identical")
 
 
 # ---------------------------------------------------------------- metrics and artifact format
@@ -166,6 +167,36 @@ def test_thresholds_keep_their_promises() -> None:
     assert sum(1 for s, y in zip(scores, labels, strict=True) if y and s < low + 0.01) > missed
 
 
+def test_conformal_low_edge_leaves_k_suspicious_cases_at_or_below_it() -> None:
+    scores = [i / 300 for i in range(300)]
+    labels = [1 if (i % 2 == 0 or i > 150) else 0 for i in range(300)]
+    positives = sorted(s for s, y in zip(scores, labels, strict=True) if y)
+    n = len(positives)
+    # budget 1%: k = floor(0.01 (n + 1)) = 2; the edge sits below the 2nd-lowest scam
+    low = metrics.conformal_low(scores, labels, 0.01)
+    assert math.floor(0.01 * (n + 1)) == 2
+    assert positives[0] < low < positives[1]
+    # k / (n + 1) is at most the budget
+    assert sum(1 for s in positives if s < low) / (n + 1) <= 0.01
+    # too few suspicious cases for the budget: nothing is cleared locally
+    assert metrics.conformal_low(scores[:40], labels[:40], 0.01) == 0.0
+
+
+def test_repeated_folds_are_stratified_and_differ_by_salt() -> None:
+    from pipeline.baseline.train import stratified_folds
+
+    ids = [f"c{i}" for i in range(50)]
+    labels = [i % 3 == 0 for i in range(50)]
+    plain = stratified_folds(ids, labels, 5)
+    salted = stratified_folds(ids, labels, 5, "repeat1")
+    assert (plain != salted).any()
+    for folds in (plain, salted):
+        for fold in range(5):
+            members = [y for y, f in zip(labels, folds, strict=True) if f == fold]
+            # 17 scams and 33 benign cases dealt round-robin per class
+            assert sum(members) in (3, 4) and len(members) - sum(members) in (6, 7)
+
+
 def test_sparse_weights_round_trip_and_drop_zeros() -> None:
     weights = {5: 0.123456, 70000: -2.5e-7, 9: 0.0, 3: 31.4159}
     decoded = decode_sparse(encode_sparse(weights))
@@ -184,6 +215,10 @@ def test_training_separates_the_classes_of_a_tiny_dataset(tiny_model: dict[str, 
     assert 0 <= tiny_model["cascade"]["low"] <= tiny_model["threshold"]
     assert tiny_model["threshold"] <= tiny_model["cascade"]["high"] <= 1
     assert set(tiny_model["categories"]["labels"]) <= {c.value for c in Category}
+    # the band rule's nested check is recorded; 20 scams are too few for a 1% budget
+    check = tiny_model["training"]["band_check"]
+    assert check["suspicious"] == 3 * 20 and check["cleared_suspicious"] == 0
+    assert tiny_model["cascade"]["low"] == 0.0
 
 
 def test_training_is_deterministic_to_the_byte(tiny_model: dict[str, Any]) -> None:
@@ -268,6 +303,19 @@ def test_shipped_artifact_meets_its_quality_gate_on_the_test_split(shipped: Base
     assert result["recall"] >= 0.9
     # the stored figures are what inference computes now
     assert result == shipped.artifact.meta["metrics"]["test"]
+
+
+def test_shipped_band_was_chosen_on_the_train_split_with_a_margin(shipped: BaselineModel) -> None:
+    training = shipped.artifact.meta["training"]
+    low, high = shipped.cascade_band
+    assert low <= shipped.threshold <= high
+    # on the train split's out-of-fold scores the band clears no scam at all
+    assert training["out_of_fold"]["cascade"]["local_miss_rate"] == 0.0
+    # nested cross-validation of the band rule (train split only): well under the 2%
+    # target for scams cleared locally, while most conversations are decided locally
+    check = training["band_check"]
+    assert check["local_miss_rate"] <= 0.01
+    assert check["local_share"] >= 0.6
 
 
 def test_demo_order_matters_to_the_baseline(shipped: BaselineModel) -> None:

@@ -34,7 +34,7 @@ from typing import Any
 
 # Bump when the feature code changes meaning: an artifact built with another version
 # would score garbage, so the loader refuses it.
-FEATURE_VERSION = "parley-hash-1"
+FEATURE_VERSION = "parley-hash-2"
 
 Turn = tuple[str, str]  # (sender, text)
 
@@ -86,6 +86,11 @@ _CUE_PHRASES: dict[str, str] = {
     "platform": "checkout|buy now|through the site|through the app|through the platform|"
     "on the site|on the app|on the platform|in the app|buyer protection|make an offer|in app|"
     "plataforma|piattaforma|plateforme|plattform",
+    # The `other` category's counterfeit goods: generic words and the training split's
+    # wording only, in English (the training split has no counterfeit offer in another
+    # language to check translations against).
+    "counterfeit": "replica|replicas|fake|fakes|counterfeit|counterfeits|knockoff|knockoffs|"
+    "imitation|copies|mirror quality|aaa|not original|not genuine|not authentic",
     "caution": "scam|scams|scammer|fraud|never|careful|be careful|report|don t share|"
     "do not share|estafa|arnaque|truffa|betrug|golpe|oplichting",
     "request": "send|pay|transfer|give me|need you to|you must|you have to",

@@ -115,6 +115,21 @@ def low_threshold(scores: Sequence[float], labels: Sequence[int], max_miss: floa
     return _halfway_below(positives[min(allowed, len(positives) - 1)], scores)
 
 
+def conformal_low(scores: Sequence[float], labels: Sequence[int], budget: float) -> float:
+    """The cascade's `low` edge, with a split-conformal bound on clearing a scam.
+
+    With n suspicious scores and k = floor(budget * (n + 1)), `low` sits halfway below
+    the k-th lowest of them: a new suspicious case exchangeable with these scores falls
+    below it with probability at most k / (n + 1) <= budget. When k is 0 (too few
+    suspicious cases for the budget) it is 0.0: nothing is cleared locally.
+    """
+    positives = sorted(s for s, y in zip(scores, labels, strict=True) if y)
+    k = math.floor(budget * (len(positives) + 1) + 1e-9)
+    if k < 1:
+        return 0.0
+    return _halfway_below(positives[min(k, len(positives)) - 1], scores)
+
+
 def high_threshold(scores: Sequence[float], labels: Sequence[int], max_false: float) -> float:
     """The lowest `high` leaving at most `max_false` of the benign cases above it."""
     negatives = sorted((s for s, y in zip(scores, labels, strict=True) if not y), reverse=True)

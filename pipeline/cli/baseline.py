@@ -125,6 +125,13 @@ def info(artifact: Path, as_json: bool) -> None:
         click.echo(f"{key:<20} {training.get(key)}")
     click.echo(f"{'weights':<20} {data['nonzero_weights']} non-zero buckets")
     click.echo(f"{'categories':<20} {', '.join(data['categories']) or '-'}")
+    check = training.get("band_check")
+    if check:
+        click.echo(
+            f"{'band check':<20} nested cross-validation on the train split: "
+            f"{check['local_share']:.1%} decided locally, {check['local_miss_rate']:.2%} of "
+            f"suspicious cleared locally ({check['cleared_suspicious']} of {check['suspicious']})"
+        )
     if data["metrics"].get("test"):
         click.echo(_metrics_text("test split (at training)", data["metrics"]["test"]))
         top1 = data["metrics"].get("test_category_top1")
