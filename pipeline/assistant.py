@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .conversation import Conversation, Message
 from .errors import DeadlineExceeded, ThrottledError
-from .screen import MAX_ANSWER_CHARS, clean_input, screen_output, ssml_escape
+from .screen import (
+    MAX_ANSWER_CHARS,
+    clean_input,
+    complete_sentences,
+    screen_output,
+    ssml_escape,
+)
 
 if TYPE_CHECKING:
     from .history import HistoryStore
@@ -286,8 +292,14 @@ def reply(session: SessionInfo, utterance: str | None, companion: Companion) -> 
         logger.warning("model call failed", extra={"error": type(exc).__name__})
         status = "model_error"
     else:
-        screened = screen_output(result.text, max_chars=companion.max_answer_chars)
-        if not screened.ok:
+        text = result.text
+        cut_off = result.stop_reason == "max_tokens"
+        if cut_off:
+            text = complete_sentences(text or "")  # cut off mid-answer: whole sentences only
+        screened = screen_output(text, max_chars=companion.max_answer_chars)
+        if cut_off and not text:
+            status = "model_error"  # nothing complete to say: ask again
+        elif not screened.ok:
             status, screen_notes = "screened", screened.problems
         elif not _guardrail_allows(companion, screened.text, deadline - time.perf_counter()):
             status, screen_notes = "screened", ("guardrail",)

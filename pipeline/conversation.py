@@ -17,6 +17,8 @@ MAX_MESSAGE_BYTES = 256 * 1024
 TRUNCATION_MARKER = " [… truncated by parley: {omitted} characters omitted]"
 
 _SENDER_UNSAFE = re.compile(r"[^\w.@ -]")
+# A lone surrogate is not text: no store (SQLite, DynamoDB) and no service can encode it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 Sender = Literal["buyer", "seller", "user", "assistant", "system", "unknown"]
 
@@ -50,7 +52,7 @@ class Message(BaseModel):
         size = len(value.encode("utf-8", "surrogatepass"))
         if size > MAX_MESSAGE_BYTES:
             raise ValueError(f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")
-        return value
+        return _SURROGATE.sub("\ufffd", value)
 
     @property
     def iso_timestamp(self) -> str:
@@ -100,11 +102,34 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def truncate_text(text: str, max_chars: int) -> str:
-    """Cut an over-long message, with a marker the model sees."""
+    """Cut an over-long message to its start and its end, with a marker the model sees.
+
+    Both ends are kept: filler written before a request, to push it out of the prompt,
+    must not hide the request (a cut keeping only the start let padded scams through).
+    """
     if len(text) <= max_chars:
         return text
-    omitted = len(text) - max_chars
-    return text[:max_chars] + TRUNCATION_MARKER.format(omitted=omitted)
+    head = max_chars // 2
+    tail = max_chars - head
+    marker = TRUNCATION_MARKER.format(omitted=len(text) - max_chars)
+    return f"{text[:head]}{marker} {text[len(text) - tail :]}"
+
+
+# Characters kept of a message over MAX_MESSAGE_BYTES: at 4 bytes a character at most,
+# the cut text and its marker always fit.
+_STORED_KEEP_CHARS = MAX_MESSAGE_BYTES // 4 - 64
+
+
+def bound_message_text(text: str) -> str:
+    """A stored or streamed message's text, cut with the marker if over MAX_MESSAGE_BYTES.
+
+    Used where the text comes from the table, not from a caller: refusing it there
+    would let one oversized message skip moderation or fail every later judgement
+    of its conversation.
+    """
+    if len(text.encode("utf-8", "surrogatepass")) <= MAX_MESSAGE_BYTES:
+        return text
+    return truncate_text(text, _STORED_KEEP_CHARS)
 
 
 def conversation_from_dict(data: Any, *, default_id: str = "conversation") -> Conversation:

@@ -6,16 +6,23 @@ those N from the store (the query is bounded, whatever the conversation's length
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .conversation import Conversation, Message, parse_timestamp
+from pydantic import ValidationError
+
+from .conversation import Conversation, Message, bound_message_text, parse_timestamp
 from .errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+logger = logging.getLogger("parley.history")
+# A sender only labels a message: a longer one is cut, as the stream job cuts it.
+_MAX_SENDER_CHARS = 64
 
 
 class HistoryStore(Protocol):
@@ -131,19 +138,29 @@ class DynamoHistory:
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         messages = [_message_from_item(conversation_id, item) for item in reversed(items[:limit])]
-        return Conversation(id=conversation_id, messages=tuple(messages))
+        return Conversation(id=conversation_id, messages=tuple(m for m in messages if m))
 
 
-def _message_from_item(conversation_id: str, item: dict[str, Any]) -> Message:
+def _message_from_item(conversation_id: str, item: dict[str, Any]) -> Message | None:
+    """A table item as a message; an unreadable one is logged by id and left out.
+
+    The stream job skips such items' records; failing here instead would fail every
+    later judgement of the conversation. An oversized text is cut with the marker.
+    """
     try:
+        sender = item.get("sender", {}).get("S") or "unknown"
         return Message(
             conversation_id=conversation_id,
             timestamp=parse_timestamp(item["timestamp"]["S"]),
-            sender=item.get("sender", {}).get("S", "unknown"),
-            text=item["message"]["S"],
+            sender=str(sender)[:_MAX_SENDER_CHARS],
+            text=bound_message_text(item["message"]["S"]),
         )
-    except KeyError as exc:
-        raise InputError(f"history item of {conversation_id!r} lacks {exc}") from None
+    except (KeyError, TypeError, AttributeError, InputError, ValidationError) as exc:
+        logger.warning(
+            "history item skipped",
+            extra={"conversation_id": conversation_id, "error": type(exc).__name__},
+        )
+        return None
 
 
 def open_history(location: str, *, dynamodb_client: Any = None) -> HistoryStore:

@@ -33,18 +33,23 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Bidirectional overrides/isolates can make text read differently than it is.
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Unicode tag characters are invisible to a reader but spell ASCII to a model
+# ("ASCII smuggling"): a run of them becomes one visible mark.
+_TAG_CHARS = re.compile(r"[\U000e0000-\U000e007f]+")
 
 
 def neutralise(value: object) -> str:
     """Make a value safe to place between the prompt's delimiters.
 
     Escapes `&`, `<`, `>` (so no tag, and no `</message>`, can be written), removes
-    control characters and lone surrogates, and shows bidi controls as visible marks.
+    control characters and lone surrogates, and shows bidi controls and hidden tag
+    characters as visible marks.
     """
     text = value if isinstance(value, str) else str(value)
     text = _SURROGATE.sub("\ufffd", text)
     text = _CONTROL.sub("", text)
     text = _BIDI.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", text)
+    text = _TAG_CHARS.sub("[hidden tag characters]", text)
     text = unicodedata.normalize("NFC", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 

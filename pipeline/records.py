@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .conversation import MAX_MESSAGE_BYTES, Message, parse_timestamp
+from .conversation import Message, bound_message_text, parse_timestamp
 from .errors import InputError
 
 # The Alexa skill keeps its sessions in the same table under this id prefix.
@@ -196,10 +196,10 @@ def _message(fields: dict[str, _Typed]) -> Message:
         if name not in fields:
             raise _Skip(SkipReason.MISSING_FIELD)
     conversation_id = _conversation_id(fields["Id"])
-    text = _string(fields["message"])
+    # An oversized message is judged on its cut text (the model sees the marker), never
+    # skipped: padding a scam past the limit must not take it out of moderation.
+    text = bound_message_text(_string(fields["message"]))
     stamp = _string(fields["timestamp"])
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
-        raise _Skip(SkipReason.TOO_LARGE)
     try:
         timestamp = parse_timestamp(stamp)
     except InputError:

@@ -21,7 +21,10 @@ MAX_INPUT_CHARS = 500
 # A tag starts with a letter, "/", "!" or "?": "3 < 5 and 6 > 4" is text, not markup.
 _TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")
 _MARKDOWN = re.compile(r"[*_`#~|]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Controls, zero-width and bidi marks, and lone surrogates (which no store can encode).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _SPACE = re.compile(r"\s+")
 _URL = re.compile(
     r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[a-z0-9-]+\.(?:com|org|net|edu|gov|io|co|uk|us|de|fr"
@@ -97,6 +100,16 @@ def cap_length(text: str, max_chars: int = MAX_ANSWER_CHARS) -> str:
         return head[: ends[-1]].strip()
     cut = head.rsplit(" ", 1)[0] if " " in head else head
     return cut.rstrip(",;: ") + "."
+
+
+def complete_sentences(text: str) -> str:
+    """Text up to its last sentence end; "" when no sentence is complete.
+
+    For an answer the model was cut off in (stop reason `max_tokens`): a child should
+    not hear half a word, nor a sentence whose end (perhaps a "but never …") is missing.
+    """
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]].strip() if ends else ""
 
 
 def _is_phone(candidate: str) -> bool:

@@ -176,6 +176,12 @@ class DynamoVerdictSink:
             ExpressionAttributeValues={":yes": {"BOOL": True}},
         )
 
+    def all(self) -> list[StoredVerdict]:
+        """Every stored verdict (a full scan: for checks and small tables, not the hot path)."""
+        paginator = self.client.get_paginator("scan")
+        pages = paginator.paginate(TableName=self.table, ConsistentRead=True)
+        return [_from_item(item) for page in pages for item in page.get("Items", [])]
+
 
 def create_verdicts_table(client: Any, table: str) -> None:
     """Create the verdicts table (pk, sk), for local runs and tests; SAM creates it in AWS."""

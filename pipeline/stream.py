@@ -276,6 +276,9 @@ class StreamHandler:
         if not isinstance(raw_records, list):
             logger.warning("event is neither a stream batch nor a pipe array")
             return {"batchItemFailures": []}
+        if not raw_records:
+            # Powertools raises UnexpectedBatchTypeError on an empty batch: nothing failed.
+            return {"batchItemFailures": []}
         failed_items = set(report.failed_item_ids)
         errors = {item: o.error for o in report.outcomes if not o.ok for item in o.item_ids}
         failing = {

@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
-from ask_sdk_core.exceptions import AskSdkException
+from ask_sdk_core.exceptions import AskSdkException, SerializationException
 from ask_sdk_core.skill_builder import SkillBuilder
 from ask_sdk_core.utils import get_slot, is_intent_name, is_request_type
 from ask_sdk_model import RequestEnvelope
@@ -29,7 +29,7 @@ from ask_sdk_model.ui import SimpleCard
 from aws_lambda_powertools import Logger
 
 from pipeline.assistant import REPROMPT, Companion, SessionInfo, reply
-from pipeline.errors import ParleyError
+from pipeline.errors import InputError, ParleyError
 from pipeline.redact import install_redaction
 from pipeline.screen import ssml_escape
 
@@ -73,6 +73,14 @@ ERROR_LINE = (
 
 class ForeignSkillError(ParleyError):
     """The request is for another skill id: refused, never answered."""
+
+
+class InvalidEnvelopeError(InputError):
+    """The event is not an Alexa request envelope: refused, never answered.
+
+    Its message names no input value: the SDK's own errors quote the input, which may
+    be a child's words, and Lambda logs an unhandled error's message.
+    """
 
 
 # --------------------------------------------------------------------------- helpers
@@ -331,10 +339,11 @@ def build_skill(
 def handle_event(skill: CustomSkill, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Run one Alexa request envelope (a dict) through the skill; return the response dict.
 
-    A request for another skill id raises `ForeignSkillError` (no answer is given).
+    A request for another skill id raises `ForeignSkillError`, anything that is not a
+    request envelope `InvalidEnvelopeError` (no answer is given to either).
     """
     started = time.perf_counter()
-    envelope = skill.serializer.deserialize(payload=json.dumps(event), obj_type=RequestEnvelope)
+    envelope = _envelope(skill, event)
     try:
         response = skill.invoke(request_envelope=envelope, context=context)
     except AskSdkException as exc:
@@ -348,6 +357,23 @@ def handle_event(skill: CustomSkill, event: dict[str, Any], context: Any = None)
     result = cast("dict[str, Any]", skill.serializer.serialize(response))
     logger.debug("alexa response", extra={"handler_ms": (time.perf_counter() - started) * 1000})
     return result
+
+
+def _envelope(skill: CustomSkill, event: Any) -> RequestEnvelope:
+    """The event as a `RequestEnvelope`, or `InvalidEnvelopeError` (never the SDK's error)."""
+    try:
+        envelope = skill.serializer.deserialize(payload=json.dumps(event), obj_type=RequestEnvelope)
+    except (SerializationException, TypeError, ValueError) as exc:
+        reason = type(exc.__cause__ or exc).__name__
+        logger.warning("request refused: not an Alexa request envelope", extra={"error": reason})
+        raise InvalidEnvelopeError(f"not an Alexa request envelope ({reason})") from None
+    # Alexa always sends both; the SDK's skill-id check reads the application id unguarded.
+    system = getattr(getattr(envelope, "context", None), "system", None)
+    application_id = getattr(getattr(system, "application", None), "application_id", None)
+    if getattr(envelope, "request", None) is None or not application_id:
+        logger.warning("request refused: not an Alexa request envelope", extra={"error": "partial"})
+        raise InvalidEnvelopeError("not an Alexa request envelope (no request or application id)")
+    return cast("RequestEnvelope", envelope)
 
 
 _skill: CustomSkill | None = None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.exceptions import AskSdkException
 
-from .handler import ForeignSkillError, handle_event
+from .handler import ForeignSkillError, InvalidEnvelopeError, handle_event
 from .verify import VerificationError
 
 if TYPE_CHECKING:
@@ -105,7 +105,13 @@ class SkillServer:
             return 200, handle_event(self.skill, event)
         except ForeignSkillError:
             return 403, {"error": "request is for another skill"}
-        except (AskSdkException, ValueError, TypeError, AttributeError) as exc:
+        except (
+            InvalidEnvelopeError,
+            AskSdkException,
+            ValueError,
+            TypeError,
+            AttributeError,
+        ) as exc:
             logger.warning("bad request", extra={"error": type(exc).__name__})
             return 400, {"error": "not an Alexa request envelope"}
         except Exception as exc:  # the client gets a status, the log the error type

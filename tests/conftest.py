@@ -14,9 +14,28 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
 
+# The reliability harness in bench/ asserts too: give its failures pytest's detail.
+pytest.register_assert_rewrite("bench.hostile", "bench.reliability")
+
 pytest_plugins = (
     ["tests.emulator_fixtures"] if (Path(__file__).parent / "emulator_fixtures.py").exists() else []
 )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow", action="store_true", help="also run the long load runs (marked slow)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # CI runs the short versions; the long ones run with --run-slow or via python -m bench.
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="long load run: use --run-slow, or python -m bench")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def load_fixture(name: str) -> Any:

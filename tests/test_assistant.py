@@ -182,6 +182,28 @@ def test_model_failures_become_a_friendly_fallback(
     assert [m.sender for m in stored] == ["child"], "a failed answer is not remembered"
 
 
+@pytest.mark.parametrize(
+    ("cut", "status", "spoken"),
+    [
+        ("Let's count to ten. Then we ask a gro", "answered", "Let's count to ten."),
+        ("Let's count to ten like a di", "model_error", LINES["model_error"]),
+    ],
+)
+def test_answer_cut_off_at_max_tokens_speaks_whole_sentences_only(
+    template: Any, cut: str, status: str, spoken: str
+) -> None:
+    # Found by the reliability run: a truncated answer was spoken mid-word.
+    class CutOff:
+        model_id = "cut"
+
+        def generate(self, prompt: Any, **_: Any) -> ModelResult:
+            return ModelResult(model_id=self.model_id, text=cut, stop_reason="max_tokens")
+
+    turn = reply(SESSION, "hello", make(template, CutOff()))
+
+    assert (turn.status, turn.text) == (status, spoken)
+
+
 class IgnoresDeadlineModel:
     """A model that sleeps past any deadline it is given."""
 

@@ -69,8 +69,10 @@ def test_sender_is_kept_to_a_plain_alphabet():
 
 
 def test_truncate_text_marks_the_cut():
-    out = truncate_text("a" * 50, 10)
-    assert out.startswith("a" * 10) and "40 characters omitted" in out
+    out = truncate_text("a" * 20 + "b" * 30, 10)
+    # the start and the end are kept: padding cannot push a request at the end out
+    assert out.startswith("aaaaa [") and out.endswith("] bbbbb")
+    assert "40 characters omitted" in out
     assert truncate_text("short", 10) == "short"
 
 

@@ -69,14 +69,41 @@ def test_dynamo_follows_pagination(aws_client, conversations_table):
     assert len(calls) == 3 and calls[0] is None and calls[1] is not None
 
 
-def test_dynamo_item_without_message_is_an_input_error(aws_client, conversations_table):
+def test_dynamo_items_that_cannot_be_read_are_left_out_not_fatal(
+    aws_client, conversations_table, caplog
+):
+    # GIVEN a conversation whose table holds an item without a message, one with a bad
+    # timestamp, an oversized message and an ordinary one (written by someone else)
     client = aws_client("dynamodb")
-    client.put_item(
-        TableName=conversations_table,
-        Item={"Id": {"S": "c9"}, "timestamp": {"S": "2024-05-01T00:00:00.000000Z"}},
-    )
-    with pytest.raises(Exception, match="lacks"):
-        DynamoHistory(conversations_table, client=client).latest("c9", 5)
+    items = [
+        {"Id": {"S": "c9"}, "timestamp": {"S": "2024-05-01T00:00:00.000000Z"}},
+        {"Id": {"S": "c9"}, "timestamp": {"S": "yesterday"}, "message": {"S": "hello"}},
+        {
+            "Id": {"S": "c9"},
+            "timestamp": {"S": "2024-05-01T00:01:00.000000Z"},
+            "message": {"S": "pad " * 75_000},
+        },
+        {
+            "Id": {"S": "c9"},
+            "timestamp": {"S": "2024-05-01T00:02:00.000000Z"},
+            "message": {"S": "send the deposit"},
+            "sender": {"S": "s" * 100},
+        },
+    ]
+    for item in items:
+        client.put_item(TableName=conversations_table, Item=item)
+
+    # WHEN its history is read
+    latest = DynamoHistory(conversations_table, client=client).latest("c9", 10)
+
+    # THEN the readable messages come back (the oversized one cut, with the marker),
+    # the others are logged by id, never failing every later judgement
+    assert len(latest.messages) == 2
+    assert latest.messages[1].text == "send the deposit"
+    assert latest.messages[0].text.count("characters omitted]") == 1
+    assert len(latest.messages[1].sender) == 64
+    skipped = [r for r in caplog.records if r.getMessage() == "history item skipped"]
+    assert len(skipped) == 2 and all(r.conversation_id == "c9" for r in skipped)
 
 
 def test_open_history_parses_locations():

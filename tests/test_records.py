@@ -44,10 +44,16 @@ def test_each_skip_reason_from_real_shaped_records():
     assert all(r.item_id.isdigit() for r in parsed)
 
 
-def test_too_large_message_is_skipped():
+def test_too_large_message_is_cut_with_a_marker_not_skipped():
+    # Skipping it would let a scam padded past the limit escape moderation.
     event = load_fixture("streams/marketplace-burst.json")
     record = copy.deepcopy(event["Records"][0])
     record["dynamodb"]["NewImage"]["message"]["S"] = "x" * (MAX_MESSAGE_BYTES + 1)
+    message = parse_stream_record(record).message
+    assert message is not None
+    assert message.text.count("characters omitted]") == 1
+    assert len(message.text.encode()) <= MAX_MESSAGE_BYTES
+    record["dynamodb"]["NewImage"]["Id"]["S"] = "c" * 513  # an id that long is still refused
     assert parse_stream_record(record).skip is SkipReason.TOO_LARGE
 
 

@@ -541,7 +541,7 @@ def test_cli_watch_reads_the_table_stream(
     assert "checkout" not in out
 
 
-@pytest.mark.parametrize("event", [{}, {"Records": "nope"}, None, 42])
+@pytest.mark.parametrize("event", [{}, {"Records": "nope"}, {"Records": []}, None, 42])
 def test_events_that_are_not_batches_do_not_crash(event):
     model = ReplayModel(default=CLEARED)
     response = make(model)(event, FakeContext())
