@@ -768,3 +768,24 @@ def test_cfn_lint_catches_a_broken_copy(tmp_path: Path) -> None:
     copy_path = tmp_path / "template.yaml"
     copy_path.write_text(broken, encoding="utf-8")
     assert any(m.rule.id.startswith("E") for m in api.lint_file(copy_path))
+
+
+def test_lambda_bundle_lists_every_runtime_dependency_it_needs() -> None:
+    """A dependency added to pyproject must reach the Lambda bundle, or be left out on purpose."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    repo = TEMPLATE_PATH.parent
+    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    runtime = {Requirement(d).name.lower() for d in pyproject["project"]["dependencies"]}
+    bundle_text = (repo / "lambda-requirements.txt").read_text()
+    bundled = {
+        Requirement(line).name.lower()
+        for line in bundle_text.splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    left_out = {"click", "cryptography", "numpy"}  # reasons in the file's header
+    assert runtime - bundled == left_out
+    for name in left_out:
+        assert name in bundle_text.split("# boto3")[0], f"{name} left out without a reason"
