@@ -11,8 +11,10 @@ dedupe on the envelope `id`, which is deterministic (uuid5 of the key).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,11 @@ from .verdict import Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+logger = logging.getLogger("parley.sinks")
+# Event ids this process published whose `published` mark may not have been stored:
+# enough for many batches of a warm Lambda, small enough to never matter for memory.
+_SENT_IDS_KEPT = 10_000
 
 EVENT_SOURCE = "parley"
 ENVELOPE_VERSION = "1"
@@ -380,6 +387,8 @@ class VerdictPublisher:
         self.store = store
         self.events = events
         self.clock = clock
+        self._sent: OrderedDict[str, None] = OrderedDict()
+        self._sent_lock = threading.Lock()
 
     def lookup(self, key: VerdictKey) -> StoredVerdict | None:
         """The stored verdict under this key, if any."""
@@ -387,7 +396,10 @@ class VerdictPublisher:
 
     def is_complete(self, stored: StoredVerdict) -> bool:
         """Nothing is left to do for this item (stored, and published if it should be)."""
-        return stored.shadow or self.events is None or stored.published
+        if stored.shadow or self.events is None or stored.published:
+            return True
+        with self._sent_lock:
+            return stored.event_id in self._sent
 
     def deliver(
         self, verdict: Verdict, *, shadow: bool = False, correlation_id: str | None = None
@@ -406,8 +418,24 @@ class VerdictPublisher:
             return False
         assert self.events is not None
         self.events.publish([envelope(stored)])
-        self.store.mark_published(stored.key)
+        self._remember_sent(stored.event_id)
+        try:
+            self.store.mark_published(stored.key)
+        except Exception as exc:
+            # The event is out; failing the record now would only make its redelivery
+            # publish it again. The item stays unpublished in the store, and this
+            # process remembers the id, so a redelivery here does not re-send it.
+            logger.warning(
+                "verdict published but not marked",
+                extra={"event_id": stored.event_id, "error": type(exc).__name__},
+            )
         return True
+
+    def _remember_sent(self, event_id: str) -> None:
+        with self._sent_lock:
+            self._sent[event_id] = None
+            while len(self._sent) > _SENT_IDS_KEPT:
+                self._sent.popitem(last=False)
 
 
 def open_verdict_sink(location: str, *, dynamodb_client: Any = None) -> VerdictSink:

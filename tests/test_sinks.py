@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from pipeline.sinks import (
     DynamoVerdictSink,
@@ -244,3 +245,43 @@ def test_without_an_event_sink_verdicts_are_only_stored(tmp_path):
     delivery = publisher.deliver(a_verdict())
     assert delivery.published is False and publisher.is_complete(delivery.stored)
     assert len(store.all()) == 1
+
+
+class MarkFails:
+    """A verdict store whose `published` mark is refused (a throttled UpdateItem)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.marks_refused = 0
+
+    def write(self, record):
+        return self.store.write(record)
+
+    def get(self, key):
+        return self.store.get(key)
+
+    def mark_published(self, key):
+        self.marks_refused += 1
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+            "UpdateItem",
+        )
+
+
+def test_a_refused_mark_after_the_publish_neither_fails_nor_repeats_the_event(
+    aws_client, verdicts_table, event_bus
+):
+    store = MarkFails(DynamoVerdictSink(verdicts_table, client=aws_client("dynamodb")))
+    publisher = VerdictPublisher(
+        store, EventBridgeSink(event_bus.name, client=aws_client("events"))
+    )
+    # WHEN the event goes out and the mark is refused
+    first = publisher.deliver(a_verdict(), correlation_id="evt-1")
+    # THEN the delivery succeeds (failing it would only make the redelivery re-send)
+    assert (first.duplicate, first.published) == (False, True)
+    assert store.marks_refused == 1
+    assert store.get(first.stored.key).published is False
+    # AND a redelivery to the same process sends no second event
+    again = publisher.deliver(a_verdict(), correlation_id="evt-1")
+    assert (again.duplicate, again.published) == (True, False)
+    assert len(event_bus.received()) == 1
