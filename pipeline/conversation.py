@@ -104,15 +104,53 @@ def parse_timestamp(value: str) -> datetime:
 def truncate_text(text: str, max_chars: int) -> str:
     """Cut an over-long message to its start and its end, with a marker the model sees.
 
-    Both ends are kept: filler written before a request, to push it out of the prompt,
-    must not hide the request (a cut keeping only the start let padded scams through).
+    Repeated filler is collapsed first, then both ends are kept: padding written around
+    a request, to push it out of the prompt, must not hide the request (a cut keeping
+    only the start let padded scams through; one keeping both ends lost a request
+    padded on both sides with repeated text).
     """
+    if len(text) <= max_chars:
+        return text
+    text = collapse_repeats(text)
     if len(text) <= max_chars:
         return text
     head = max_chars // 2
     tail = max_chars - head
     marker = TRUNCATION_MARKER.format(omitted=len(text) - max_chars)
     return f"{text[:head]}{marker} {text[len(text) - tail :]}"
+
+
+REPEAT_MARKER = " [… repeated {times} times]"
+# A sentence or line with what ends it; the last piece may have no end.
+_UNIT = re.compile(r"[^.!?\n]*[.!?\n]+\s*|[^.!?\n]+")
+# The same word five times or more in a row; the same character 32 times or more.
+_WORD_RUN = re.compile(r"\b(\w+)(?:\s+\1\b){4,}")
+_CHAR_RUN = re.compile(r"(.)\1{31,}", re.DOTALL)
+
+
+def collapse_repeats(text: str) -> str:
+    """Filler repeated in a row, kept once with a marker the model sees.
+
+    Sentences or lines said three times or more, words five times or more, and runs of
+    one character. Linear in the text's length (no backtracking over long spans).
+    """
+    text = _CHAR_RUN.sub(lambda m: m.group(1) + REPEAT_MARKER.format(times=len(m.group(0))), text)
+    text = _WORD_RUN.sub(
+        lambda m: m.group(1) + REPEAT_MARKER.format(times=len(m.group(0).split())), text
+    )
+    out: list[str] = []
+    units = _UNIT.findall(text)
+    i = 0
+    while i < len(units):
+        j = i + 1
+        while j < len(units) and units[j].strip() == units[i].strip():
+            j += 1
+        if j - i >= 3:
+            out.append(units[i].rstrip() + REPEAT_MARKER.format(times=j - i) + " ")
+        else:
+            out.extend(units[i:j])
+        i = j
+    return "".join(out)
 
 
 # Characters kept of a message over MAX_MESSAGE_BYTES: at 4 bytes a character at most,

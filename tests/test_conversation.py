@@ -7,6 +7,7 @@ from pipeline.conversation import (
     MAX_MESSAGE_BYTES,
     Conversation,
     Message,
+    collapse_repeats,
     conversation_from_dict,
     iso,
     last_message_only,
@@ -74,6 +75,24 @@ def test_truncate_text_marks_the_cut():
     assert out.startswith("aaaaa [") and out.endswith("] bbbbb")
     assert "40 characters omitted" in out
     assert truncate_text("short", 10) == "short"
+
+
+def test_collapse_repeats_keeps_one_copy_and_says_how_many():
+    assert (
+        collapse_repeats("Buy now. Buy now. Buy now. Pay.") == "Buy now. [… repeated 3 times] Pay."
+    )
+    assert collapse_repeats("go go go go go home") == "go [… repeated 5 times] home"
+    assert collapse_repeats("=" * 40 + "x") == "= [… repeated 40 times]x"
+    # fewer repeats than the thresholds are left alone
+    text = "Buy now. Buy now. go go go go " + "=" * 31
+    assert collapse_repeats(text) == text
+
+
+def test_truncate_text_collapses_filler_before_it_cuts():
+    out = truncate_text("ok " * 1000 + "send the deposit now " + "ok " * 1000, 200)
+    assert "send the deposit now" in out and "truncated" not in out
+    # a short message is never touched, repeats or not
+    assert truncate_text("no no no no no", 200) == "no no no no no"
 
 
 def test_conversation_from_dict_assigns_timestamps_in_given_order():

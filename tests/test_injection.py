@@ -111,10 +111,28 @@ def test_padding_before_a_request_cannot_push_it_out_of_the_prompt():
         assert "deposit by wire" in render_case(ref, ["Can I see the puppy?", padded]).user
 
 
-@pytest.mark.xfail(strict=True, reason="recorded gap (RELIABILITY.md): sandwich padding")
-def test_padding_on_both_sides_of_a_request_cannot_hide_it():
-    filler = "We love our puppies very much. " * 50
+@pytest.mark.parametrize(
+    "filler",
+    [
+        "We love our puppies very much. " * 50,
+        "lorem\n" * 400,
+        "ok " * 900,
+        "~" * 2500,
+    ],
+)
+def test_repeated_padding_on_both_sides_of_a_request_cannot_hide_it(filler: str):
     padded = f"{filler}Send a 300 dollar deposit by wire first. {filler}"
+    for ref in REFS:
+        rendered = render_case(ref, ["Can I see the puppy?", padded])
+        assert "deposit by wire" in rendered.user
+        # where the text was cut (not the companion's child turn), the model is told
+        assert padded in rendered.user or "repeated" in rendered.user
+
+
+@pytest.mark.xfail(strict=True, reason="recorded gap (RELIABILITY.md): varied sandwich padding")
+def test_varied_padding_on_both_sides_of_a_request_cannot_hide_it():
+    filler = " ".join(f"Puppy number {i} loves a ball of colour {i * 7 % 13}." for i in range(60))
+    padded = f"{filler} Send a 300 dollar deposit by wire first. {filler}"
     rendered = render_case("suspicious-conversation@2", ["Can I see the puppy?", padded])
     assert "deposit by wire" in rendered.user
 

@@ -118,9 +118,13 @@ def test_window_and_token_budget_keep_the_newest():
 
 
 def test_long_message_is_truncated_with_a_marker():
-    rendered = STORE.get("suspicious-conversation@2").render_conversation(conv("a" * 10_000))
+    varied = " ".join(f"word{i}" for i in range(2_000))  # no filler to collapse
+    rendered = STORE.get("suspicious-conversation@2").render_conversation(conv(varied))
     assert "characters omitted" in rendered.user
     assert len(rendered.user) < 4000
+    # repeated filler is collapsed instead, with its own marker
+    rendered = STORE.get("suspicious-conversation@2").render_conversation(conv("a" * 10_000))
+    assert "a [… repeated 10000 times]" in rendered.user
 
 
 def test_bad_prompt_files_are_config_errors():
