@@ -48,7 +48,7 @@ from bench.hostile import FIXTURES, HOSTILE, injection_cases, prompt_refs, rende
 from pipeline.assistant import LINES
 from pipeline.conversation import conversation_from_dict, iso
 from pipeline.emulator import BedrockEmulator, EmulatorReply, FaultConfig
-from pipeline.history import DynamoHistory
+from pipeline.history import DynamoHistory, create_conversations_table
 from pipeline.settings import Settings
 from pipeline.sinks import DynamoVerdictSink, create_verdicts_table
 
@@ -158,22 +158,6 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
-
-
-def create_messages_table(client: Any, name: str) -> None:
-    """The conversations table's schema: Id (S) and timestamp (S)."""
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "Id", "KeyType": "HASH"},
-            {"AttributeName": "timestamp", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "Id", "AttributeType": "S"},
-            {"AttributeName": "timestamp", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 def write_messages(client: Any, table: str, messages: list[Any]) -> None:
@@ -329,7 +313,7 @@ def stream_under_faults(
     clean = dynamodb_client(endpoint)  # the marketplace's writes and the final checks
     suffix = uuid.uuid4().hex[:8]
     messages_table, verdicts_table = f"rel-messages-{suffix}", f"rel-verdicts-{suffix}"
-    create_messages_table(clean, messages_table)
+    create_conversations_table(clean, messages_table)
     create_verdicts_table(clean, verdicts_table)
     try:
         write_messages(clean, messages_table, [m for ms in convs.values() for m in ms])
@@ -429,7 +413,7 @@ def skill_under_faults(
 
     clean = dynamodb_client(endpoint)
     table = f"rel-skill-{uuid.uuid4().hex[:8]}"
-    create_messages_table(clean, table)
+    create_conversations_table(clean, table)
     throttle = DynamoThrottle(throttle_rate, seed)
     history = DynamoHistory(table, client=throttle.install(dynamodb_client(endpoint)))
     config = FaultConfig(

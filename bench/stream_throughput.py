@@ -47,7 +47,7 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from pipeline.conversation import Message, iso
-from pipeline.history import SqliteHistory
+from pipeline.history import SqliteHistory, create_conversations_table
 from pipeline.moderation import assess
 from pipeline.prompts import DirectoryPromptStore
 from pipeline.settings import REPO_ROOT, Settings
@@ -550,18 +550,7 @@ def dynamodb_run(
             aws_access_key_id="bench",
             aws_secret_access_key="bench",
         )
-        client.create_table(
-            TableName="marketplace-messages",
-            KeySchema=[
-                {"AttributeName": "Id", "KeyType": "HASH"},
-                {"AttributeName": "timestamp", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "Id", "AttributeType": "S"},
-                {"AttributeName": "timestamp", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_conversations_table(client, "marketplace-messages")
         history = DynamoHistory("marketplace-messages", client=client)
         result, store, _ = order_run(
             Run("burst_dynamodb", "burst", "live"), small, emulator, tmp, history

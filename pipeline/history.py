@@ -163,6 +163,29 @@ def _message_from_item(conversation_id: str, item: dict[str, Any]) -> Message | 
         return None
 
 
+def create_conversations_table(client: Any, table: str, *, stream: bool = False) -> None:
+    """Create the conversations table (Id, timestamp), for local runs and tests.
+
+    SAM creates it in AWS; `stream` adds the NEW_IMAGE stream the moderation job reads.
+    """
+    options: dict[str, Any] = {}
+    if stream:
+        options["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    client.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "Id", "KeyType": "HASH"},
+            {"AttributeName": "timestamp", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "Id", "AttributeType": "S"},
+            {"AttributeName": "timestamp", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        **options,
+    )
+
+
 def open_history(location: str, *, dynamodb_client: Any = None) -> HistoryStore:
     """A store from a settings string: `sqlite:<path>`, `sqlite::memory:`, `dynamodb:<table>`."""
     kind, _, rest = location.partition(":")

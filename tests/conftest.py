@@ -96,20 +96,10 @@ def conversations_table(aws_client: Any, request: pytest.FixtureRequest) -> str:
     """A fresh conversations table with the original schema (Id, timestamp) and a stream."""
     import uuid
 
+    from pipeline.history import create_conversations_table
+
     name = f"conversations-{uuid.uuid4().hex[:8]}"
     client = aws_client("dynamodb")
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "Id", "KeyType": "HASH"},
-            {"AttributeName": "timestamp", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "Id", "AttributeType": "S"},
-            {"AttributeName": "timestamp", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
+    create_conversations_table(client, name, stream=True)
     request.addfinalizer(lambda: client.delete_table(TableName=name))
     return name
