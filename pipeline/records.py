@@ -8,7 +8,7 @@ Pure and total: any input, however broken, becomes a `ParsedRecord` holding eith
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -78,16 +78,15 @@ def parse_stream_record(raw: Any, index: int = 0) -> ParsedRecord:
     dynamodb = raw.get("dynamodb")
     sequence = dynamodb.get("SequenceNumber") if isinstance(dynamodb, dict) else None
     event_id = raw.get("eventID") if isinstance(raw.get("eventID"), str) else None
-    ids = {
-        "index": index,
-        "item_id": sequence if isinstance(sequence, str) and sequence else str(index),
-        "event_id": event_id,
-    }
+    base = ParsedRecord(
+        index=index,
+        item_id=sequence if isinstance(sequence, str) and sequence else str(index),
+        event_id=event_id,
+    )
     try:
         if not isinstance(dynamodb, dict) or not isinstance(raw.get("eventName"), str):
             raise _Skip(SkipReason.UNKNOWN_SHAPE)
-        keys = dynamodb.get("Keys")
-        ids["conversation_id"] = _id_for_logs(keys)
+        base = replace(base, conversation_id=_id_for_logs(dynamodb.get("Keys")))
         if raw["eventName"] != "INSERT":
             raise _Skip(SkipReason.NOT_INSERT)
         image = dynamodb.get("NewImage")
@@ -96,18 +95,18 @@ def parse_stream_record(raw: Any, index: int = 0) -> ParsedRecord:
         if not isinstance(image, dict):
             raise _Skip(SkipReason.UNKNOWN_SHAPE)
         fields = {name: _typed_value(value) for name, value in image.items()}
-        ids["conversation_id"] = _id_for_logs(image) or ids["conversation_id"]
+        base = replace(base, conversation_id=_id_for_logs(image) or base.conversation_id)
         message = _message(fields)
         size = dynamodb.get("SizeBytes")
-        return ParsedRecord(
-            **ids,
+        return replace(
+            base,
             message=message,
             size_bytes=size if isinstance(size, int) else _size(message),
         )
     except _Skip as skip:
-        return ParsedRecord(**ids, skip=skip.reason)
+        return replace(base, skip=skip.reason)
     except Exception:  # totality: a shape not foreseen is a skip, never a crashed batch
-        return ParsedRecord(**ids, skip=SkipReason.UNKNOWN_SHAPE)
+        return replace(base, skip=SkipReason.UNKNOWN_SHAPE)
 
 
 def parse_pipe_items(items: Any) -> list[ParsedRecord]:

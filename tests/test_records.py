@@ -48,11 +48,18 @@ def test_too_large_message_is_cut_with_a_marker_not_skipped():
     # Skipping it would let a scam padded past the limit escape moderation.
     event = load_fixture("streams/marketplace-burst.json")
     record = copy.deepcopy(event["Records"][0])
-    record["dynamodb"]["NewImage"]["message"]["S"] = "x" * (MAX_MESSAGE_BYTES + 1)
+    varied = " ".join(f"w{i}" for i in range(50_000))  # no filler to collapse
+    assert len(varied.encode()) > MAX_MESSAGE_BYTES
+    record["dynamodb"]["NewImage"]["message"]["S"] = varied
     message = parse_stream_record(record).message
     assert message is not None
     assert message.text.count("characters omitted]") == 1
+    assert message.text.startswith("w0 w1 ") and message.text.endswith(" w49999")
     assert len(message.text.encode()) <= MAX_MESSAGE_BYTES
+    # repeated filler is collapsed instead of cut
+    record["dynamodb"]["NewImage"]["message"]["S"] = "x" * (MAX_MESSAGE_BYTES + 1)
+    message = parse_stream_record(record).message
+    assert message is not None and message.text == f"x [… repeated {MAX_MESSAGE_BYTES + 1} times]"
     record["dynamodb"]["NewImage"]["Id"]["S"] = "c" * 513  # an id that long is still refused
     assert parse_stream_record(record).skip is SkipReason.TOO_LARGE
 

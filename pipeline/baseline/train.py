@@ -256,7 +256,7 @@ def band_check(
             kept = np.flatnonzero(folds != fold)
             inner_kernel = kernel[np.ix_(kept, kept)]
             inner_labels = labels[kept]
-            inner_ids = [ids[i] for i in kept]
+            inner_ids = [ids[int(i)] for i in kept]
             repeats = [
                 out_of_fold(
                     inner_kernel,
