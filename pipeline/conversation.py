@@ -104,20 +104,75 @@ def parse_timestamp(value: str) -> datetime:
 def truncate_text(text: str, max_chars: int) -> str:
     """Cut an over-long message to its start and its end, with a marker the model sees.
 
-    Repeated filler is collapsed first, then both ends are kept: padding written around
-    a request, to push it out of the prompt, must not hide the request (a cut keeping
-    only the start let padded scams through; one keeping both ends lost a request
-    padded on both sides with repeated text).
+    Padding written around a request, to push it out of the prompt, must not hide it:
+    repeated filler is collapsed first; then the start and the end are kept, and from
+    the part in between, the sentences that carry payment or contact cues (a cut
+    keeping only the start let padded scams through; one keeping both ends lost a
+    request padded on both sides).
     """
     if len(text) <= max_chars:
         return text
     text = collapse_repeats(text)
     if len(text) <= max_chars:
         return text
-    head = max_chars // 2
-    tail = max_chars - head
-    marker = TRUNCATION_MARKER.format(omitted=len(text) - max_chars)
-    return f"{text[:head]}{marker} {text[len(text) - tail :]}"
+    kept = _cue_pieces(text, max_chars // 3, skip=max_chars // 3)
+    room = max_chars - sum(len(piece) for piece in kept)
+    head = room // 2
+    tail = room - head
+    omitted = len(text) - max_chars
+    start, end = text[:head], text[len(text) - tail :]
+    if not kept:
+        return f"{start}{TRUNCATION_MARKER.format(omitted=omitted)} {end}"
+    middle = " […] ".join(piece.strip() for piece in kept)
+    return f"{start}{CUE_MARKER.format(omitted=omitted)} {middle} […] {end}"
+
+
+CUE_MARKER = (
+    " [… truncated by parley: {omitted} characters omitted;"
+    " what follows up to the next […] are passages of them with payment or contact cues]"
+)
+# What a scam asks for has to be said: money, a payment channel, a way to get in touch.
+_CUE = re.compile(
+    r"https?://|\bwww\.|\S@\S|[$€£¥]\s?\d|\d[\d ,.]*\s?(?:k\b|usd|eur|gbp|dollars?|euros?|pounds?)"
+    r"|\d{3}[\s.-]?\d{3}[\s.-]?\d{3,4}"
+    r"|\b(?:pay|paid|payment|deposit|wire|transfer|bank|account|iban|swift|card|gift ?cards?"
+    r"|crypto|bitcoin|btc|usdt|wallet|paypal|zelle|venmo|cash ?app|western union|moneygram"
+    r"|money|fee|escrow|courier|whatsapp|telegram|signal|e-?mail|phone|password|code|verify"
+    r"|link|click|log ?in|sign ?in|refund|overpaid|urgent|now)\b",
+    re.IGNORECASE,
+)
+_CUE_CONTEXT = 100  # characters kept on each side of a cue
+_PIECE_CHARS = 300
+
+
+def _cue_pieces(text: str, budget: int, *, skip: int) -> list[str]:
+    """Passages of the text's middle around payment or contact cues, the densest first
+    within the budget, returned in their order.
+
+    The first and last `skip` characters are left out: the cut keeps about that much of
+    each end anyway. Linear in the text's length: one scan for cues, then pieces of at
+    most 300 characters.
+    """
+    low, high = skip, len(text) - skip
+    spans: list[list[int]] = []
+    for match in _CUE.finditer(text, low, high):
+        start = max(low, match.start() - _CUE_CONTEXT)
+        end = min(high, match.end() + _CUE_CONTEXT)
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    scored = []
+    for start, end in spans:
+        for offset in range(start, end, _PIECE_CHARS):
+            piece = text[offset : min(end, offset + _PIECE_CHARS)]
+            scored.append((len(_CUE.findall(piece)), offset, piece))
+    chosen, used = [], 0
+    for _hits, offset, piece in sorted(scored, key=lambda item: (-item[0], item[1])):
+        if used + len(piece) + 6 <= budget:  # 6: the " […] " between pieces
+            chosen.append((offset, piece))
+            used += len(piece) + 6
+    return [piece for _offset, piece in sorted(chosen)]
 
 
 REPEAT_MARKER = " [… repeated {times} times]"

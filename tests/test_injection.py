@@ -129,12 +129,32 @@ def test_repeated_padding_on_both_sides_of_a_request_cannot_hide_it(filler: str)
         assert padded in rendered.user or "repeated" in rendered.user
 
 
-@pytest.mark.xfail(strict=True, reason="recorded gap (RELIABILITY.md): varied sandwich padding")
-def test_varied_padding_on_both_sides_of_a_request_cannot_hide_it():
-    filler = " ".join(f"Puppy number {i} loves a ball of colour {i * 7 % 13}." for i in range(60))
-    padded = f"{filler} Send a 300 dollar deposit by wire first. {filler}"
+VARIED_FILLER = " ".join(f"Puppy number {i} loves a ball of colour {i * 7 % 13}." for i in range(60))
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Send a 300 dollar deposit by wire first.",
+        "Reach me on WhatsApp to finish outside the site.",
+        "Pay with a gift card, it is quicker.",
+        "Log in at secure-pay-check.example to confirm.",
+    ],
+)
+def test_varied_padding_on_both_sides_cannot_hide_a_request_with_cues(request_text: str):
+    padded = f"{VARIED_FILLER} {request_text} {VARIED_FILLER}"
+    for ref in (r for r in REFS if r.startswith("suspicious")):
+        rendered = render_case(ref, ["Can I see the puppy?", padded])
+        assert request_text in rendered.user
+        assert "passages of them with payment or contact cues" in rendered.user
+
+
+@pytest.mark.xfail(strict=True, reason="recorded gap (RELIABILITY.md): a request without cues")
+def test_varied_padding_on_both_sides_of_a_request_without_cues_hides_it():
+    # No English payment or contact word: the cue list does not see it.
+    padded = f"{VARIED_FILLER} Envíe trescientos antes de la visita. {VARIED_FILLER}"
     rendered = render_case("suspicious-conversation@2", ["Can I see the puppy?", padded])
-    assert "deposit by wire" in rendered.user
+    assert "trescientos" in rendered.user
 
 
 # -- the instruction hierarchy ----------------------------------------------------------
