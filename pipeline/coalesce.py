@@ -2,7 +2,9 @@
 
 Pure functions over parsed records. A batch's usable records are grouped by
 conversation; each group becomes one `ConversationJob` whose verdict (at the newest
-message) covers every record of the group.
+message) covers every record of the group. A job with more new messages than the
+prompt's window is judged at a few checkpoints instead (`plan_checkpoints`), so that
+older new messages are shown to the model too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 from .conversation import Conversation, Message
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from .records import ParsedRecord, SkipReason
 
@@ -84,16 +86,61 @@ def merge_window(stored: Conversation, new: Sequence[Message], limit: int) -> Co
     merged in, so the newest message is always part of what is judged. Messages share
     the table's key (conversation, timestamp); on a clash the batch's image wins.
     """
-    by_stamp = {m.timestamp: m for m in stored.messages}
-    by_stamp.update({m.timestamp: m for m in new})
-    merged = Conversation(id=stored.id, messages=tuple(by_stamp.values()))
-    return merged.window(limit)
+    return _merged(stored, new).window(limit)
+
+
+@dataclass(frozen=True)
+class Checkpoints:
+    """Where to judge one conversation of a batch: windows oldest first, the newest last."""
+
+    windows: tuple[Conversation, ...]
+    unseen: int = 0  # new messages older than every window: not shown to the model
+
+
+def plan_checkpoints(
+    stored: Conversation,
+    new: Sequence[Message],
+    window: int,
+    max_judgements: int,
+    fit: Callable[[Conversation], Conversation] | None = None,
+) -> Checkpoints:
+    """The windows to judge so that every new message is shown once, at most `max_judgements`.
+
+    The first checkpoint is the newest message, on what `merge_window` gives (so a store
+    ahead of the stream still puts it at the newest stored message). Each next one, going
+    back, is the newest new message that the windows so far do not show, judged on the
+    `window` messages up to it: the windows tile the new messages without gaps, `window`
+    apart when every message is new. `fit` is what the prompt keeps of a window (its
+    token budget may keep fewer, newest first): tiling by what is shown keeps long
+    messages from opening gaps. A flood past `max_judgements` windows leaves its oldest
+    new messages unseen, counted in `unseen`.
+    """
+    timeline = _merged(stored, new).messages
+    is_new = {m.timestamp for m in new}
+    windows: list[Conversation] = []
+    end = len(timeline)  # the next window ends just before this index
+    while end and len(windows) < max_judgements:
+        shown = Conversation(id=stored.id, messages=timeline[max(0, end - window) : end])
+        if fit is not None:
+            shown = fit(shown)
+        windows.append(shown)
+        end -= max(1, len(shown.messages))
+        while end and timeline[end - 1].timestamp not in is_new:
+            end -= 1  # stored context older than the window needs no checkpoint of its own
+    unseen = sum(1 for m in timeline[:end] if m.timestamp in is_new)
+    return Checkpoints(windows=tuple(reversed(windows)), unseen=unseen)
 
 
 def failed_items(plan: BatchPlan, failed_conversations: Iterable[str]) -> list[str]:
     """Item ids of every record whose conversation failed (the records to redeliver)."""
     failed = set(failed_conversations)
     return [item for job in plan.jobs if job.conversation_id in failed for item in job.item_ids]
+
+
+def _merged(stored: Conversation, new: Sequence[Message]) -> Conversation:
+    by_stamp = {m.timestamp: m for m in stored.messages}
+    by_stamp.update({m.timestamp: m for m in new})
+    return Conversation(id=stored.id, messages=tuple(by_stamp.values()))
 
 
 def _unique_by_timestamp(messages: Iterable[Message]) -> tuple[Message, ...]:

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         10_000, ge=0, description="stream job stops starting work below this remaining time"
     )
     max_attempts: int = Field(6, ge=1, le=20, description="botocore attempts per model call")
+    stream_max_judgements_per_conversation: int = Field(
+        5,
+        ge=1,
+        description="stream job: model calls per conversation per batch when its new messages "
+        "overflow the prompt's window (5 x 20 covers the default batch of 100); older ones "
+        "stay unseen, counted in MessagesUnseen",
+    )
     model_rpm: float | None = Field(
         None,
         gt=0,

@@ -1,9 +1,11 @@
 """Lambda handler of the stream moderation job: DynamoDB Streams batches and Pipe arrays.
 
-The whole batch is parsed and planned first (pure: `records`, `coalesce`), each
-conversation is then judged once, concurrently, and Powertools' `BatchProcessor`
-reports the records of failed conversations as `batchItemFailures`. An EventBridge
-Pipe array (Step Functions input) gets `{"verdicts", "failures", "skipped"}` back.
+The whole batch is parsed and planned first (pure: `records`, `coalesce`), the
+conversations are then judged concurrently, each once at its newest message (or at a
+few checkpoints, oldest first, when its new messages overflow the prompt's window), and
+Powertools' `BatchProcessor` reports the records of failed conversations as
+`batchItemFailures`. An EventBridge Pipe array (Step Functions input) gets
+`{"verdicts", "failures", "skipped"}` back.
 
 Import cost is kept low: no LangChain, no boto3 client at import. `lambda_handler`
 builds its model, stores and clients on the first call and keeps them for the
@@ -30,7 +32,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from .coalesce import BatchPlan, ConversationJob, merge_window, plan_batch
+from .coalesce import BatchPlan, ConversationJob, merge_window, plan_batch, plan_checkpoints
 from .errors import ConfigError, ParleyError
 from .moderation import assess
 from .records import ParsedRecord, SkipReason, parse_pipe_items, parse_stream_event
@@ -88,6 +90,10 @@ class JobOutcome:
     shadow_status: Literal["none", "judged", "already_done", "failed"] = "none"
     shadow_verdict: Verdict | None = None
     shadow_stats: RetryStats = field(default_factory=RetryStats)
+    # A flood past the window: the checkpoints before the newest, oldest first, each
+    # verdict with whether this run wrote it (`verdict` is always the newest checkpoint's).
+    earlier: list[tuple[Verdict, bool]] = field(default_factory=list)
+    unseen: int = 0  # new messages past every checkpoint: never shown to the model
 
     @property
     def ok(self) -> bool:
@@ -119,10 +125,14 @@ class BatchReport:
 
     @property
     def new_verdicts(self) -> list[Verdict]:
+        """Every verdict this run wrote, earlier checkpoints included: what was published."""
         return [
-            o.verdict
-            for o in self.outcomes
-            if o.status == "judged" and not o.duplicate and o.verdict
+            *(v for o in self.outcomes for v, new in o.earlier if new),
+            *(
+                o.verdict
+                for o in self.outcomes
+                if o.status == "judged" and not o.duplicate and o.verdict
+            ),
         ]
 
     def counts(self) -> dict[str, int]:
@@ -142,6 +152,7 @@ class BatchReport:
             "BatchItemFailures": len(self.failed_item_ids),
             "ShadowVerdicts": sum(1 for o in self.outcomes if o.shadow_status == "judged"),
             "ShadowFailures": sum(1 for o in self.outcomes if o.shadow_status == "failed"),
+            "MessagesUnseen": sum(o.unseen for o in self.outcomes),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -159,13 +170,16 @@ class BatchReport:
             "failed_records": len(self.failed_item_ids),
             "model_calls": self.counts()["ModelCalls"],
             "shadow_verdicts": self.counts()["ShadowVerdicts"],
+            "messages_unseen": self.counts()["MessagesUnseen"],
         }
 
     def pipe_response(self) -> dict[str, Any]:
         """Step Functions has no batchItemFailures: list verdicts and failed items instead."""
         failed = {o.conversation_id: o for o in self.outcomes if not o.ok}
+        # Earlier checkpoints first: a conversation's last verdict is its current one.
+        verdicts = [v for o in self.outcomes if o.ok for v, _ in o.earlier] + self.verdicts
         return {
-            "verdicts": [v.model_dump(mode="json") for v in self.verdicts],
+            "verdicts": [v.model_dump(mode="json") for v in verdicts],
             "failures": [
                 {
                     "index": r.index,
@@ -181,6 +195,14 @@ class BatchReport:
 
 class ConversationFailed(ParleyError):
     """Raised in the record handler so that Powertools reports the record as failed."""
+
+
+class NotFinished(ParleyError):
+    """Too little time left for a conversation's next checkpoint: its redelivery finishes
+    it (the checkpoints already stored cost no model call then)."""
+
+    code = "NotFinished"
+    retryable = True
 
 
 class StreamHandler:
@@ -221,6 +243,10 @@ class StreamHandler:
         if shadow_template is not None:
             windows.append(shadow_template.meta.history.messages)
         self.window = max(windows)
+        from .prompts import fit_budget  # loaded already: the template is one of its objects
+
+        # Checkpoints tile what the primary prompt shows: its window, cut to its budget.
+        self._fit = lambda conversation: fit_budget(conversation, template.meta.history)
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Lambda entry point: a DynamoDB Streams event or an EventBridge Pipe array."""
@@ -296,9 +322,10 @@ class StreamHandler:
         processor = BatchProcessor(
             event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False
         )
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        return dict(response)
 
     # -- one conversation -------------------------------------------------------------
 
@@ -313,13 +340,40 @@ class StreamHandler:
             outcome.retryable = True
             return outcome
         try:
-            window = merge_window(
-                self.history.latest(job.conversation_id, self.window), job.messages, self.window
+            stored = self.history.latest(job.conversation_id, self.window)
+            plan = plan_checkpoints(
+                stored,
+                job.messages,
+                self.template.meta.history.messages,
+                self.settings.stream_max_judgements_per_conversation,
+                fit=self._fit,
             )
+            outcome.unseen = plan.unseen
+            if plan.unseen:
+                logger.warning(
+                    "flood past the checkpoints: oldest new messages not shown to the model",
+                    extra={
+                        "conversation_id": job.conversation_id,
+                        "new_messages": len(job.messages),
+                        "checkpoints": len(plan.windows),
+                        "unseen": plan.unseen,
+                    },
+                )
+            *earlier, newest = plan.windows
+            fresh_earlier = False
+            # Oldest first: the newest verdict, the conversation's current one, comes last.
+            for window in earlier:
+                verdict, duplicate, _, fresh = self._deliver(
+                    window, self.template, False, remaining_ms, correlation_id, outcome.stats
+                )
+                outcome.earlier.append((verdict, fresh and not duplicate))
+                fresh_earlier = fresh_earlier or fresh
+                if remaining_ms() < self.settings.min_remaining_ms:
+                    raise NotFinished(f"conversation {job.conversation_id}: out of time")
             outcome.verdict, outcome.duplicate, outcome.published, fresh = self._deliver(
-                window, self.template, False, remaining_ms, correlation_id, outcome.stats
+                newest, self.template, False, remaining_ms, correlation_id, outcome.stats
             )
-            outcome.status = "judged" if fresh else "already_done"
+            outcome.status = "judged" if fresh or fresh_earlier else "already_done"
         except Exception as exc:  # one conversation's failure must not fail the others
             outcome.status = "failed"
             outcome.error = getattr(exc, "code", None) or type(exc).__name__
@@ -337,7 +391,8 @@ class StreamHandler:
             )
             return outcome
         if self.shadow_template is not None:
-            self._shadow(outcome, window, remaining_ms)
+            # The newest window only, at the larger of the two prompts' sizes: one shadow call.
+            self._shadow(outcome, merge_window(stored, job.messages, self.window), remaining_ms)
         return outcome
 
     def _shadow(

@@ -129,7 +129,9 @@ def test_repeated_padding_on_both_sides_of_a_request_cannot_hide_it(filler: str)
         assert padded in rendered.user or "repeated" in rendered.user
 
 
-VARIED_FILLER = " ".join(f"Puppy number {i} loves a ball of colour {i * 7 % 13}." for i in range(60))
+VARIED_FILLER = " ".join(
+    f"Puppy number {i} loves a ball of colour {i * 7 % 13}." for i in range(60)
+)
 
 
 @pytest.mark.parametrize(

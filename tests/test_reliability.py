@@ -74,7 +74,7 @@ def test_skill_answers_every_turn_in_time_under_faults(moto_server: str):
     assert result.statuses["answered"] > 0
 
 
-def test_a_flood_on_one_conversation_is_one_call_on_a_bounded_window():
+def test_a_flood_on_one_conversation_is_a_bounded_number_of_calls_on_bounded_windows():
     # GIVEN a conversation with 3,000 stored messages and a batch of 1,000 new records of
     # it, the newest one far over the size limit
     cid = "conv-flood"
@@ -104,17 +104,27 @@ def test_a_flood_on_one_conversation_is_one_call_on_a_bounded_window():
     )
 
     # WHEN the batch arrives
-    response = handler({"Records": records})
+    report = handler.run({"Records": records})
 
-    # THEN one model call covers all of it, on the prompt's window, the giant message cut
-    # with a marker the model sees
-    assert response == {"batchItemFailures": []}
-    assert len(model.history) == 1
-    prompt = model.history[0]
-    assert prompt.messages_shown == handler.template.meta.history.messages
-    assert "flood 998" in prompt.user and "old message" not in prompt.user
-    assert "characters omitted]" in prompt.user
-    assert len(prompt.user) < 10_000
+    # THEN the calls stop at the setting's bound, each on the prompt's window of new
+    # messages, the newest window last, the giant message cut with a marker the model
+    # sees, and the new messages no window showed are counted, not silently dropped
+    window = handler.template.meta.history.messages
+    bound = Settings().stream_max_judgements_per_conversation
+    assert report.response == {"batchItemFailures": []}
+    assert bound == 5 and len(model.history) == bound == report.counts()["ModelCalls"]
+    for prompt in model.history:
+        assert prompt.messages_shown == window
+        assert "old message" not in prompt.user
+        assert len(prompt.user) < 10_000
+    newest = model.history[-1]
+    assert newest.conversation.last.timestamp == start + timedelta(seconds=999)
+    assert "flood 998" in newest.user and "characters omitted" in newest.user
+    shown = {m.text for prompt in model.history for m in prompt.conversation.messages}
+    assert {f"flood {i}" for i in range(1000 - bound * window, 999)} <= shown
+    assert f"flood {999 - bound * window}" not in shown
+    assert report.counts()["MessagesUnseen"] == 1000 - bound * window
+    assert report.summary()["messages_unseen"] == 1000 - bound * window
 
 
 def test_one_bad_stored_message_does_not_stop_moderating_its_conversation(
@@ -149,11 +159,10 @@ def test_one_bad_stored_message_does_not_stop_moderating_its_conversation(
     assert "pad [… repeated 70000 times]" in model.history[0].user  # read, filler collapsed
 
 
-@pytest.mark.xfail(strict=True, reason="recorded gap (RELIABILITY.md): flood push-out")
 def test_messages_flooded_past_the_window_in_one_batch_are_still_shown_to_the_model():
-    # A batch is judged once, on the prompt's window (20 messages): a scam followed in
-    # the same batch by 20 more messages of its conversation is covered by the verdict
-    # but never shown to the model (a backlog does the same to a chatty conversation).
+    # The prompt's window is 20 messages: a scam followed in the same batch by 20 more
+    # messages of its conversation was covered by the verdict but never shown to the
+    # model. The batch is now judged at checkpoints whose windows tile its new messages.
     cid = "conv-pushed-out"
     texts = ["send a 3000 dollar deposit by wire before the visit"] + [
         f"ok thanks {i}" for i in range(25)
@@ -175,9 +184,15 @@ def test_messages_flooded_past_the_window_in_one_batch_are_still_shown_to_the_mo
         metrics=None,
     )
 
-    handler({"Records": records})
+    report = handler.run({"Records": records})
 
+    assert report.response == {"batchItemFailures": []}
     assert any("deposit" in prompt.user for prompt in model.history)
+    # every new message was shown, in two calls, the newest window last
+    shown = [m.text for prompt in model.history for m in prompt.conversation.messages]
+    assert sorted(shown) == sorted(texts) and len(model.history) == 2
+    assert model.history[-1].conversation.last.text == texts[-1]
+    assert report.counts()["MessagesUnseen"] == 0
 
 
 @pytest.mark.slow

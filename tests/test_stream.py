@@ -4,10 +4,12 @@ import json
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from bench.stream_throughput import stream_record
 from pipeline import stream as stream_module
 from pipeline.conversation import Message, parse_timestamp
 from pipeline.errors import ModelError, ThrottledError
@@ -157,8 +159,6 @@ def test_history_newest_n_in_order_plus_the_batch_when_the_store_lags():
         for r in parse_stream_event(event)
         if r.message.conversation_id == "conv-bike-sale"
     )
-    from datetime import timedelta
-
     history.append_many(
         Message(
             conversation_id="conv-bike-sale",
@@ -178,6 +178,114 @@ def test_history_newest_n_in_order_plus_the_batch_when_the_store_lags():
     assert [m.timestamp for m in shown] == sorted(m.timestamp for m in shown)
     assert shown[-1].text == "Perfect, I will pay with the checkout now."
     assert 'messages="20"' in prompt.user
+
+
+SCAM = "send a 3000 dollar deposit by wire before the visit"
+
+
+def flood_event(cid: str = "conv-flood", n: int = 45) -> tuple[dict, list[Message]]:
+    """n new messages of one conversation in one batch, the scam first."""
+    start = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
+    messages = [
+        Message(conversation_id=cid, timestamp=start + timedelta(seconds=i), sender="seller",
+                text=SCAM if i == 0 else f"ok thanks {i}")
+        for i in range(n)
+    ]  # fmt: skip
+    return {"Records": [stream_record(m, i + 1) for i, m in enumerate(messages)]}, messages
+
+
+def test_a_flood_past_the_window_is_judged_at_checkpoints_and_redelivered_for_free():
+    # GIVEN 45 new messages of one conversation in one batch (the table holds them too),
+    # a scam first, then 44 harmless ones: more than twice the prompt's window of 20
+    event, messages = flood_event()
+    history = SqliteHistory(":memory:")
+    history.append_many(messages)
+    model = ReplayModel([FLAGGED], default=CLEARED)
+    store = SqliteVerdictSink(":memory:")
+    handler = make(model, history=history, store=store)
+
+    # WHEN it is handled, then redelivered
+    first = handler.run(event, FakeContext())
+    second = handler.run(event, FakeContext())
+
+    # THEN three checkpoints, oldest first, tile the 45 messages: the scam was shown
+    assert first.response == second.response == {"batchItemFailures": []}
+    ends = [p.conversation.last.timestamp for p in model.history]
+    assert ends == [messages[i].timestamp for i in (4, 24, 44)]
+    assert SCAM in model.history[0].user
+    shown = [m.text for p in model.history for m in p.conversation.messages]
+    assert shown == [m.text for m in messages]
+    # a verdict is stored at each checkpoint; the newest is the conversation's verdict
+    stored = sorted(store.all(), key=lambda s: s.key.sk)
+    assert [s.verdict.last_message_at for s in stored] == ends
+    assert [s.verdict.suspicious for s in stored] == [True, False, False]
+    (outcome,) = first.outcomes
+    assert outcome.status == "judged" and outcome.verdict.last_message_at == ends[-1]
+    assert [(v.suspicious, new) for v, new in outcome.earlier] == [(True, True), (False, True)]
+    counts = first.counts()
+    assert (counts["ModelCalls"], counts["VerdictsFlagged"], counts["VerdictsCleared"]) == (3, 1, 2)
+    assert counts["MessagesUnseen"] == 0 and counts["RecordsProcessed"] == 45
+    # the redelivery finds every checkpoint stored: no model call, nothing new
+    assert len(model.history) == 3
+    assert second.outcomes[0].status == "already_done" and second.new_verdicts == []
+    assert second.counts()["ModelCalls"] == 0
+
+
+def test_a_failed_checkpoint_fails_the_conversation_and_its_redelivery_resumes():
+    event, messages = flood_event()
+    model = ReplayModel(
+        [CLEARED, ModelError("bad request", retryable=False, code="ValidationException")],
+        default=CLEARED,
+    )
+    store = SqliteVerdictSink(":memory:")
+    handler = make(model, store=store)
+    first = handler.run(event, FakeContext())
+    # every record of the conversation comes back, though its oldest checkpoint is stored
+    assert failures(first.response) == sorted(sequence_numbers(event))
+    assert first.outcomes[0].error == "ValidationException"
+    assert len(store.all()) == 1 and first.counts()["ModelCalls"] == 2
+    # the redelivery judges only what is missing
+    second = handler.run(event, FakeContext())
+    assert second.response == {"batchItemFailures": []}
+    assert [p.conversation.last.timestamp for p in model.history[2:]] == [
+        messages[24].timestamp,
+        messages[44].timestamp,
+    ]
+    assert len(store.all()) == 3 and second.counts()["ModelCalls"] == 2
+
+
+def test_a_flood_stops_between_checkpoints_when_time_runs_out():
+    event, _ = flood_event()
+    context = FakeContext(remaining_ms=60_000)
+
+    class ClockEater(ReplayModel):
+        def generate(self, prompt, **kwargs):
+            context.remaining_ms = 9_000  # the first checkpoint used up the budget
+            return super().generate(prompt, **kwargs)
+
+    model = ClockEater(default=CLEARED)
+    report = make(model).run(event, context)
+    assert len(model.history) == 1
+    assert failures(report.response) == sorted(sequence_numbers(event))
+    (outcome,) = report.outcomes
+    assert (outcome.error, outcome.retryable) == ("NotFinished", True)
+
+
+def test_a_flood_costs_one_shadow_call_and_the_pipe_lists_every_checkpoint():
+    event, messages = flood_event()
+    items = [r["dynamodb"]["NewImage"] for r in event["Records"]]
+    model = PerConversation(
+        {"suspicious-conversation@2": [FLAGGED], "suspicious-conversation@1": []}, by="prompt"
+    )
+    handler = make(model, shadow_prompt="suspicious-conversation@1")
+    response = handler(items, FakeContext())
+    assert model.calls("suspicious-conversation@2") == 3
+    assert model.calls("suspicious-conversation@1") == 1
+    (shadow,) = model.models["suspicious-conversation@1"].history
+    assert shadow.conversation.last.timestamp == messages[-1].timestamp
+    # oldest first: a consumer keeping a conversation's last verdict keeps the current one
+    assert [v["suspicious"] for v in response["verdicts"]] == [True, False, False]
+    assert response["failures"] == [] and response["skipped"] == []
 
 
 def test_pipe_array_every_element_and_failures_listed():
