@@ -138,7 +138,12 @@ _CUE = re.compile(
     r"|\b(?:pay|paid|payment|deposit|wire|transfer|bank|account|iban|swift|card|gift ?cards?"
     r"|crypto|bitcoin|btc|usdt|wallet|paypal|zelle|venmo|cash ?app|western union|moneygram"
     r"|money|fee|escrow|courier|whatsapp|telegram|signal|e-?mail|phone|password|code|verify"
-    r"|link|click|log ?in|sign ?in|refund|overpaid|urgent|now)\b",
+    r"|link|click|log ?in|sign ?in|refund|overpaid|urgent|now"
+    # the same in Spanish, French, German, Portuguese and Italian
+    r"|pago|pagar|pagamento|dep[oó]sito|transferencia|transfer[eê]ncia|tarjeta|dinero|cuenta"
+    r"|banco|adelanto|anticipo|se[nñ]al|paiement|payer|virement|acompte|argent|compte|banque"
+    r"|zahlung|zahlen|[uü]berweisung|anzahlung|konto|geld|cart[aã]o|dinheiro|conta|pix"
+    r"|bonifico|acconto|soldi|conto)\b",
     re.IGNORECASE,
 )
 _CUE_CONTEXT = 100  # characters kept on each side of a cue

@@ -141,6 +141,8 @@ VARIED_FILLER = " ".join(
         "Reach me on WhatsApp to finish outside the site.",
         "Pay with a gift card, it is quicker.",
         "Log in at secure-pay-check.example to confirm.",
+        "Haga una transferencia antes de la visita, por favor.",
+        "Merci de faire un virement avant la visite.",
     ],
 )
 def test_varied_padding_on_both_sides_cannot_hide_a_request_with_cues(request_text: str):
@@ -153,7 +155,7 @@ def test_varied_padding_on_both_sides_cannot_hide_a_request_with_cues(request_te
 
 @pytest.mark.xfail(strict=True, reason="recorded gap (RELIABILITY.md): a request without cues")
 def test_varied_padding_on_both_sides_of_a_request_without_cues_hides_it():
-    # No English payment or contact word: the cue list does not see it.
+    # No payment or contact word in any language the cue list knows: it does not see it.
     padded = f"{VARIED_FILLER} Envíe trescientos antes de la visita. {VARIED_FILLER}"
     rendered = render_case("suspicious-conversation@2", ["Can I see the puppy?", padded])
     assert "trescientos" in rendered.user
