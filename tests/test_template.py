@@ -511,6 +511,7 @@ def test_functions_get_the_settings_they_read(template: Template) -> None:
         "PARLEY_REGION",
         "PARLEY_MAX_CONCURRENCY",
         "PARLEY_MIN_REMAINING_MS",
+        "PARLEY_STREAM_MAX_JUDGEMENTS_PER_CONVERSATION",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL",
