@@ -16,9 +16,10 @@ from .errors import InputError
 MAX_MESSAGE_BYTES = 256 * 1024
 TRUNCATION_MARKER = " [… truncated by parley: {omitted} characters omitted]"
 
+MAX_SENDER_CHARS = 64
 _SENDER_UNSAFE = re.compile(r"[^\w.@ -]")
 # A lone surrogate is not text: no store (SQLite, DynamoDB) and no service can encode it.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 Sender = Literal["buyer", "seller", "user", "assistant", "system", "unknown"]
 
@@ -30,7 +31,7 @@ class Message(BaseModel):
 
     conversation_id: str = Field(min_length=1, max_length=512)
     timestamp: datetime
-    sender: str = Field("unknown", min_length=1, max_length=64)
+    sender: str = Field("unknown", min_length=1, max_length=MAX_SENDER_CHARS)
     text: str
 
     @field_validator("timestamp")
@@ -52,7 +53,7 @@ class Message(BaseModel):
         size = len(value.encode("utf-8", "surrogatepass"))
         if size > MAX_MESSAGE_BYTES:
             raise ValueError(f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")
-        return _SURROGATE.sub("\ufffd", value)
+        return LONE_SURROGATE.sub("\ufffd", value)
 
     @property
     def iso_timestamp(self) -> str:

@@ -14,15 +14,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
-from .conversation import Conversation, Message, bound_message_text, parse_timestamp
+from .conversation import (
+    MAX_SENDER_CHARS,
+    Conversation,
+    Message,
+    bound_message_text,
+    parse_timestamp,
+)
 from .errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 logger = logging.getLogger("parley.history")
-# A sender only labels a message: a longer one is cut, as the stream job cuts it.
-_MAX_SENDER_CHARS = 64
 
 
 class HistoryStore(Protocol):
@@ -152,7 +156,7 @@ def _message_from_item(conversation_id: str, item: dict[str, Any]) -> Message | 
         return Message(
             conversation_id=conversation_id,
             timestamp=parse_timestamp(item["timestamp"]["S"]),
-            sender=str(sender)[:_MAX_SENDER_CHARS],
+            sender=str(sender)[:MAX_SENDER_CHARS],  # only a label: cut, as the stream job cuts it
             text=bound_message_text(item["message"]["S"]),
         )
     except (KeyError, TypeError, AttributeError, InputError, ValidationError) as exc:

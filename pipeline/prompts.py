@@ -20,7 +20,7 @@ from jinja2 import StrictUndefined, TemplateError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .conversation import Conversation, truncate_text
+from .conversation import LONE_SURROGATE, Conversation, truncate_text
 from .errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ _SECTION = re.compile(r"^\[(system|user)\]\s*$", re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Bidirectional overrides/isolates can make text read differently than it is.
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Unicode tag characters are invisible to a reader but spell ASCII to a model
 # ("ASCII smuggling"): a run of them becomes one visible mark.
 _TAG_CHARS = re.compile(r"[\U000e0000-\U000e007f]+")
@@ -46,7 +45,7 @@ def neutralise(value: object) -> str:
     characters as visible marks.
     """
     text = value if isinstance(value, str) else str(value)
-    text = _SURROGATE.sub("\ufffd", text)
+    text = LONE_SURROGATE.sub("\ufffd", text)
     text = _CONTROL.sub("", text)
     text = _BIDI.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", text)
     text = _TAG_CHARS.sub("[hidden tag characters]", text)

@@ -14,13 +14,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .conversation import Message, bound_message_text, parse_timestamp
+from .conversation import MAX_SENDER_CHARS, Message, bound_message_text, parse_timestamp
 from .errors import InputError
 
 # The Alexa skill keeps its sessions in the same table under this id prefix.
 SKILL_PREFIX = "skill#"
 MAX_ID_CHARS = 512
-MAX_SENDER_CHARS = 64
 # The marketplace attributes; an image with none of the payload ones is another shape.
 _PAYLOAD_FIELDS = ("message", "timestamp")
 
