@@ -200,6 +200,23 @@ class ConstantModel:
         return ModelResult(model_id=self.model_id, structured=answer, output_tokens=1)
 
 
+def fuzz_stream_handler() -> StreamHandler:
+    """The stream handler the fuzzers drive: a constant model, in-memory stores, no sleep."""
+    from pipeline.history import SqliteHistory
+    from pipeline.settings import Settings
+    from pipeline.sinks import SqliteVerdictSink, VerdictPublisher
+    from pipeline.stream import build_handler
+
+    return build_handler(
+        model=ConstantModel(),
+        history=SqliteHistory(),
+        publisher=VerdictPublisher(SqliteVerdictSink(":memory:"), None),
+        settings=Settings(max_concurrency=4),
+        metrics=None,
+        sleep=lambda s: None,
+    )
+
+
 def check_stream_event(handler: StreamHandler, event: Any) -> int:
     """Run one event with a model that always answers; returns the usable records.
 

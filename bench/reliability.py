@@ -202,18 +202,16 @@ def fuzz(examples: int) -> Counter[str]:
     from hypothesis import strategies as st
 
     from bench.hostile import (
-        ConstantModel,
         alexa_events,
         any_text,
         check_alexa_event,
         check_stream_event,
+        fuzz_stream_handler,
         json_values,
         stream_events,
     )
     from pipeline.history import SqliteHistory
     from pipeline.models.replay import ReplayModel
-    from pipeline.sinks import SqliteVerdictSink, VerdictPublisher
-    from pipeline.stream import build_handler
     from pipeline.verdict import parse_answer
     from skill.handler import build_skill
 
@@ -239,14 +237,7 @@ def fuzz(examples: int) -> Counter[str]:
         tried["fuzz_model_answers"] += 1
         assert parse_answer(structured=structured, text=text).status in {"scored", "undetermined"}
 
-    handler = build_handler(
-        model=ConstantModel(),
-        history=SqliteHistory(),
-        publisher=VerdictPublisher(SqliteVerdictSink(":memory:"), None),
-        settings=Settings(max_concurrency=4),
-        metrics=None,
-        sleep=lambda s: None,
-    )
+    handler = fuzz_stream_handler()
 
     @config
     @given(stream_events())

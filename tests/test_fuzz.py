@@ -14,17 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from bench.hostile import (
-    ConstantModel,
     alexa_events,
     check_alexa_event,
     check_stream_event,
+    fuzz_stream_handler,
     stream_events,
 )
 from pipeline.history import SqliteHistory
 from pipeline.models.replay import ReplayModel
 from pipeline.settings import Settings
-from pipeline.sinks import SqliteVerdictSink, VerdictPublisher
-from pipeline.stream import build_handler
 from skill import handler as skill_handler
 from skill.handler import InvalidEnvelopeError, build_skill, lambda_handler
 from tests.conftest import load_fixture
@@ -39,14 +37,7 @@ FUZZ = settings(
 
 @pytest.fixture(scope="module")
 def stream_handler() -> Any:
-    return build_handler(
-        model=ConstantModel(),
-        history=SqliteHistory(),
-        publisher=VerdictPublisher(SqliteVerdictSink(":memory:"), None),
-        settings=Settings(max_concurrency=4),
-        metrics=None,
-        sleep=lambda s: None,
-    )
+    return fuzz_stream_handler()
 
 
 @pytest.fixture(scope="module")
