@@ -51,6 +51,7 @@ __all__ = [
     "Responder",
     "ScriptedResponder",
     "default_responder",
+    "emulator_client",
     "estimate_tokens",
     "run_forever",
     "serve",
@@ -888,29 +889,8 @@ class BedrockEmulator:
         self.stop()
 
     def client(self, **config: Any) -> Any:
-        """A boto3 `bedrock-runtime` client for this endpoint (dummy credentials).
-
-        Keyword arguments go to `botocore.config.Config`; defaults: adaptive retries
-        (3 attempts in all) and a pool of 50 connections. Note that in `retries`,
-        botocore's `max_attempts` counts *retries*; `total_max_attempts` counts
-        attempts (`{"mode": "standard", "total_max_attempts": 1}` never retries).
-        """
-        import boto3
-        from botocore.config import Config
-
-        options: dict[str, Any] = {
-            "retries": {"mode": "adaptive", "total_max_attempts": 3},
-            "max_pool_connections": 50,
-        }
-        options.update(config)
-        return boto3.client(
-            "bedrock-runtime",
-            endpoint_url=self.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(**options),
-        )
+        """A boto3 `bedrock-runtime` client for this endpoint (see `emulator_client`)."""
+        return emulator_client(self.endpoint_url, **config)
 
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._lock:
@@ -1071,6 +1051,32 @@ class BedrockEmulator:
             "x-amzn-ErrorType": code + _ERROR_TYPE_SUFFIX,
         }
         return status, headers, json.dumps({"message": message}).encode()
+
+
+def emulator_client(endpoint_url: str, **config: Any) -> Any:
+    """A boto3 `bedrock-runtime` client for an emulator at `endpoint_url` (dummy credentials).
+
+    Keyword arguments go to `botocore.config.Config`; defaults: adaptive retries
+    (3 attempts in all) and a pool of 50 connections. Note that in `retries`,
+    botocore's `max_attempts` counts *retries*; `total_max_attempts` counts
+    attempts (`{"mode": "standard", "total_max_attempts": 1}` never retries).
+    """
+    import boto3
+    from botocore.config import Config
+
+    options: dict[str, Any] = {
+        "retries": {"mode": "adaptive", "total_max_attempts": 3},
+        "max_pool_connections": 50,
+    }
+    options.update(config)
+    return boto3.client(
+        "bedrock-runtime",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(**options),
+    )
 
 
 # ------------------------------------------------------------------------- CLI
