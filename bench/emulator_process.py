@@ -68,10 +68,13 @@ class EmulatorProcess:
         )
         self._process.start()
         child.close()
-        if not self._conn.poll(_START_TIMEOUT_S):
+        try:
+            if not self._conn.poll(_START_TIMEOUT_S):
+                raise EOFError
+            self.endpoint_url: str = self._conn.recv()
+        except EOFError:
             self._process.kill()
-            raise RuntimeError("the emulator process did not start")
-        self.endpoint_url: str = self._conn.recv()
+            raise RuntimeError("the emulator process did not start") from None
 
     def _call(self, command: str, args: dict[str, Any] | None = None) -> Any:
         self._conn.send((command, args or {}))
