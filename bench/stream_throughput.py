@@ -384,19 +384,21 @@ def start_emulator(scale: Scale, **faults: float) -> EmulatorProcess:
     )
 
 
-def bedrock_model(emulator: Any, tally: Tally, settings: Settings) -> CountingModel:
-    """`bedrock:<id>` on a client configured as the stream job configures its own."""
+def bedrock_model(
+    emulator: Any, tally: Tally, settings: Settings, model: str = f"bedrock:{MODEL_ID}"
+) -> CountingModel:
+    """A `bedrock:` model on a client configured as the stream job configures its own."""
     from pipeline.models import resolve
 
     client = emulator.client(retries=bedrock_retries(settings))
-    return CountingModel(resolve(f"bedrock:{MODEL_ID}", client=client), tally)
+    return CountingModel(resolve(model, client=client), tally)
 
 
-def job_model(emulator: Any, tally: Tally, settings: Settings, cascade: bool) -> Any:
+def job_model(emulator: Any, tally: Tally, settings: Settings, run: Run) -> Any:
     """The model a container uses: Bedrock, or the cascade with Bedrock as its second tier
     (only Bedrock calls are counted: they are what the quota and the bill count)."""
-    second = bedrock_model(emulator, tally, settings)
-    if not cascade:
+    second = bedrock_model(emulator, tally, settings, run.model)
+    if not run.cascade:
         return second
     from pipeline.models import resolve
     from pipeline.models.cascade import CascadeModel
@@ -409,7 +411,7 @@ def fleet(
 ) -> list[StreamHandler]:
     """One handler per shard: its own client, pacer and thread pool, shared stores."""
     settings = Settings(
-        prompt=PROMPT,
+        prompt=run.prompt,
         max_concurrency=CONCURRENCY,
         min_remaining_ms=10_000,
         model_rpm=QUOTA_RPM * PACE / SHARDS if run.pace else None,
@@ -418,7 +420,7 @@ def fleet(
     options = {"retry_attempts": run.attempts} if run.attempts else {}
     return [
         build_handler(
-            model=job_model(emulator, tally, settings, run.cascade),
+            model=job_model(emulator, tally, settings, run),
             history=history,
             publisher=VerdictPublisher(store, events),
             settings=settings,
@@ -437,6 +439,8 @@ class Run:
     pace: bool = True
     attempts: int | None = None  # model attempts per judgement; None: the job's defaults
     cascade: bool = False  # local:baseline first, Bedrock for the uncertain band
+    model: str = f"bedrock:{MODEL_ID}"
+    prompt: str = PROMPT
 
 
 def order_run(
@@ -460,10 +464,16 @@ def order_run(
     return result, store, events
 
 
-def baseline(emulator: Any, sample: list[Message], tmp: Path) -> RunResult:
+def baseline(
+    emulator: Any,
+    sample: list[Message],
+    tmp: Path,
+    model: str = f"bedrock:{MODEL_ID}",
+    prompt: str = PROMPT,
+) -> RunResult:
     """The original design on the same emulator, quota and shards: one sequential worker
     per shard, each record judged alone as it arrives (one call per record)."""
-    template = DirectoryPromptStore(REPO_ROOT / "prompts").get(PROMPT)
+    template = DirectoryPromptStore(REPO_ROOT / "prompts").get(prompt)
     history = SqliteHistory(tmp / "baseline-history.db")
     store = SqliteVerdictSink(tmp / "baseline-verdicts.db")
     tally = Tally()
@@ -473,11 +483,11 @@ def baseline(emulator: Any, sample: list[Message], tmp: Path) -> RunResult:
         by_shard[int(message.conversation_id.rsplit("-", 1)[1]) % SHARDS].append(message)
 
     def worker(messages: list[Message]) -> None:
-        model = bedrock_model(emulator, tally, Settings())  # its own client, as a container
+        judge = bedrock_model(emulator, tally, Settings(), model)  # its own client
         for message in messages:
             history.append(message)
             window = history.latest(message.conversation_id, template.meta.history.messages)
-            store.write(stored_verdict(assess(window, template, model)))
+            store.write(stored_verdict(assess(window, template, judge)))
 
     threads = [threading.Thread(target=worker, args=(m,)) for m in by_shard if m]
     started = time.perf_counter()
