@@ -59,6 +59,8 @@ class Bill:
     input_tokens: int
     output_tokens: int
     usd: float
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def per_million(self) -> float:
@@ -70,16 +72,20 @@ class Bill:
             f"({self.calls / self.records:.2f} per message); "
             f"{self.input_tokens / self.records:.0f} input and "
             f"{self.output_tokens / self.records:.1f} output tokens per message"
+            + (
+                f"; cache read {self.cache_read_tokens}, written {self.cache_write_tokens}"
+                if self.cache_read_tokens or self.cache_write_tokens
+                else ""
+            )
         )
 
 
 def bill(emulator: EmulatorProcess, model_id: str, records: int) -> Bill:
     stats = emulator.stats()
-    calls = stats["served"]
     tokens_in, tokens_out = stats["input_tokens"], stats["output_tokens"]
-    return Bill(
-        records, calls, tokens_in, tokens_out, estimate_cost(model_id, tokens_in, tokens_out)
-    )
+    read, written = stats["cache_read_tokens"], stats["cache_write_tokens"]
+    usd = estimate_cost(model_id, tokens_in, tokens_out, read, written)
+    return Bill(records, stats["served"], tokens_in, tokens_out, usd, read, written)
 
 
 def original(
@@ -148,8 +154,33 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                             f"USD per message, parley+cascade / original on {model_id}; {target}",
                         )
                     )
+        rows += caching_rows()
     finally:
         st.logger.setLevel(previous)
+    return rows
+
+
+def caching_rows() -> list[tuple[str, float, str]]:
+    """Whether the v2 prompt's stable part (its system text, sent before a cache point)
+    reaches each caching model's minimum prefix; below it Bedrock caches nothing."""
+    from pipeline.models.prompt_cache import MIN_PREFIX_TOKENS
+    from pipeline.prompts import DirectoryPromptStore
+    from pipeline.settings import REPO_ROOT
+    from pipeline.tokens import count_for_model
+
+    template = DirectoryPromptStore(REPO_ROOT / "prompts").get(PARLEY_PROMPT)
+    system = template.sections.get("system", "")  # the v2 system text has no variables
+    rows = []
+    for prefix, minimum in MIN_PREFIX_TOKENS.items():
+        tokens = count_for_model(prefix, system)
+        verdict = "cached" if tokens >= minimum else "below the minimum: nothing cached"
+        rows.append(
+            (
+                f"prompt_cache.{prefix}.prefix_over_minimum",
+                tokens / minimum,
+                f"v2 system text {tokens} tokens vs minimum {minimum}: {verdict}",
+            )
+        )
     return rows
 
 
