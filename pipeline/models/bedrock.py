@@ -372,7 +372,6 @@ class BedrockModel:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._lock = threading.Lock()
-        self._session: Any = None
         self._deadline_clients: dict[int, Any] = {}
         self.owns_client = client is None
         self.client = (
@@ -391,15 +390,14 @@ class BedrockModel:
     # ---- clients
 
     def _make_client(self, **config: Any) -> Any:
-        import boto3
         from botocore.config import Config
         from botocore.exceptions import NoRegionError
 
-        with self._lock:  # boto3 sessions are not thread-safe; one per model
-            if self._session is None:
-                self._session = boto3.session.Session()
+        from .. import aws
+
+        with self._lock:
             try:
-                return self._session.client(
+                return aws.client(
                     "bedrock-runtime",
                     region_name=self.region,
                     endpoint_url=self.endpoint_url,
