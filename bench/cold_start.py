@@ -16,12 +16,18 @@ Figures (median of 11 rounds; quick: 5):
   boto3 child (target <= 2.5)
 - *_import_vs_boto3: the import alone, the definition used up to 2026-11-29
 - peak memory of each child, in MiB (reported)
+- *_instructions_vs_boto3 (full run only, where valgrind is installed): the same
+  ratios in instructions counted by callgrind, one run each with a fixed hash seed.
+  Instruction counts do not move with the machine's load, so they confirm the
+  wall-clock ratios on a busy machine.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -183,6 +189,29 @@ def _child(code: str, env: dict[str, str], *args: str) -> tuple[float, float]:
     return seconds, peak_kib / 1024
 
 
+def _instructions(code: str, env: dict[str, str], *args: str) -> int:
+    """Instructions a fresh interpreter executes, counted by callgrind."""
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            "-c",
+            code,
+            *args,
+        ],
+        env={**env, "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError("callgrind run failed")
+    return int(found.group(1))
+
+
 def run(quick: bool = False) -> list[tuple[str, float, str]]:
     rounds = 5 if quick else 11
     services = Services()
@@ -209,6 +238,11 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             for name, make in candidates.items():
                 code, *args = make()
                 samples[name].append(_child(code, env, *args))
+        counted: dict[str, int] = {}
+        if not quick and shutil.which("valgrind"):
+            for name in ("boto3", "stream_first_batch", "skill_first_request"):
+                code, *args = candidates[name]()
+                counted[name] = _instructions(code, env, *args)
     finally:
         services.stop()
     seconds = {n: statistics.median(s for s, _ in v) for n, v in samples.items()}
@@ -233,6 +267,16 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
         )
     for name in ("boto3", "stream_first_batch", "skill_first_request"):
         rows.append((f"{name}_peak_mib", peaks[name], "peak resident memory of the child"))
+    for name in ("stream_first_batch", "skill_first_request"):
+        if name in counted:
+            rows.append(
+                (
+                    f"{name}_instructions_vs_boto3",
+                    counted[name] / counted["boto3"],
+                    f"{counted[name] / 1e6:.0f}M vs {counted['boto3'] / 1e6:.0f}M instructions "
+                    "(callgrind); target <= 2.5",
+                )
+            )
     return rows
 
 
