@@ -31,6 +31,7 @@ from jinja2 import Environment, meta
 from pipeline.conversation import Conversation, Message
 from pipeline.models import ModelResult
 from pipeline.models.invoke_bodies import mistral_prompt
+from pipeline.normalise import normalise
 from pipeline.prompts import DirectoryPromptStore, PromptTemplate, RenderedPrompt, neutralise
 from pipeline.settings import REPO_ROOT
 
@@ -142,7 +143,12 @@ def render_checked(
     rendered = template.render_conversation(conversation, **extras)
     shown = rendered.conversation
     assert shown is not None and shown.messages, "the newest message is always shown"
-    texts = [m.text for m in shown.messages] + list(extras.values())
+    # Each shown message as placed in its slot: normalised, after the obfuscation marker
+    # when it had hidden or look-alike characters (pipeline.normalise).
+    found = [normalise(m.text) for m in conversation.messages][-len(shown.messages) :]
+    marks = [f"{n.marker()}\n" if n.obfuscated else "" for n in found]
+    texts = [mark + m.text for mark, m in zip(marks, shown.messages, strict=True)]
+    texts += list(extras.values())
     slotted = shown.model_copy(
         update={
             "messages": tuple(
