@@ -173,11 +173,6 @@ def lookalike_table() -> dict[str, str]:
     return table
 
 
-@cache
-def _lookalike_chars() -> re.Pattern[str]:
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(lookalike_table())) + "]")
-
-
 def _map_lookalikes(text: str) -> tuple[str, int]:
     """Look-alike letters replaced where the text is written in Latin letters.
 
@@ -185,9 +180,9 @@ def _map_lookalikes(text: str) -> tuple[str, int]:
     dotless "ı", African "ɣ") are mapped for matching, but they are ordinary letters of
     some alphabet, so using them is no evidence of anything.
     """
-    if text.isascii() or not _lookalike_chars().search(text):
-        return text, 0
     table = lookalike_table()
+    if text.isascii() or table.keys().isdisjoint(text):
+        return text, 0
     out: list[str] = []
     replaced = 0
     last = 0
