@@ -73,6 +73,7 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             extract()
             raw = _median_ms(extract, repeats)
         normalised = _median_ms(extract, repeats)
+
         def normalise_all(texts: tuple[str, ...] = texts) -> object:
             return [normalise(t) for t in texts]
 
