@@ -145,7 +145,7 @@ def screen_output(text: str | None, *, max_chars: int = MAX_ANSWER_CHARS) -> Scr
     raw = text or ""
     cleaned = clean_text(raw)
     changes = []
-    if cleaned != _SPACE.sub(" ", raw).strip():
+    if cleaned != _SPACE.sub(" ", normalised_text(raw)).strip():
         changes.append("markup_removed")
     capped = cap_length(cleaned, max_chars)
     if capped != cleaned:
