@@ -138,10 +138,20 @@ def _is_latin(char: str) -> bool:
     return unicodedata.name(char, "").startswith("LATIN")
 
 
+_EAST_ASIAN = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
 def _nfkc_lookalikes(text: str) -> int:
-    """Letters that NFKC turned into ASCII (fullwidth, mathematical bold, …); not "²"."""
+    """Letters that NFKC turned into ASCII (fullwidth, mathematical bold, …); not "²".
+
+    Fullwidth Latin letters are how Chinese, Japanese and Korean text writes Latin
+    words ("ｉＰｈｏｎｅ"): next to such text they are ordinary and not counted.
+    """
+    east_asian = _EAST_ASIAN.search(text) is not None
     count = 0
     for char in set(text):
+        if east_asian and unicodedata.east_asian_width(char) == "F":
+            continue
         if not char.isascii():
             folded = unicodedata.normalize("NFKC", char)
             if folded != char and char.isalpha() and folded.isascii() and folded.isalnum():

@@ -82,6 +82,7 @@ def test_counts_say_which_kind_and_how_many():
         "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian: a ZWNJ inside a word
         "kırmızı bisiklet",  # Turkish dotless i: mapped for matching, no evidence
         "50 m² garden",
+        "ｉＰｈｏｎｅ　１３、まだありますか？",  # fullwidth Latin is ordinary in Japanese text
     ],
 )
 def test_ordinary_text_is_not_counted_as_obfuscated(text: str):
