@@ -335,3 +335,37 @@ def test_edits_on_moto_stream_new_and_old_images(aws_client, conversations_table
     assert [r.skip for r in report.records] == [None, SkipReason.UNCHANGED_TEXT]
     assert model.calls == 2
     assert report.verdicts[0].suspicious is True and report.verdicts[0].edited
+
+
+def test_edits_on_the_bedrock_emulator_count_requests_at_the_server(
+    bedrock_emulator: Any, emulator_client: Any
+) -> None:
+    # GIVEN Bedrock over the wire (the emulator flags the deposit request, clears the rest)
+    from pipeline.emulator import ScriptedResponder
+
+    flagged = {"suspicious": True, "score": 0.95, "categories": ["advance_fee_deposit"],
+               "rationale": "deposit before a visit"}  # fmt: skip
+    cleared = {"suspicious": False, "score": 0.03, "categories": [], "rationale": "ordinary"}
+    bedrock_emulator.responder = ScriptedResponder(
+        by_substring={"5000 dollar deposit": flagged}, fallback=cleared
+    )
+    store, history = SqliteVerdictSink(), SqliteHistory()
+    handler = TableAndStream(
+        resolve("bedrock:amazon.nova-micro-v1:0", client=emulator_client),  # type: ignore[arg-type]
+        history,
+        store,
+    )
+    batch, edit = conversation_records(0, EDITS[0])
+    handler.run(event(*batch))
+    assert bedrock_emulator.stats.received == 1
+    # WHEN an attribute changes, the text is edited, and the edit is redelivered
+    old = batch[1]["dynamodb"]["NewImage"]
+    handler.run(event(record("MODIFY", new={**old, "read": {"BOOL": True}}, old=old)))
+    unchanged = bedrock_emulator.stats.received
+    judged = handler.run(event(edit))
+    edited = bedrock_emulator.stats.received
+    handler.run(event(copy.deepcopy(edit)))
+    # THEN the server saw no call for the unchanged edit, one for the edit, none for its repeat
+    assert (unchanged, edited, bedrock_emulator.stats.received) == (1, 2, 2)
+    assert judged.verdicts[0].suspicious is True and judged.verdicts[0].edited
+    assert len(store.all()) == 2
