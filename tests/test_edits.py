@@ -6,9 +6,7 @@ marketplace table's attributes.
 """
 
 import copy
-import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pipeline.cli.stream import StreamPoller
@@ -19,20 +17,15 @@ from pipeline.records import SkipReason, parse_stream_event
 from pipeline.settings import Settings
 from pipeline.sinks import SqliteVerdictSink, VerdictPublisher
 from pipeline.stream import build_handler
+from tests.conftest import load_fixture
 
-SAM_SAMPLE = Path("/work/shared/fixtures/sam-events/dynamodb-stream-insert-modify-remove.json")
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
 
 def sam_records() -> dict[str, dict[str, Any]]:
-    """The SAM sample's three records by event name (a copy of the shape in tests/fixtures)."""
-    path = SAM_SAMPLE if SAM_SAMPLE.exists() else None
-    if path is None:  # the shared copy is not part of the repository: use ours
-        from tests.conftest import load_fixture
-
-        event = load_fixture("streams/sam-dynamodb-update-original.json")
-    else:
-        event = json.loads(path.read_text())
+    """The SAM sample's three records by event name (`sam local generate-event dynamodb
+    update`, kept as tests/fixtures/streams/sam-dynamodb-update-original.json)."""
+    event = load_fixture("streams/sam-dynamodb-update-original.json")
     return {r["eventName"]: r for r in event["Records"]}
 
 
