@@ -2,6 +2,7 @@
 
 `latest()` returns the *newest* N messages in chronological order, reading only
 those N from the store (the query is bounded, whatever the conversation's length).
+With `until`, the newest N at or before that time: the window a past verdict saw.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from .conversation import (
     Conversation,
     Message,
     bound_message_text,
+    iso,
     parse_timestamp,
 )
 from .errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from datetime import datetime
 
 logger = logging.getLogger("parley.history")
 
@@ -34,7 +37,9 @@ class HistoryStore(Protocol):
 
     def append(self, message: Message) -> None: ...
 
-    def latest(self, conversation_id: str, limit: int) -> Conversation: ...
+    def latest(
+        self, conversation_id: str, limit: int, *, until: datetime | None = None
+    ) -> Conversation: ...
 
 
 def connect_sqlite(path: str, schema: str) -> sqlite3.Connection:
@@ -76,12 +81,16 @@ class SqliteHistory:
             # Same key as the DynamoDB table (Id, timestamp): a repeat overwrites, as there.
             self._db.executemany("INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?)", rows)
 
-    def latest(self, conversation_id: str, limit: int) -> Conversation:
+    def latest(
+        self, conversation_id: str, limit: int, *, until: datetime | None = None
+    ) -> Conversation:
+        # ISO strings of fixed width: string order is time order ("~" sorts after them).
+        bound = iso(until) if until is not None else "~"
         with self._lock:
             rows = self._db.execute(
                 "SELECT timestamp, sender, text FROM messages WHERE conversation_id = ?"
-                " ORDER BY timestamp DESC LIMIT ?",
-                (conversation_id, limit),
+                " AND timestamp <= ? ORDER BY timestamp DESC LIMIT ?",
+                (conversation_id, bound, limit),
             ).fetchall()
         messages = [
             Message(
@@ -125,7 +134,9 @@ class DynamoHistory:
         }
         self.client.put_item(TableName=self.table, Item=item)
 
-    def latest(self, conversation_id: str, limit: int) -> Conversation:
+    def latest(
+        self, conversation_id: str, limit: int, *, until: datetime | None = None
+    ) -> Conversation:
         items: list[dict[str, Any]] = []
         request: dict[str, Any] = {
             "TableName": self.table,
@@ -134,6 +145,10 @@ class DynamoHistory:
             "ExpressionAttributeValues": {":id": {"S": conversation_id}},
             "ScanIndexForward": False,  # newest first; the original read the oldest
         }
+        if until is not None:
+            request["KeyConditionExpression"] += " AND #ts <= :until"
+            request["ExpressionAttributeNames"]["#ts"] = "timestamp"
+            request["ExpressionAttributeValues"][":until"] = {"S": iso(until)}
         while len(items) < limit:
             request["Limit"] = min(limit - len(items), self.page_size or limit)
             page = self.client.query(**request)

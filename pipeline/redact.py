@@ -8,6 +8,7 @@ belt-and-braces for log calls that pass such text under a well-known field name.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 # Log-record attributes (`extra=` keys) that hold personal text when they hold a string.
@@ -38,3 +39,22 @@ def install_redaction(logger: logging.Logger | Any) -> None:
     for handler in target.handlers:
         if not any(isinstance(f, RedactFilter) for f in handler.filters):
             handler.addFilter(RedactFilter())
+
+
+# Contact details in exported conversations (`parley review export --redact`): the shape of
+# a scam (a link, "write to me at …") stays visible, the address itself does not.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(
+    r"\b(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)]"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|uk|de|fr|ru|info|biz|xyz|top|ly|me)\b(?:/\S*)?",
+    re.IGNORECASE,
+)
+_PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().-]{6,}\d(?![\w])")
+
+
+def redact_contacts(text: str) -> str:
+    """Replace e-mail addresses, URLs and phone numbers by `[email]`, `[url]`, `[phone]`."""
+    text = _EMAIL.sub("[email]", text)
+    text = _URL.sub("[url]", text)
+    # Nine digits or more: a phone number; fewer (a price, a date) stays.
+    return _PHONE.sub(lambda m: "[phone]" if sum(c.isdigit() for c in m[0]) >= 9 else m[0], text)
