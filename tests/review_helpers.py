@@ -108,7 +108,9 @@ def seed_marketplace(db: Path) -> dict[str, Any]:
     )
     ids["shadow"] = write_verdict(
         sink,
-        verdict("conv-flag", flag_at, suspicious=False, score=0.2, prompt="suspicious-conversation@1"),
+        verdict(
+            "conv-flag", flag_at, suspicious=False, score=0.2, prompt="suspicious-conversation@1"
+        ),
         created_at=T0 + timedelta(hours=1),
         shadow=True,
     )
