@@ -105,7 +105,9 @@ def build_service(
         from .queue import SqliteQueue
 
         if dkind != "sqlite" or not dwhere:
-            raise ConfigError("a SQLite verdicts store needs SQLite decisions (sqlite:<path>)")
+            raise ConfigError(
+                f"decisions store {decisions_at!r}: SQLite verdicts need sqlite:<path> decisions"
+            )
         decisions: Any = SqliteDecisions(dwhere, lease_seconds=review.lease_seconds)
         queue = SqliteQueue(where, dwhere, sample_rate=review.sample_rate, secret=secret)
     else:
@@ -113,8 +115,8 @@ def build_service(
 
         if dkind != "dynamodb" or not dwhere:
             raise ConfigError(
-                "DynamoDB verdicts need a DynamoDB decisions table: set "
-                "PARLEY_REVIEW_DECISIONS=dynamodb:<table>"
+                f"decisions store {decisions_at!r}: DynamoDB verdicts need a decisions table,"
+                " PARLEY_REVIEW_DECISIONS=dynamodb:<table>"
             )
         dynamodb = client("dynamodb")
         decisions = DynamoDecisions(dwhere, client=dynamodb, lease_seconds=review.lease_seconds)
