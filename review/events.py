@@ -58,7 +58,7 @@ class DecisionMetrics:
     `FlagsReviewed` and `FlagsOverturned` per prompt: the alarm divides one by the other.
     """
 
-    def __init__(self, service: str = "review") -> None:
+    def __init__(self, service: str = "parley-review") -> None:
         from aws_lambda_powertools import Metrics
 
         self._metrics = Metrics(namespace=METRICS_NAMESPACE, service=service)

@@ -241,3 +241,100 @@ def test_figures_endpoint_reports_agreement_and_shadow_flips(seeded: Any) -> Non
     assert shadow["flips_reviewed"]["to_clear"]["scam"] == 1
     assert shadow["reviewers_sided_with"] == {"live": 1, "shadow": 0}
     assert "Shadow prompt against the live one" in _client(service).get("/figures").text
+
+
+def _http_api_event(method: str, path: str, query: str = "", body: str = "") -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event after the Cognito JWT authorizer."""
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {
+            "host": "review.example.com",
+            "content-type": "application/x-www-form-urlencoded",
+            "x-fragment": "1",
+        },
+        "requestContext": {
+            "http": {
+                "method": method,
+                "path": path,
+                "sourceIp": "127.0.0.1",
+                "protocol": "HTTP/1.1",
+            },
+            "requestId": "r",
+            "stage": "$default",
+            "authorizer": {"jwt": {"claims": {"email": "rev@example.com"}, "scopes": None}},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def test_lambda_function_reviews_dynamodb_verdicts(
+    aws_client: Any, moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import sys
+    from urllib.parse import urlencode
+
+    from pipeline.history import DynamoHistory, create_conversations_table
+    from pipeline.sinks import DynamoVerdictSink, create_verdicts_table, stored_verdict
+    from review.decisions import create_decisions_table
+    from tests.review_helpers import verdict
+
+    dynamodb = aws_client("dynamodb")
+    suffix = uuid.uuid4().hex[:8]
+    names = {k: f"{k}-{suffix}" for k in ("conversations", "verdicts", "decisions")}
+    create_conversations_table(dynamodb, names["conversations"])
+    create_verdicts_table(dynamodb, names["verdicts"])
+    create_decisions_table(dynamodb, names["decisions"])
+    from pipeline.conversation import Message
+
+    history = DynamoHistory(names["conversations"], client=dynamodb)
+    history.append(Message(conversation_id="c1", timestamp=T0, sender="buyer", text="pay first"))
+    sink = DynamoVerdictSink(names["verdicts"], client=dynamodb)
+    sink.write(stored_verdict(verdict("c1", T0, suspicious=True, score=0.9), now=T0))
+    sink.write(stored_verdict(verdict("c2", T0, suspicious=False, score=0.1), now=T0))
+    for key, value in {
+        "PARLEY_AWS_ENDPOINT_URL": moto_server,
+        "PARLEY_HISTORY": f"dynamodb:{names['conversations']}",
+        "PARLEY_VERDICTS_TABLE": names["verdicts"],
+        "PARLEY_REVIEW_DECISIONS": f"dynamodb:{names['decisions']}",
+        "PARLEY_REVIEW_SAMPLE_RATE": "0",
+    }.items():
+        monkeypatch.setenv(key, value)
+    from pipeline.settings import get_settings
+    from review.wiring import get_review_settings
+
+    for cached in (get_settings, get_review_settings):
+        cached.cache_clear()
+    sys.modules.pop("review.lambda_handler", None)
+    with pytest.raises(Exception, match="PARLEY_REVIEW_SECRET is required"):
+        importlib.import_module("review.lambda_handler")
+    monkeypatch.setenv("PARLEY_REVIEW_SECRET", "from-secrets-manager")
+    get_review_settings.cache_clear()
+    sys.modules.pop("review.lambda_handler", None)
+    handler = importlib.import_module("review.lambda_handler").lambda_handler
+
+    queue = handler(_http_api_event("GET", "/"), None)
+    assert queue["statusCode"] == 200
+    assert "c1" in queue["body"] and ">c2<" not in queue["body"]  # a clear, not sampled
+    assert "rev@example.com" in queue["body"]  # the identity from the JWT claims
+    item = handler(_http_api_event("GET", "/item", "pos=0"), None)
+    assert "pay first" in item["body"]
+    fields = _form(item["body"])
+    decided = handler(
+        _http_api_event("POST", "/decide", body=urlencode({**fields, "label": "scam"})), None
+    )
+    assert decided["statusCode"] == 200 and "End of the queue" in decided["body"]
+    stored = list(_active_decisions(names["decisions"], dynamodb))
+    assert [(d.pk, d.reviewer, d.label) for d in stored] == [("c1", "rev@example.com", "scam")]
+    get_settings.cache_clear()
+    get_review_settings.cache_clear()
+
+
+def _active_decisions(table: str, client: Any) -> Any:
+    from review.decisions import DynamoDecisions
+
+    return DynamoDecisions(table, client=client).all_active()
