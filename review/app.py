@@ -149,7 +149,8 @@ def create_app(service: ReviewService, auth: Authenticator, *, secret: str | byt
             if len(body) > MAX_FORM_BYTES:
                 raise BadRequest("form too large")
         data = parse_qs(body.decode("utf-8", "replace"), max_num_fields=64)
-        token = request.headers.get(CSRF_HEADER) or (data.get(CSRF_FIELD) or [None])[0]
+        fields = data.get(CSRF_FIELD) or []
+        token = request.headers.get(CSRF_HEADER) or (fields[0] if fields else None)
         if not csrf.valid(token, identity):
             raise PermissionError("csrf")
         return data

@@ -41,7 +41,9 @@ class LocalTokenAuth:
         self.token = token
 
     def valid(self, candidate: str | None) -> bool:
-        return bool(candidate) and hmac.compare_digest(candidate.encode(), self.token.encode())
+        if not candidate:
+            return False
+        return hmac.compare_digest(candidate.encode(), self.token.encode())
 
     def identify(self, request: Request) -> str | None:
         bearer = request.headers.get("authorization", "")

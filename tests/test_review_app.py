@@ -338,3 +338,19 @@ def _active_decisions(table: str, client: Any) -> Any:
     from review.decisions import DynamoDecisions
 
     return DynamoDecisions(table, client=client).all_active()
+
+
+def test_conversation_text_is_escaped_in_pages(tmp_path: Path) -> None:
+    from pipeline.history import SqliteHistory
+    from pipeline.sinks import SqliteVerdictSink
+    from tests.review_helpers import conversation, verdict, write_verdict
+
+    db = tmp_path / "parley.db"
+    attack = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    at = conversation(SqliteHistory(db), "conv-x", [("seller", attack)], T0)
+    write_verdict(
+        SqliteVerdictSink(db), verdict("conv-x", at, suspicious=True, score=0.9), created_at=T0
+    )
+    page = _client(local_service(db)).get("/item?pos=0").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert" not in page and "<img src=x" not in page
