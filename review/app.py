@@ -178,8 +178,9 @@ def create_app(service: ReviewService, auth: Authenticator, *, secret: str | byt
 
     async def queue_page(request: Request, identity: str) -> Response:
         filters = filters_of(request.query_params)
-        offset = integer(request.query_params.get("offset"))
-        result = service.page(filters, identity, offset=offset, limit=PAGE_SIZE)
+        offset = integer(request.query_params.get("offset"))  # numbering; the page itself
+        after = request.query_params.get("after") or None  # comes from the cursor if any
+        result = service.page(filters, identity, offset=offset, limit=PAGE_SIZE, after=after)
         context = base_context(identity, filters)
         context.update(page=result, offset=offset, page_size=PAGE_SIZE)
         return page(request, "queue.html", context)

@@ -17,7 +17,16 @@ from pipeline.conversation import iso, parse_timestamp
 from pipeline.sinks import SHADOW_PREFIX, DynamoVerdictSink, StoredVerdict, VerdictKey
 from pipeline.verdict import Verdict
 
-from .queue import QueueFilter, QueueItem, QueuePage, in_queue, kind_of, matches, rank_key
+from .queue import (
+    QueueFilter,
+    QueueItem,
+    QueuePage,
+    decode_cursor,
+    in_queue,
+    kind_of,
+    matches,
+    rank_key,
+)
 
 
 class DynamoQueue:
@@ -94,7 +103,14 @@ class DynamoQueue:
         return taken
 
     def page(
-        self, filters: QueueFilter, reviewer: str, now: datetime, *, offset: int, limit: int
+        self,
+        filters: QueueFilter,
+        reviewer: str,
+        now: datetime,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        after: str | None = None,
     ) -> QueuePage:
         live, _ = self._scan()
         taken = self._taken(reviewer, now)
@@ -108,6 +124,10 @@ class DynamoQueue:
             ),
             key=rank_key,
         )
+        if after:
+            rank, created, pk, sk = decode_cursor(after)
+            ranked = [i for i in ranked if rank_key(i) > (-rank, created, pk, sk)]
+            offset = 0
         chunk = ranked[offset : offset + limit + 1]
         return QueuePage(chunk[:limit], offset, limit, has_more=len(chunk) > limit)
 

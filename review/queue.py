@@ -11,13 +11,16 @@ reviewers, and nobody who lacks the key can predict which cleared verdicts are s
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pipeline.conversation import iso, parse_timestamp
+from pipeline.errors import ParleyError
 from pipeline.history import connect_sqlite
 from pipeline.sinks import SHADOW_PREFIX, StoredVerdict, VerdictKey
 from pipeline.verdict import Verdict
@@ -59,6 +62,34 @@ class QueuePage:
     offset: int
     limit: int
     has_more: bool
+
+    @property
+    def next_after(self) -> str | None:
+        """The cursor of the next page (keyset: no OFFSET walk however deep the page)."""
+        return encode_cursor(self.items[-1]) if self.has_more and self.items else None
+
+
+def rank_of(score: float | None) -> float:
+    return UNDETERMINED_RANK if score is None else score
+
+
+def encode_cursor(item: QueueItem) -> str:
+    raw = json.dumps([rank_of(item.score), iso(item.created_at), item.key.pk, item.key.sk])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str, str, str]:
+    """A cursor from a request; anything else than what encode_cursor made is refused."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor[:2048] + "=" * (-len(cursor) % 4))
+        rank, created, pk, sk = json.loads(raw)
+        if not (
+            isinstance(rank, float | int) and all(isinstance(v, str) for v in (created, pk, sk))
+        ):
+            raise ValueError
+        return float(rank), created, pk, sk
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise ParleyError("not a queue page cursor") from None
 
 
 def kind_of(verdict: Verdict) -> Kind:
@@ -120,10 +151,18 @@ class SqliteQueue:
         *,
         offset: int = 0,
         limit: int = PAGE_SIZE,
+        after: str | None = None,
     ) -> QueuePage:
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         where = ["shadow = 0"]
         args: list[Any] = []
+        if after:
+            # Seek on the index's leading column, then drop the ties up to the cursor.
+            rank, created, pk, sk = decode_cursor(after)
+            where.append(f"{_RANK} <= ?")
+            where.append(f"NOT ({_RANK} = ? AND (created_at, pk, sk) <= (?, ?, ?))")
+            args += [rank, rank, created, pk, sk]
+            offset = 0
         kinds = {
             "flagged": f"({_STATUS} = 'scored' AND {_SUSPICIOUS} = 1)",
             "undetermined": f"({_STATUS} = 'undetermined' OR {_SUSPICIOUS} IS NULL)",
@@ -155,7 +194,7 @@ class SqliteQueue:
         args += [iso(now), reviewer]
         sql = (
             f"SELECT pk, sk, created_at, verdict FROM verdicts AS v WHERE {' AND '.join(where)}"
-            f" ORDER BY {_RANK} DESC, created_at LIMIT ? OFFSET ?"
+            f" ORDER BY {_RANK} DESC, created_at, pk, sk LIMIT ? OFFSET ?"
         )
         with self._lock:
             rows = self._db.execute(sql, [*args, limit + 1, max(0, offset)]).fetchall()
@@ -245,9 +284,8 @@ def matches(item: QueueItem, filters: QueueFilter) -> bool:
     )
 
 
-def rank_key(item: QueueItem) -> tuple[float, str]:
-    score = UNDETERMINED_RANK if item.score is None else item.score
-    return (-score, iso(item.created_at))
+def rank_key(item: QueueItem) -> tuple[float, str, str, str]:
+    return (-rank_of(item.score), iso(item.created_at), item.key.pk, item.key.sk)
 
 
 __all__ = [

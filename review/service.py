@@ -30,7 +30,14 @@ logger = logging.getLogger("parley.review")
 
 class VerdictQueue(Protocol):
     def page(
-        self, filters: QueueFilter, reviewer: str, now: datetime, *, offset: int, limit: int
+        self,
+        filters: QueueFilter,
+        reviewer: str,
+        now: datetime,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        after: str | None = None,
     ) -> QueuePage: ...
 
     def verdict(self, key: VerdictKey) -> StoredVerdict | None: ...
@@ -51,9 +58,17 @@ class ReviewService:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def page(
-        self, filters: QueueFilter, reviewer: str, *, offset: int = 0, limit: int = 50
+        self,
+        filters: QueueFilter,
+        reviewer: str,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        after: str | None = None,
     ) -> QueuePage:
-        return self.queue.page(filters, reviewer, self.clock(), offset=offset, limit=limit)
+        return self.queue.page(
+            filters, reviewer, self.clock(), offset=offset, limit=limit, after=after
+        )
 
     def at(self, filters: QueueFilter, reviewer: str, position: int) -> QueueItem | None:
         """The queue item at a position (for next and previous), if any."""

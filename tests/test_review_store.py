@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.errors import ParleyError
 from pipeline.history import SqliteHistory
 from pipeline.sinks import SqliteVerdictSink, VerdictKey
 from review.decisions import (
@@ -154,10 +155,35 @@ def test_queue_walks_the_rank_index(tmp_path: Path) -> None:
     queue = _queue(db)
     plan = queue._db.execute(
         "EXPLAIN QUERY PLAN SELECT pk FROM verdicts WHERE shadow = 0 ORDER BY"
-        " coalesce(json_extract(verdict, '$.score'), 0.5) DESC, created_at LIMIT 5"
+        " coalesce(json_extract(verdict, '$.score'), 0.5) DESC, created_at, pk, sk LIMIT 5"
     ).fetchall()
     assert any("verdicts_review_rank" in row[-1] for row in plan), plan
     assert not any("TEMP B-TREE" in row[-1] for row in plan), plan
+
+
+def test_queue_pages_by_cursor_as_by_offset(tmp_path: Path) -> None:
+    db = tmp_path / "parley.db"
+    sink = SqliteVerdictSink(db)
+    for n in range(23):  # ties on score and on time, so the cursor needs the key too
+        write_verdict(
+            sink,
+            verdict(f"c{n:02d}", T0, suspicious=n % 5 != 0, score=[0.9, 0.7, 0.1][n % 3]),
+            created_at=T0 + timedelta(minutes=n // 4),
+        )
+    queue = SqliteQueue(str(db), str(db), sample_rate=1.0, secret=b"k")
+    by_offset = [queue.page(QueueFilter(), "a", T0, offset=o, limit=5) for o in range(0, 25, 5)]
+    walked, page = [], queue.page(QueueFilter(), "a", T0, limit=5)
+    while True:
+        walked.append(page)
+        if not page.next_after:
+            break
+        page = queue.page(QueueFilter(), "a", T0, limit=5, after=page.next_after)
+    assert [[i.key for i in p.items] for p in walked] == [
+        [i.key for i in p.items] for p in by_offset if p.items
+    ]
+    assert sum(len(p.items) for p in walked) == 23
+    with pytest.raises(ParleyError):
+        queue.page(QueueFilter(), "a", T0, after="bm90IGEgY3Vyc29y")
 
 
 def test_queue_leaves_out_decided_items_and_others_leases(tmp_path: Path) -> None:
