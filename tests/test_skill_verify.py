@@ -127,8 +127,8 @@ class Chain:
         return _pem(self.leaf(**leaf_options), self.intermediate)
 
 
-@pytest.fixture(scope="module")
-def chain() -> Chain:
+def make_chain() -> Chain:
+    """A root, an intermediate and keys for leaves, made with `cryptography`."""
     root_key, intermediate_key, leaf_key, other_key = _key(), _key(), _key(), _key()
     root = _cert(
         "Test Root", root_key, "Test Root", root_key, ca=True, path_length=None,
@@ -136,6 +136,11 @@ def chain() -> Chain:
     )  # fmt: skip
     intermediate = _cert("Test Intermediate", intermediate_key, "Test Root", root_key, ca=True)
     return Chain(root, intermediate, intermediate_key, leaf_key, other_key)
+
+
+@pytest.fixture(scope="module")
+def chain() -> Chain:
+    return make_chain()
 
 
 def body(timestamp: datetime = NOW) -> bytes:
