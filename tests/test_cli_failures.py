@@ -168,3 +168,22 @@ def test_other_errors_keep_their_traceback() -> None:
     assert one_line(throttled) is None  # transient: not the user's setting
     assert one_line(RuntimeError("a bug")) is None
     assert one_line(KeyError("x")) is None
+
+
+def test_only_settings_validation_errors_are_one_line() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    from pipeline.settings import Settings
+
+    class Other(BaseModel):
+        n: int
+
+    with pytest.raises(ValidationError) as other:
+        Other(n="x")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as settings:
+        Settings(max_concurrency=0, model_rpm=-1)
+
+    assert one_line(other.value) is None  # a bug in parley's own code keeps its traceback
+    assert one_line(settings.value) == (
+        "PARLEY_MAX_CONCURRENCY: Input should be greater than or equal to 1 (and 1 more)"
+    )

@@ -33,23 +33,21 @@ def one_line(exc: BaseException) -> str | None:
 
 
 def _pydantic_line(exc: BaseException) -> str | None:
+    # Only the settings: other models validate input, which parley reports as InputError.
     pydantic_core = sys.modules.get("pydantic_core")
     if pydantic_core is None or not isinstance(exc, pydantic_core.ValidationError):
         return None
     errors = exc.errors(include_url=False)
-    if not errors:
-        return f"invalid {exc.title}"
+    if exc.title != "Settings" or not errors:
+        return None
     first = errors[0]
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{_where(exc.title, first)}: {first['msg']}{more}"
+    return f"{_setting(first)}: {first['msg']}{more}"
 
 
-def _where(title: str, error: Any) -> str:
-    """`PARLEY_MODEL_RPM='-1'` for a setting, `field.sub` for any other model."""
-    loc = ".".join(str(part) for part in error.get("loc", ())) or title
-    if title != "Settings":
-        return f"{title}: {loc}"
-    name = f"PARLEY_{loc.upper()}"
+def _setting(error: Any) -> str:
+    """`PARLEY_MODEL_RPM='-1'`: the variable and, if short, the value it had."""
+    name = "PARLEY_" + "_".join(str(part) for part in error.get("loc", ())).upper()
     value = error.get("input")
     if isinstance(value, str):
         shown = value if len(value) <= _MAX_VALUE_CHARS else value[:_MAX_VALUE_CHARS] + "…"
