@@ -51,6 +51,7 @@ SIGNATURE_HEADER = "Signature-256"
 _CACHE_SIZE = 16
 _RSA_SIGNATURE_BYTES = (256, 384, 512)  # RSA 2048, 3072 and 4096-bit keys
 _MAX_CHAIN_BYTES = 64 * 1024
+_FETCH_WAIT_S = 5.0
 
 # Alexa's URL has none of these; each would make a new cache key for the same file.
 _REFUSED_IN_URL = (
@@ -228,7 +229,10 @@ class RequestVerifier:
             if url in self._cache:
                 self._cache.move_to_end(url)
                 return self._cache[url]
-        with self._fetch_lock:
+        # Wait a bounded time for another download: a queue of them must not hold threads.
+        if not self._fetch_lock.acquire(timeout=_FETCH_WAIT_S):
+            raise VerificationError("certificate download busy")
+        try:
             with self._lock:  # fetched by another thread while this one waited
                 if url in self._cache:
                     return self._cache[url]
@@ -237,6 +241,8 @@ class RequestVerifier:
                 self._cache[url] = certificates
                 while len(self._cache) > _CACHE_SIZE:
                     self._cache.popitem(last=False)
+        finally:
+            self._fetch_lock.release()
         return certificates
 
     def _download(self, url: str) -> list[x509.Certificate]:

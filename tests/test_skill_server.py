@@ -476,3 +476,32 @@ def test_serve_says_which_skill_and_which_transport(tmp_path: Path) -> None:
     assert tls[1] == f"transport: HTTPS (TLS certificate {certfile})"
     assert tls[-1].startswith("serving the skill at https://127.0.0.1:")
     assert all(process.returncode == 0 for process in runs.values())
+
+
+def test_a_slow_download_makes_others_wait_a_bounded_time(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skill import verify
+
+    monkeypatch.setattr(verify, "_FETCH_WAIT_S", 0.2)
+    release = threading.Event()
+
+    def slow_fetch(url: str) -> bytes:
+        release.wait(5)
+        return chain.pem()
+
+    check = RequestVerifier(trusted_roots=[chain.root], fetcher=slow_fetch)
+    first = threading.Thread(target=check.chain, args=(CERT_URL,))
+    first.start()
+    assert wait_until(lambda: check.downloads == 1)
+
+    started = time.monotonic()
+    with pytest.raises(verify.VerificationError, match="download busy"):
+        check.chain("https://s3.amazonaws.com/echo.api/other.pem")
+    waited = time.monotonic() - started
+    release.set()
+    first.join(5)
+
+    assert waited < 1
+    assert check.chain(CERT_URL)  # cached by the first download
+    assert check.downloads == 1
