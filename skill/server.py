@@ -105,7 +105,8 @@ class _Server(ThreadingHTTPServer):
         if self.tls is None:
             _Handler(request, client_address, self, deadline)
             return
-        # The handshake runs here, in the connection's thread, under the read timeout.
+        # The handshake runs here, in the connection's own thread; CPython bounds all of
+        # it by the socket's timeout (one deadline, not one per read).
         wrapped = self.tls.wrap_socket(request, server_side=True)
         try:
             _Handler(wrapped, client_address, self, deadline)
@@ -149,11 +150,14 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.server.app
         status, payload = self._read_body(app.max_body_bytes)
         if status == 200:
-            self.connection.settimeout(
-                WRITE_TIMEOUT_S
-            )  # read deadline met; the skill may take a while
             status, payload = app.respond(dict(self.headers.items()), payload)
         self._send(status, payload)
+
+    def flush_headers(self) -> None:
+        # Every reply (ours and the stdlib's errors) gets its own time to go out, not
+        # whatever the read deadline left.
+        self.connection.settimeout(WRITE_TIMEOUT_S)
+        super().flush_headers()
 
     def do_GET(self) -> None:
         self.send_error(405, "POST Alexa requests here")

@@ -505,3 +505,40 @@ def test_a_slow_download_makes_others_wait_a_bounded_time(
     assert waited < 1
     assert check.chain(CERT_URL)  # cached by the first download
     assert check.downloads == 1
+
+
+def test_a_tls_handshake_dripped_byte_by_byte_ends_at_the_read_deadline(tmp_path: Path) -> None:
+    certfile, keyfile = self_signed(tmp_path)
+    # A genuine ClientHello, made in memory, to send one byte at a time.
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    client = ssl.create_default_context(cafile=str(certfile)).wrap_bio(
+        incoming, outgoing, server_hostname=HOST
+    )
+    with pytest.raises(ssl.SSLWantReadError):
+        client.do_handshake()
+    hello = outgoing.read()
+    assert len(hello) > 100
+
+    with SkillServer(
+        skill_for(ReplayModel()),
+        verifier=None,
+        host=HOST,
+        port=0,
+        certfile=str(certfile),
+        keyfile=str(keyfile),
+        read_timeout_s=0.5,
+    ) as server:
+        sock = connect(server)
+        started = time.monotonic()
+        sent = 0
+        try:
+            for byte in hello:  # 0.05 s apart: each byte well within a per-read timeout
+                sock.send(bytes([byte]))
+                sent += 1
+                time.sleep(0.05)
+        except OSError:
+            pass  # closed by the server
+        elapsed = time.monotonic() - started
+
+    assert sent < len(hello), "the server waited for the whole drip"
+    assert elapsed < 2.5
