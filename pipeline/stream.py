@@ -553,9 +553,9 @@ class AwsClients:
     def get(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                import boto3
+                from . import aws
 
-                self._clients[service] = boto3.client(
+                self._clients[service] = aws.client(
                     service,
                     region_name=self.settings.region,
                     endpoint_url=self.settings.aws_endpoint_url,

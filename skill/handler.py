@@ -280,8 +280,9 @@ class CatchAllExceptionHandler(AbstractExceptionHandler):
 
 
 def _aws_client(service: str, settings: Settings, *, read_timeout: float) -> Any:
-    import boto3
     from botocore.config import Config
+
+    from pipeline import aws
 
     # Short timeouts: a store or a guardrail must not eat Alexa's 8 seconds.
     config = Config(
@@ -292,7 +293,7 @@ def _aws_client(service: str, settings: Settings, *, read_timeout: float) -> Any
     endpoint = (
         settings.bedrock_endpoint_url if service == "bedrock-runtime" else settings.aws_endpoint_url
     )
-    return boto3.client(service, region_name=settings.region, endpoint_url=endpoint, config=config)
+    return aws.client(service, region_name=settings.region, endpoint_url=endpoint, config=config)
 
 
 def build_companion(

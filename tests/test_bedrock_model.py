@@ -163,11 +163,14 @@ def verdict_tool(choice: dict[str, Any]) -> dict[str, Any]:
 )
 def test_request_with_tools(model_id: str, choice: dict[str, Any]) -> None:
     request = build_converse_request(model_id, prompt(), SCHEMA)
+    system: list[dict[str, Any]] = [{"text": "SYS"}]
+    if "nova" in model_id:  # a model with prompt caching: a cache point after the system text
+        system.append({"cachePoint": {"type": "default"}})
     assert request == {
         "modelId": model_id,
         "messages": [{"role": "user", "content": [{"text": "USER"}]}],
         "inferenceConfig": {"maxTokens": 400, "temperature": 0.0},
-        "system": [{"text": "SYS"}],
+        "system": system,
         "toolConfig": verdict_tool(choice),
     }
 

@@ -31,6 +31,7 @@ from ..verdict import text_answer_instruction
 from . import VERDICT_TOOL, ModelResult
 from .invoke_bodies import build_invoke_body, invoke_family, parse_invoke_body
 from .pricing import estimate_cost
+from .prompt_cache import min_prefix_tokens
 
 if TYPE_CHECKING:
     from ..prompts import Inference, RenderedPrompt
@@ -182,6 +183,10 @@ def build_converse_request(
     }
     if caps.system and prompt.system:
         request["system"] = [{"text": prompt.system}]
+        if min_prefix_tokens(model_id) is not None:
+            # The system text is the stable part; Bedrock ignores the point below the
+            # model's minimum prefix, so it costs nothing where it cannot help.
+            request["system"].append({"cachePoint": {"type": "default"}})
     if schema is not None and caps.tool_choice is not None:
         request["toolConfig"] = tool_config(schema, caps.tool_choice)
     if guardrail:
@@ -209,6 +214,8 @@ def parse_converse_response(
     usage = response.get("usage") or {}
     input_tokens = int(usage.get("inputTokens") or 0)
     output_tokens = int(usage.get("outputTokens") or 0)
+    cache_read = int(usage.get("cacheReadInputTokens") or 0)
+    cache_write = int(usage.get("cacheWriteInputTokens") or 0)
     stop_reason = response.get("stopReason")
     extra: dict[str, Any] = {"api": "converse"}
     if (server_ms := (response.get("metrics") or {}).get("latencyMs")) is not None:
@@ -223,8 +230,10 @@ def parse_converse_response(
         structured=structured,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
         latency_ms=round(latency_ms, 3),
-        cost_usd=estimate_cost(model_id, input_tokens, output_tokens),
+        cost_usd=estimate_cost(model_id, input_tokens, output_tokens, cache_read, cache_write),
         stop_reason=stop_reason,
         extra=extra,
     )
@@ -372,7 +381,6 @@ class BedrockModel:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._lock = threading.Lock()
-        self._session: Any = None
         self._deadline_clients: dict[int, Any] = {}
         self.owns_client = client is None
         self.client = (
@@ -391,15 +399,14 @@ class BedrockModel:
     # ---- clients
 
     def _make_client(self, **config: Any) -> Any:
-        import boto3
         from botocore.config import Config
         from botocore.exceptions import NoRegionError
 
-        with self._lock:  # boto3 sessions are not thread-safe; one per model
-            if self._session is None:
-                self._session = boto3.session.Session()
+        from .. import aws
+
+        with self._lock:
             try:
-                return self._session.client(
+                return aws.client(
                     "bedrock-runtime",
                     region_name=self.region,
                     endpoint_url=self.endpoint_url,
