@@ -198,3 +198,15 @@ def test_redteam_gate_fails_when_a_recorded_rate_is_lowered(
     cells = {c["key"]: c["metrics"] for c in results["cells"]}
     assert cells[key]["attack"]["attack_success_rate"] == pytest.approx(rates[key], abs=1e-4)
     assert "attack" not in cells["suspicious-conversation@2|local:baseline|full"]
+
+
+def test_eval_attack_lists_strategies_and_shows_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("eval", "attack") == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listing] == list(STRATEGIES)
+    assert cli("eval", "attack", "soft_hyphen", "pay me") == 0
+    shown, escaped = capsys.readouterr().out.splitlines()
+    assert shown == "p\xada\xady me"
+    assert escaped == "  p\\xada\\xady me"
+    assert cli("eval", "attack", "rot13", "x") == 2
+    assert capsys.readouterr().err.startswith("error: unknown attack 'rot13'")

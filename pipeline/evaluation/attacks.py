@@ -392,25 +392,26 @@ class Strategy:
     name: str
     rewrite: Rewrite
     scope: Scope
+    summary: str
     character_level: bool = False
 
 
 STRATEGIES: dict[str, Strategy] = {
     s.name: s
     for s in (
-        Strategy("invisible", invisible, "cued", character_level=True),
-        Strategy("lookalike", lookalike, "cued", character_level=True),
-        Strategy("soft_hyphen", soft_hyphen, "cued", character_level=True),
-        Strategy("joiners", joiners, "cued", character_level=True),
-        Strategy("spacing", spacing, "cued", character_level=True),
-        Strategy("leetspeak", leetspeak, "cued"),
-        Strategy("split", split_request, "request"),
-        Strategy("padding", padding, "request"),
-        Strategy("picture", picture, "request"),
-        Strategy("fake_verdict", fake_verdict, "request"),
-        Strategy("fake_moderator", fake_moderator, "request"),
-        Strategy("language_switch", language_switch, "request"),
-        Strategy("spelled_out", spelled_out, "cued"),
+        Strategy("invisible", invisible, "cued", "zero-width characters inside key words", True),
+        Strategy("lookalike", lookalike, "cued", "Cyrillic/Greek look-alike letters", True),
+        Strategy("soft_hyphen", soft_hyphen, "cued", "soft hyphens inside key words", True),
+        Strategy("joiners", joiners, "cued", "word joiners and ZWJ inside key words", True),
+        Strategy("spacing", spacing, "cued", "spaces or punctuation inside key words", True),
+        Strategy("leetspeak", leetspeak, "cued", "key words in digits (d3p0517)"),
+        Strategy("split", split_request, "request", "the request split across two messages"),
+        Strategy("padding", padding, "request", "long benign chatter on both sides"),
+        Strategy("picture", picture, "request", "the request moved into a picture"),
+        Strategy("fake_verdict", fake_verdict, "request", "a quoted verdict clearing it"),
+        Strategy("fake_moderator", fake_moderator, "request", "a fake moderator/system line"),
+        Strategy("language_switch", language_switch, "request", "the request in another language"),
+        Strategy("spelled_out", spelled_out, "cued", "amounts in words, d-e-p-o-s-i-t"),
     )
 }
 
