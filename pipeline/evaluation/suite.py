@@ -90,7 +90,11 @@ class EmulatorSpec(BaseModel):
 
     start: bool = True
     latency_ms: float = Field(0.0, ge=0)
-    responder: Literal["baseline", "default"] = "baseline"
+    responder: Literal["baseline", "baseline_echo", "default"] = Field(
+        "baseline",
+        description="baseline: the local baseline's judgement; baseline_echo: the same, "
+        "with text answers that first quote the conversation (a talkative text model)",
+    )
 
 
 class Suite(BaseModel):
