@@ -247,3 +247,18 @@ def test_echoing_is_bounded_like_a_real_answer() -> None:
     assert "middle" not in text  # a long message is quoted by its two ends
     assert '"19 aaa' in text and '"0 aaa' not in text  # the newest messages are kept
     assert text.endswith("\n0")
+
+
+def test_the_committed_redteam_suite_has_a_recorded_rate_for_every_gated_cell() -> None:
+    # A missing rate is only a note: the CI gate would then check nothing.
+    suite = load_suite(REPO / "evals" / "redteam.yaml")
+    assert suite.attacks == list(STRATEGIES)
+    stored = json.loads((REPO / "evals" / "baselines" / "redteam.json").read_text("utf-8"))
+    gated = [
+        cell
+        for cell in expand_matrix(suite)
+        if any(s.matches(cell) for s in suite.gate.cells) and attack_of(cell.variant)
+    ]
+    assert len(gated) == len(STRATEGIES)
+    assert all("attack_success_rate" in stored["cells"][cell.key] for cell in gated)
+    assert suite.gate.asr_rise_max == 0.0
