@@ -260,3 +260,16 @@ def test_the_same_seed_gives_the_same_attack(name: str) -> None:
 def test_another_seed_gives_another_attack() -> None:
     texts = {attack(CONVERSATION, "invisible", seed=s).messages[2].text for s in range(5)}
     assert len(texts) == 5
+
+
+def test_combined_strategies_apply_in_order_to_the_conversation_as_written() -> None:
+    out = attack(CONVERSATION, "padding+invisible")
+    request = out.messages[2].text
+    # Invisible characters in the request, then padding around it (finding 3's attack).
+    plain = strip(request, INVISIBLE)
+    assert f" {CONVERSATION.messages[2].text} " in plain
+    assert len(plain) > 2 * PADDING_CHARS
+    assert request != plain
+    # The other cued message of the attacker gets the character strategy only.
+    assert strip(out.messages[4].text, INVISIBLE) == CONVERSATION.messages[4].text
+    assert attacks.known("padding+invisible") and not attacks.known("padding+rot13")

@@ -60,15 +60,16 @@ def test_attacks_become_variants_beside_full(tmp_path: Path) -> None:
     assert cases and all(c.label == 1 and c.split == "test" for c in cases)
 
 
-def test_all_attacks(tmp_path: Path) -> None:
+def test_all_attacks_and_combined_ones(tmp_path: Path) -> None:
     suite = load_suite(
         write_suite(
             tmp_path,
             f"name: r\ndatasets: [{{path: {MARKETPLACE}}}]\nprompts: [suspicious-conversation@2]\n"
-            "models: [local:baseline]\nattacks: [all]\n",
+            "models: [local:baseline]\nattacks: [all, padding+invisible]\n",
         )
     )
-    assert suite.variants == ["full", *(f"attack:{name}" for name in STRATEGIES)]
+    singles = [f"attack:{name}" for name in STRATEGIES]
+    assert suite.variants == ["full", *singles, "attack:padding+invisible"]
 
 
 def test_unknown_attack_is_a_one_line_config_error(tmp_path: Path) -> None:
@@ -252,13 +253,13 @@ def test_echoing_is_bounded_like_a_real_answer() -> None:
 def test_the_committed_redteam_suite_has_a_recorded_rate_for_every_gated_cell() -> None:
     # A missing rate is only a note: the CI gate would then check nothing.
     suite = load_suite(REPO / "evals" / "redteam.yaml")
-    assert suite.attacks == list(STRATEGIES)
+    assert suite.attacks[: len(STRATEGIES)] == list(STRATEGIES)
     stored = json.loads((REPO / "evals" / "baselines" / "redteam.json").read_text("utf-8"))
     gated = [
         cell
         for cell in expand_matrix(suite)
         if any(s.matches(cell) for s in suite.gate.cells) and attack_of(cell.variant)
     ]
-    assert len(gated) == len(STRATEGIES)
+    assert len(gated) == len(suite.attacks)
     assert all("attack_success_rate" in stored["cells"][cell.key] for cell in gated)
     assert suite.gate.asr_rise_max == 0.0

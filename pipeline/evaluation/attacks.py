@@ -425,21 +425,30 @@ def strategy_rng(seed: int, name: str, conversation: Conversation) -> random.Ran
     return random.Random(digest.hexdigest())
 
 
+def known(name: str) -> bool:
+    """A strategy, or strategies combined with "+" (`padding+invisible`)."""
+    return all(part in STRATEGIES for part in name.split("+"))
+
+
 def attack(conversation: Conversation, name: str, seed: int = 0) -> Conversation:
-    """The conversation with strategy `name` applied to its request."""
-    strategy = STRATEGIES[name]
+    """The conversation with strategy `name` applied to its request; `a+b` applies a,
+    then b, each to the messages it targets in the conversation as written."""
+    strategies = [STRATEGIES[part] for part in name.split("+")]
     messages = conversation.messages
     if not messages:
         return conversation
     rng = strategy_rng(seed, name, conversation)
     top, cued = request_indexes([m.text for m in messages], [m.sender for m in messages])
-    targets = cued if strategy.scope == "cued" else (top,)
     out = []
     for index, message in enumerate(messages):
-        if index not in targets:
-            out.append(message)
-            continue
-        for part, text in enumerate(strategy.rewrite(message.text, rng)):
+        texts = [message.text]
+        for strategy in strategies:
+            if index in (cued if strategy.scope == "cued" else (top,)):
+                texts = [part for text in texts for part in strategy.rewrite(text, rng)]
+        for part, text in enumerate(texts):
+            if text == message.text and len(texts) == 1:
+                out.append(message)
+                continue
             # A second part follows the first by a microsecond: still before the reply.
             stamp = message.timestamp + timedelta(microseconds=part)
             out.append(message.model_copy(update={"text": text, "timestamp": stamp}))

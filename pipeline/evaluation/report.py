@@ -267,8 +267,10 @@ def _attack_table(report: Report) -> tuple[list[str], list[list[str]]]:
     variants = list(dict.fromkeys(c.variant for c in attacks))
     rows = []
     for variant in variants:
-        strategy = attack_of(variant) or variant
-        kind = "character" if STRATEGIES[strategy].character_level else "content"
+        parts = [STRATEGIES[name] for name in (attack_of(variant) or "").split("+")]
+        kind = (
+            "combined" if len(parts) > 1 else "character" if parts[0].character_level else "content"
+        )
         row = [variant, kind]
         for prompt, model in columns:
             found = report.summaries.get(Cell(prompt, model, variant).key, {}).get("attack")

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..conversation import Conversation, conversation_from_dict
 from ..errors import ConfigError, InputError
 from ..prompts import split_ref
-from .attacks import STRATEGIES
+from .attacks import STRATEGIES, known
 from .variants import attack_variant, parse_variant
 
 
@@ -110,7 +110,7 @@ class Suite(BaseModel):
     variants: list[str] = Field(default_factory=lambda: ["full"], min_length=1)
     attacks: list[str] = Field(
         default_factory=list,
-        description="attack strategies (attacks.py), or [all]; each becomes a variant",
+        description="attack strategies (attacks.py), `all`, or `a+b`; each becomes a variant",
     )
     gate: GateSpec = Field(default_factory=lambda: GateSpec.model_validate({}))
     concurrency: int = Field(8, ge=1, le=256)
@@ -154,9 +154,9 @@ class Suite(BaseModel):
     @field_validator("attacks")
     @classmethod
     def _known_attacks(cls, value: list[str]) -> list[str]:
-        if value == ["all"]:
-            return list(STRATEGIES)
-        unknown = [name for name in value if name not in STRATEGIES]
+        # `all` stands for every single strategy; `a+b` combines strategies.
+        value = [n for name in value for n in (list(STRATEGIES) if name == "all" else [name])]
+        unknown = [name for name in value if not known(name)]
         if unknown:
             raise ValueError(f"unknown attack {unknown[0]!r}; known: all, {', '.join(STRATEGIES)}")
         return _unique(value, "attack")

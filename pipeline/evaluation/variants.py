@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from ..conversation import Conversation, last_message_only, reversed_order
 from ..errors import ConfigError
-from .attacks import STRATEGIES, attack
+from .attacks import STRATEGIES, attack, known
 
 _WINDOW = re.compile(r"^window:(\d+)$")
-_ATTACK = re.compile(r"^attack:([a-z][a-z0-9_]*)(?::(\d+))?$")
+_ATTACK = re.compile(r"^attack:([a-z][a-z0-9_+]*)(?::(\d+))?$")
 NAMES = ("full", "last_message", "reversed", "window:N", "attack:STRATEGY[:SEED]")
 
 
@@ -56,11 +56,11 @@ def parse_variant(name: str) -> Variant:
     if match and int(match.group(1)) >= 1:
         return Variant(f"window:{int(match.group(1))}", window_of(int(match.group(1))))
     match = _ATTACK.match(text)
-    if match and match.group(1) in STRATEGIES:
+    if match and known(match.group(1)):
         return attack_variant(match.group(1), int(match.group(2) or 0))
     if match:
-        known = ", ".join(STRATEGIES)
-        raise ConfigError(f"unknown attack strategy {match.group(1)!r}; known: {known}")
+        names = ", ".join(STRATEGIES)
+        raise ConfigError(f"unknown attack strategy {match.group(1)!r}; known: {names}")
     raise ConfigError(f"unknown variant {name!r}; use one of {', '.join(NAMES)}")
 
 
