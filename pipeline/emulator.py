@@ -50,6 +50,7 @@ __all__ = [
     "FaultConfig",
     "Responder",
     "ScriptedResponder",
+    "contract_answer",
     "default_responder",
     "estimate_tokens",
     "run_forever",
@@ -346,11 +347,27 @@ def _json_type(value: Any) -> str:
 
 
 def default_responder(request: EmulatorRequest) -> EmulatorReply:
-    """Text "0", or for a forced tool an input satisfying its schema
-    (DEFAULT_TOOL_INPUT for the verdict schema)."""
+    """For a forced tool, an input satisfying its schema (DEFAULT_TOOL_INPUT for the
+    verdict schema); for a prompt asking for parley's text answer contract, the marked
+    final line with the prompt's answer code and DEFAULT_TOOL_INPUT; else text "0"."""
     if request.forced_tool is not None:
         return EmulatorReply(tool_input=example_for_schema(request.tool_schema))
+    if text := contract_answer(request.prompt_text, DEFAULT_TOOL_INPUT):
+        return EmulatorReply(text=text)
     return EmulatorReply(text="0")
+
+
+def contract_answer(prompt_text: str, verdict: Mapping[str, Any], preface: str = "") -> str | None:
+    """A text answer by parley's text answer contract (pipeline.verdict), as a model
+    following the prompt's instruction writes it: an optional preface, then the final
+    line `VERDICT <answer code>: <verdict JSON>`. None when the prompt asks for none."""
+    from .verdict import ANSWER_MARK, answer_nonce_in  # lazy: keeps the emulator light
+
+    nonce = answer_nonce_in(prompt_text)
+    if nonce is None:
+        return None
+    line = f"{ANSWER_MARK} {nonce}: {json.dumps(dict(verdict))}"
+    return f"{preface}\n{line}" if preface else line
 
 
 class EchoResponder:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .conversation import LONE_SURROGATE, Conversation, truncate_text
 from .errors import ConfigError, InputError
+from .verdict import new_answer_nonce
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -119,6 +120,8 @@ class RenderedPrompt:
     # The windowed conversation as shown, for models that read messages, not text.
     conversation: Conversation | None = None
     variables: dict[str, Any] | None = None
+    # This request's answer code for the text answer contract (pipeline.verdict).
+    nonce: str | None = None
 
     def as_text(self) -> str:
         """One string, for models that take no system prompt (Titan, Mistral 7B)."""
@@ -181,7 +184,14 @@ class PromptTemplate:
         return {name: _ENV.from_string(src) for name, src in self.sections.items()}
 
     def render(self, **variables: Any) -> RenderedPrompt:
-        """Render with the given variables; a missing one is an error, never blank."""
+        """Render with the given variables; a missing one is an error, never blank.
+
+        Every render draws a fresh `answer_nonce` (unless one is given): a template
+        whose model answers in text may show it in its instruction, and the adapters'
+        text fallbacks append the instruction that carries it.
+        """
+        if not isinstance(variables.get("answer_nonce"), str):
+            variables["answer_nonce"] = new_answer_nonce()
         try:
             rendered = {name: t.render(**variables).strip() for name, t in self._compiled.items()}
         except UndefinedError as exc:
@@ -198,6 +208,7 @@ class PromptTemplate:
             messages_shown=shown,
             conversation=conversation if isinstance(conversation, Conversation) else None,
             variables={k: v for k, v in variables.items() if isinstance(v, str)},
+            nonce=variables["answer_nonce"],
         )
 
     def render_conversation(self, conversation: Conversation, **extra: Any) -> RenderedPrompt:

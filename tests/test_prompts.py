@@ -157,6 +157,11 @@ def test_s3_prompt_store_on_moto(aws_client):
         )
     store = S3PromptStore("prompts-bucket", "team/prompts", client=s3)
     assert {m.ref for m in store.list()} == {m.ref for m in STORE.list()}
-    local = STORE.get("suspicious-conversation@2").render_conversation(conv("a", "b"))
-    remote = store.get("suspicious-conversation@2").render_conversation(conv("a", "b"))
+    nonce = "0a1b2c3d"  # fixed: every render draws its own answer code otherwise
+    local = STORE.get("suspicious-conversation@2").render_conversation(
+        conv("a", "b"), answer_nonce=nonce
+    )
+    remote = store.get("suspicious-conversation@2").render_conversation(
+        conv("a", "b"), answer_nonce=nonce
+    )
     assert local == remote

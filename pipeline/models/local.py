@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 MODEL_ID = "local:baseline"
 KNOWN = ("baseline", "baseline@<artifact path>")
 
+# What the emulated text-answering model writes before its marked verdict line.
+TEXT_PREFACE = "Judged by the local baseline classifier, served by parley's Bedrock emulator."
 # A rendered message block: <message index=".." sender="seller" at="..">text</message>.
 _MESSAGE = re.compile(r"<message\b([^>]*)>(.*?)</message>", re.DOTALL)
 _SENDER = re.compile(r'\bsender="([^"]*)"')
@@ -127,9 +129,11 @@ def baseline_responder(
     """An emulator responder answering like a model with the baseline's judgement.
 
     Reads the `<message>` blocks of the prompt text; answers the verdict tool input when
-    a tool is offered, else the legacy text "1" / "0".
+    a tool is offered; in text, by the text answer contract when the prompt asks for it
+    (a preface, then the marked line with the prompt's answer code and the verdict as
+    JSON), else the legacy whole reply "1" / "0" (the v1 prompt).
     """
-    from ..emulator import EmulatorReply  # lazy: the emulator is a test/demo dependency
+    from ..emulator import EmulatorReply, contract_answer  # lazy: a test/demo dependency
 
     model = BaselineModel(artifact_path)
 
@@ -137,6 +141,8 @@ def baseline_responder(
         answer = model.judge(turns_from_text(request.prompt_text))
         if request.forced_tool is not None or request.tool_schema is not None:
             return EmulatorReply(tool_input=answer)
+        if text := contract_answer(request.prompt_text, answer, TEXT_PREFACE):
+            return EmulatorReply(text=text)
         return EmulatorReply(text="1" if answer["suspicious"] else "0")
 
     return respond
