@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
+from .normalise import normalised_text
 
 # One message above this is refused at the edge; the prompt truncates far earlier.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -109,11 +110,12 @@ def truncate_text(text: str, max_chars: int) -> str:
     repeated filler is collapsed first; then the start and the end are kept, and from
     the part in between, the sentences that carry payment or contact cues (a cut
     keeping only the start let padded scams through; one keeping both ends lost a
-    request padded on both sides).
+    request padded on both sides). A cut text is normalised first (`pipeline.normalise`):
+    a cue spelt with hidden or look-alike characters is still a cue.
     """
     if len(text) <= max_chars:
         return text
-    text = collapse_repeats(text)
+    text = collapse_repeats(normalised_text(text))
     if len(text) <= max_chars:
         return text
     kept = _cue_pieces(text, max_chars // 3, skip=max_chars // 3)
