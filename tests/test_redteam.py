@@ -211,6 +211,11 @@ def test_eval_attack_lists_strategies_and_shows_one(capsys: pytest.CaptureFixtur
     shown, escaped = capsys.readouterr().out.splitlines()
     assert shown == "p\xada\xady me"
     assert escaped == "  p\\xada\\xady me"
+    assert cli("eval", "attack", "split+soft_hyphen", "please pay the deposit today") == 0
+    first, _, second, _ = capsys.readouterr().out.splitlines()
+    # Split in two messages, then soft hyphens inside each part's key words.
+    assert f"{first} {second}".replace("\xad", "") == "please pay the deposit today"
+    assert "p\xada\xady" in first + second and "d\xade\xadp" in first + second
     assert cli("eval", "attack", "rot13", "x") == 2
     assert capsys.readouterr().err.startswith("error: unknown attack 'rot13'")
 

@@ -241,17 +241,20 @@ def attack_command(strategy: str | None, text: str | None, seed: int) -> None:
     a message TEXT (invisible and non-ASCII characters shown as \\uXXXX below it)."""
     import random
 
-    from ..evaluation.attacks import STRATEGIES
+    from ..evaluation.attacks import STRATEGIES, known
 
     if strategy is None:
         for name, item in STRATEGIES.items():
             kind = "character" if item.character_level else "content"
             click.echo(f"{name:<16} {kind:<10} {item.summary}")
         return
-    if strategy not in STRATEGIES:
+    if not known(strategy):
         raise InputError(f"unknown attack {strategy!r}; known: {', '.join(STRATEGIES)}")
     if text is None:
         raise InputError("give the message to attack: parley eval attack STRATEGY TEXT")
-    for part in STRATEGIES[strategy].rewrite(text, random.Random(seed)):
+    rng, parts = random.Random(seed), [text]
+    for name in strategy.split("+"):  # a+b: a, then b
+        parts = [out for part in parts for out in STRATEGIES[name].rewrite(part, rng)]
+    for part in parts:
         click.echo(part)
         click.echo("  " + part.encode("ascii", "backslashreplace").decode("ascii"))
