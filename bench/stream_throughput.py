@@ -46,7 +46,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from pipeline.conversation import Message, iso
+from pipeline.conversation import Message, iso, parse_timestamp
 from pipeline.history import SqliteHistory, create_conversations_table
 from pipeline.moderation import assess
 from pipeline.prompts import DirectoryPromptStore
@@ -54,9 +54,7 @@ from pipeline.settings import REPO_ROOT, Settings
 from pipeline.sinks import (
     SqliteVerdictSink,
     VerdictPublisher,
-    event_id,
     stored_verdict,
-    verdict_key,
 )
 from pipeline.stream import StreamHandler, bedrock_retries, build_handler, logger
 
@@ -224,23 +222,28 @@ class RecordingEvents:
 
     def __init__(self) -> None:
         self.ids: list[str] = []
+        self.judged_at: set[tuple[str, str]] = set()  # (conversation, last message judged)
         self._lock = threading.Lock()
 
     def publish(self, envelopes: Any) -> None:
         with self._lock:
             self.ids.extend(e["id"] for e in envelopes)
+            self.judged_at.update(
+                (e["data"]["conversation_id"], e["data"]["last_message_at"]) for e in envelopes
+            )
 
     @property
     def duplicates(self) -> int:
         return len(self.ids) - len(set(self.ids))
 
     def missing(self, convs: dict[str, list[Message]]) -> int:
-        """Conversations whose verdict at the newest message was never published."""
-        sent = set(self.ids)
-        return sum(
-            event_id(verdict_key(cid, messages[-1].timestamp, PROMPT)) not in sent
-            for cid, messages in convs.items()
-        )
+        """Conversations whose verdict at the newest message was never published.
+
+        Read from the events themselves: a verdict's key also hashes the texts it judged.
+        """
+        with self._lock:
+            judged = {(cid, parse_timestamp(at)) for cid, at in self.judged_at}
+        return sum((cid, messages[-1].timestamp) not in judged for cid, messages in convs.items())
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -85,6 +86,16 @@ class Conversation(BaseModel):
     def window(self, limit: int) -> Conversation:
         """The newest `limit` messages, still in chronological order."""
         return self.model_copy(update={"messages": self.messages[-limit:] if limit else ()})
+
+    def digest(self) -> str:
+        """A short hash of what these messages say (timestamps, senders, texts).
+
+        Part of a verdict's idempotency key: the same messages cost one judgement,
+        whatever the redeliveries; an edited text is a new judgement.
+        """
+        shown = [[m.iso_timestamp, m.sender, m.text] for m in self.messages]
+        data = json.dumps(shown, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        return hashlib.sha256(data).hexdigest()[:16]
 
 
 def iso(ts: datetime) -> str:

@@ -59,6 +59,7 @@ def build_verdict(
         latency_ms=round(result.latency_ms or elapsed_ms, 3),
         cost_usd=cost,
         decided_by=result.decided_by,
+        window_digest=conversation.digest(),
     )
 
 

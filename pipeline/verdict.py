@@ -97,6 +97,12 @@ class Verdict(BaseModel):
     latency_ms: float = 0.0
     cost_usd: float = 0.0
     decided_by: str | None = Field(None, description="the cascade tier that decided")
+    window_digest: str | None = Field(
+        None, description="hash of the messages judged (Conversation.digest); part of the key"
+    )
+    edited: bool = Field(
+        False, description="the judged messages include one whose text was edited (MODIFY)"
+    )
 
     @property
     def event_type(self) -> str:

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline.history import EXPIRES_AT
+
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
 
 Template = dict[str, Any]
@@ -275,16 +277,44 @@ def stream_mapping_problems(template: Template) -> list[str]:
             problems.append(f"{where}: on-failure destination {destination!r} is not an SQS queue")
         filters = props.get("FilterCriteria", {}).get("Filters", [])
         if not filters:
-            problems.append(f"{where}: no FilterCriteria (MODIFY/REMOVE would invoke the job)")
-        for item in filters:  # filters are ORed: every one must keep INSERTs only
+            problems.append(f"{where}: no FilterCriteria (REMOVE and skill turns would reach it)")
+        for item in filters:  # filters are ORed: every one must hold both rules
             try:
                 pattern = json.loads(item["Pattern"])
             except (KeyError, TypeError, ValueError):
                 problems.append(f"{where}: unreadable filter {item!r}")
                 continue
-            if pattern.get("eventName") != ["INSERT"]:
-                problems.append(f"{where}: filter {item['Pattern']} does not keep INSERT only")
+            if sorted(pattern.get("eventName") or ["?"]) != ["INSERT", "MODIFY"]:
+                problems.append(
+                    f"{where}: filter {item['Pattern']} must keep INSERT and MODIFY (edits), "
+                    "never REMOVE"
+                )
+            ttl = pattern.get("dynamodb", {}).get("NewImage", {}).get(EXPIRES_AT, {})
+            if ttl != {"N": [{"exists": False}]}:
+                problems.append(
+                    f"{where}: filter {item['Pattern']} lets items with {EXPIRES_AT} "
+                    "(the skill's turns) reach the moderation job"
+                )
     return problems
+
+
+def filter_matches(pattern: dict[str, Any], record: Any) -> bool:
+    """The subset of Lambda's filter rules the template uses: value lists and exists."""
+    for key, rule in pattern.items():
+        present = isinstance(record, dict) and key in record
+        if isinstance(rule, dict):
+            if not filter_matches(rule, record.get(key) if present else None):
+                return False
+            continue
+        for option in rule:
+            if isinstance(option, dict) and "exists" in option:
+                if option["exists"] == present:
+                    break
+            elif present and record[key] == option:
+                break
+        else:
+            return False
+    return True
 
 
 def on_failure_queues(template: Template) -> set[str]:
@@ -429,15 +459,21 @@ def log_problems(template: Template) -> list[str]:
 
 
 def table_problems(template: Template) -> list[str]:
-    """Streamed table: Id/timestamp, NEW_IMAGE (verdict idempotency is the sink's conditional put)."""
+    """Streamed table: Id/timestamp, NEW_AND_OLD_IMAGES, TTL on the skill turns' expires_at."""
     tables = resources(template, "AWS::DynamoDB::Table")
     problems = []
     for where, props in stream_mappings(template):
         name = ref_target(props.get("Stream"))
         table = tables.get(name or "", {}).get("Properties", {})
         view = table.get("StreamSpecification", {}).get("StreamViewType")
-        if view != "NEW_IMAGE":
-            problems.append(f"{where}: table {name} stream view type {view!r}, not NEW_IMAGE")
+        if view != "NEW_AND_OLD_IMAGES":
+            problems.append(
+                f"{where}: table {name} stream view type {view!r}, not NEW_AND_OLD_IMAGES "
+                "(an edit of another attribute would cost a model call)"
+            )
+        ttl = table.get("TimeToLiveSpecification", {})
+        if ttl != {"AttributeName": EXPIRES_AT, "Enabled": True}:
+            problems.append(f"{where}: table {name} has no TTL on {EXPIRES_AT} (skill turns kept)")
         keys = {k["AttributeName"]: k["KeyType"] for k in table.get("KeySchema", [])}
         if keys != {"Id": "HASH", "timestamp": "RANGE"}:
             problems.append(f"{where}: table {name} keys {keys} are not Id/timestamp")
@@ -533,10 +569,33 @@ def test_functions_get_the_settings_they_read(template: Template) -> None:
     assert skill_vars["PARLEY_SKILL_MODEL"] == skill_vars["PARLEY_MODEL"]
 
 
+def test_stream_filter_admits_marketplace_messages_and_edits_only(template: Template) -> None:
+    # GIVEN the mapping's filter and real-shaped records (the SAM sample's shape)
+    from tests.conftest import load_fixture
+
+    (item,) = _stream_event(template)["FilterCriteria"]["Filters"]
+    pattern = json.loads(item["Pattern"])
+    insert, _, edit, remove = load_fixture("streams/marketplace-insert-modify-remove.json")[
+        "Records"
+    ]
+    skill_turn = copy.deepcopy(insert)
+    skill_turn["dynamodb"]["NewImage"]["Id"] = {"S": "skill#amzn1.echo-api.session.1"}
+    skill_turn["dynamodb"]["NewImage"][EXPIRES_AT] = {"N": "1764500000"}
+    # THEN new messages and edits reach the job; deletions and the skill's turns do not
+    assert filter_matches(pattern, insert) and filter_matches(pattern, edit)
+    assert not filter_matches(pattern, remove)
+    assert not filter_matches(pattern, skill_turn)
+
+
 def test_skill_reaches_only_its_own_history(template: Template) -> None:
     statements = dict(policy_statements(template))
     history = statements["SkillRole/skill/SkillHistoryOnly"]
-    assert sorted(history["Action"]) == ["dynamodb:PutItem", "dynamodb:Query"]
+    # DeleteItem: a session's turns are deleted when it ends (docs/skill.md).
+    assert sorted(history["Action"]) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+    ]
     assert history["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["skill#*"]}
     }
@@ -615,6 +674,10 @@ ANY_REGION_MODEL = {
     "Fn::Sub": "arn:${AWS::Partition}:bedrock:*::foundation-model/${BedrockModelId}"
 }
 EVERY_KEY = '{"dynamodb": {"Keys": {"Id": {"S": [{"exists": true}]}}}}'
+FILTER = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {"NewImage": {EXPIRES_AT: {"N": [{"exists": False}]}}},
+}
 
 CARELESS_EDITS: dict[str, tuple[Callable[[Template], None], str]] = {
     "star action": (_grant("ModerationRole", "*", VERDICTS_ARN), "wildcards"),
@@ -659,12 +722,44 @@ CARELESS_EDITS: dict[str, tuple[Callable[[Template], None], str]] = {
     "records never expire": (_set([*STREAM, "MaximumRecordAgeInSeconds"], -1), "stream mapping"),
     "no on-failure destination": (_delete([*STREAM, "DestinationConfig"]), "stream mapping"),
     "no event filter": (_delete([*STREAM, "FilterCriteria"]), "stream mapping"),
-    "filter lets MODIFY in": (
+    "filter lets REMOVE in": (
+        _set(
+            [*STREAM, "FilterCriteria", "Filters"],
+            [{"Pattern": json.dumps({**FILTER, "eventName": ["INSERT", "MODIFY", "REMOVE"]})}],
+        ),
+        "stream mapping",
+    ),
+    "filter drops edits": (
+        _set(
+            [*STREAM, "FilterCriteria", "Filters"],
+            [{"Pattern": json.dumps({**FILTER, "eventName": ["INSERT"]})}],
+        ),
+        "stream mapping",
+    ),
+    "filter lets skill turns in": (
         _set(
             [*STREAM, "FilterCriteria", "Filters"],
             [{"Pattern": '{"eventName": ["INSERT", "MODIFY"]}'}],
         ),
         "stream mapping",
+    ),
+    "new-image-only stream": (
+        _set(
+            [*R, "ConversationsTable", "Properties", "StreamSpecification", "StreamViewType"],
+            "NEW_IMAGE",
+        ),
+        "tables",
+    ),
+    "no ttl": (
+        _delete([*R, "ConversationsTable", "Properties", "TimeToLiveSpecification"]),
+        "tables",
+    ),
+    "ttl on another attribute": (
+        _set(
+            [*R, "ConversationsTable", "Properties", "TimeToLiveSpecification", "AttributeName"],
+            "ttl",
+        ),
+        "tables",
     ),
     "second filter matching everything": (
         lambda t: _stream_event(t)["FilterCriteria"]["Filters"].append({"Pattern": EVERY_KEY}),
