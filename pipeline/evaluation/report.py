@@ -285,7 +285,7 @@ def _attack_table(report: Report) -> tuple[list[str], list[list[str]]]:
 
 
 def _served_by(report: Report, model: str) -> str:
-    """ " (emulator)" for a model whose Bedrock calls the suite's emulator answered."""
+    """The "(emulator)" label of a model whose Bedrock calls the suite's emulator answered."""
     endpoint = str(report.run.get("bedrock_endpoint") or "")
     return " (emulator)" if "bedrock:" in model and endpoint.startswith("emulator") else ""
 
