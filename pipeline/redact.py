@@ -77,3 +77,37 @@ def install_redaction(logger: logging.Logger | Any) -> None:
     for handler in target.handlers:
         if not any(isinstance(f, RedactFilter) for f in handler.filters):
             handler.addFilter(RedactFilter())
+
+
+# Contact details in exported conversations (`parley review export --redact`): the shape of
+# a scam (a link, "write to me at …") stays visible, the address itself does not. Matched
+# on normalised text like `redact_contacts`, so hidden or look-alike characters do not
+# keep an address in an export.
+_EXPORT = re.compile(
+    r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"|(?P<url>\b(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)]"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|uk|de|fr|ru|info|biz|xyz|top|ly|me)\b"
+    r"(?:/\S*)?)"
+    r"|(?P<phone>(?<![\w])\+?\d[\d\s().-]{6,}\d(?![\w]))",
+    re.IGNORECASE,
+)
+
+
+def redact_for_export(text: str) -> str:
+    """Replace e-mail addresses, URLs and phone numbers by `[email]`, `[url]`, `[phone]`.
+
+    A run of digits counts as a phone number from nine digits on; fewer (a price, a
+    date) stays.
+    """
+    out: list[str] = []
+    last = 0
+    for start, end in find_spans(_EXPORT, text):
+        match = _EXPORT.fullmatch(normalised_text(text[start:end]))
+        kind = match.lastgroup if match else None
+        if kind is None or (kind == "phone" and sum(c.isdigit() for c in text[start:end]) < 9):
+            continue
+        out.append(text[last:start])
+        out.append(f"[{kind}]")
+        last = end
+    out.append(text[last:])
+    return "".join(out)

@@ -27,7 +27,7 @@ build_lambda = importlib.util.module_from_spec(spec)
 sys.modules["build_lambda"] = build_lambda  # dataclasses look their module up there
 spec.loader.exec_module(build_lambda)
 
-HANDLERS = ("pipeline/stream.py", "skill/handler.py")
+HANDLERS = ("pipeline/stream.py", "skill/handler.py", "review/lambda_handler.py")
 NOT_SHIPPED = ("tests/", "evals/", "bench/", "docs/", "examples/", "tools/", ".ci/")
 
 
@@ -44,7 +44,9 @@ def test_bundle_lists_only_what_runs(bundle: Path) -> None:
     assert {"prompts/suspicious-conversation/v2.j2", "prompts/companion/v1.j2"} <= set(files)
     assert "pipeline/data/baseline.json.gz" in files  # the local baseline's artifact
     assert not [f for f in files if f.startswith(NOT_SHIPPED)]
-    assert not [f for f in files if f.endswith((".db", ".pyc", ".html", ".jsonl"))]
+    assert not [f for f in files if f.endswith((".db", ".pyc", ".jsonl"))]
+    # HTML only as the review app's own page templates (reports are output, never shipped)
+    assert not [f for f in files if f.endswith(".html") and not f.startswith("review/templates/")]
     assert not [f for f in files if f.startswith(("pipeline/cli/", "pipeline/evaluation/"))]
     requirements = (bundle / "requirements.txt").read_text()
     assert requirements == (REPO / "lambda-requirements.txt").read_text()

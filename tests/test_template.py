@@ -32,6 +32,16 @@ MAX_STREAM_RETRIES = 5
 ALEXA_TIMEOUT_S = 8
 SKILL_HANDLER = "skill.handler.lambda_handler"
 STREAM_HANDLER = "pipeline.stream.lambda_handler"
+REVIEW_HANDLER = "review.lambda_handler.lambda_handler"
+DYNAMODB_WRITES = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+}
 FOUNDATION_MODEL_ARN = re.compile(
     r"arn:\$\{AWS::Partition\}:bedrock:(?P<region>\$\{AWS::Region\}|\*)::"
     r"foundation-model/\$\{BedrockModelId\}"
@@ -480,6 +490,52 @@ def table_problems(template: Template) -> list[str]:
     return problems
 
 
+def review_problems(template: Template) -> list[str]:
+    """Review app: optional, behind a JWT authorizer, writes only its decisions table."""
+    fns = {n: p for n, p in functions(template).items() if p.get("Handler") == REVIEW_HANDLER}
+    if len(fns) != 1:
+        return [f"expected one function with handler {REVIEW_HANDLER}, found {len(fns)}"]
+    [(name, props)] = fns.items()
+    res = template.get("Resources", {})
+    problems = [
+        f"{other}: review resource without Condition ReviewEnabled"
+        for other, body in res.items()
+        if other.startswith("Review") and body.get("Condition") != "ReviewEnabled"
+    ]
+    apis = set()
+    for event_name, event in props.get("Events", {}).items():
+        event_props = event.get("Properties", {})
+        if event.get("Type") != "HttpApi" or ref_target(event_props.get("ApiId")) is None:
+            problems.append(f"{name}/{event_name}: not a route of the reviewers' HTTP API")
+            continue
+        if event_props.get("Auth", {}).get("Authorizer") == "NONE":
+            problems.append(f"{name}/{event_name}: route without authorizer")
+        apis.add(ref_target(event_props.get("ApiId")))
+    for api in apis:
+        auth = res.get(api or "", {}).get("Properties", {}).get("Auth", {})
+        default = auth.get("DefaultAuthorizer")
+        jwt = auth.get("Authorizers", {}).get(default or "", {}).get("JwtConfiguration", {})
+        if "cognito-idp" not in (sub_text(jwt.get("issuer")) or ""):
+            problems.append(f"{api}: default authorizer is not a Cognito JWT authorizer")
+    role = ref_target(props.get("Role")) or ""
+    decisions = {"Fn::GetAtt": ["ReviewDecisionsTable", "Arn"]}
+    for where, statement in policy_statements(template):
+        if not where.startswith(f"{role}/") or statement.get("Effect") != "Allow":
+            continue
+        actions = {a for arm in branches(statement.get("Action", [])) for a in as_list(arm)}
+        targets = [r for arm in branches(statement.get("Resource", [])) for r in as_list(arm)]
+        if actions & DYNAMODB_WRITES and any(t != decisions for t in targets):
+            problems.append(f"{where}: writes outside the decisions table")
+    alarms = [
+        a
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if "FlagsOverturned" in json.dumps(a.get("Properties", {}).get("Metrics", []))
+    ]
+    if not alarms:
+        problems.append("no alarm on the review overturn rate (FlagsOverturned)")
+    return problems
+
+
 RULES: dict[str, Callable[[Template], list[str]]] = {
     "wildcards": wildcard_statements,
     "bedrock": bedrock_problems,
@@ -490,6 +546,7 @@ RULES: dict[str, Callable[[Template], list[str]]] = {
     "buckets": bucket_problems,
     "logs": log_problems,
     "tables": table_problems,
+    "review": review_problems,
 }
 
 
@@ -516,7 +573,7 @@ def test_loader_expands_short_tags(template: Template) -> None:
 
 def test_handlers_and_stream_event_source(template: Template) -> None:
     fns = functions(template)
-    assert {p["Handler"] for p in fns.values()} == {STREAM_HANDLER, SKILL_HANDLER}
+    assert {p["Handler"] for p in fns.values()} == {STREAM_HANDLER, SKILL_HANDLER, REVIEW_HANDLER}
     [(where, props)] = stream_mappings(template)
     assert where.startswith("ModerationFunction/")
     assert props["BatchSize"] == {"Ref": "StreamBatchSize"}
@@ -528,8 +585,10 @@ def test_handlers_and_stream_event_source(template: Template) -> None:
 
 def test_functions_get_the_settings_they_read(template: Template) -> None:
     from pipeline.settings import Settings
+    from review.wiring import ReviewSettings
 
     known = {f"PARLEY_{name.upper()}" for name in Settings.model_fields}
+    known |= {f"PARLEY_REVIEW_{name.upper()}" for name in ReviewSettings.model_fields}
     fns = functions(template)
     for name, props in fns.items():
         names = set(props["Environment"]["Variables"])
@@ -807,6 +866,23 @@ CARELESS_EDITS: dict[str, tuple[Callable[[Template], None], str]] = {
     "plain http allowed": (_delete([*R, "PromptsBucketPolicy"]), "buckets"),
     "logs kept forever": (_delete([*R, "SkillLogGroup", "Properties", "RetentionInDays"]), "logs"),
     "function logs to an unmanaged group": (_delete([*MODERATION, "LoggingConfig"]), "logs"),
+    "review route without authorizer": (
+        _set(
+            [*R, "ReviewFunction", "Properties", "Events", "Pages", "Properties", "Auth"],
+            {"Authorizer": "NONE"},
+        ),
+        "review",
+    ),
+    "review api without default authorizer": (
+        _delete([*R, "ReviewHttpApi", "Properties", "Auth", "DefaultAuthorizer"]),
+        "review",
+    ),
+    "review writes verdicts": (
+        _grant("ReviewRole", "dynamodb:UpdateItem", VERDICTS_ARN),
+        "review",
+    ),
+    "review table always deployed": (_delete([*R, "ReviewDecisionsTable", "Condition"]), "review"),
+    "overturn alarm removed": (_delete([*R, "ReviewOverturnRateAlarm"]), "review"),
     "keys-only stream": (
         _set(
             [*R, "ConversationsTable", "Properties", "StreamSpecification", "StreamViewType"],

@@ -11,6 +11,8 @@ CodeUri is `build/lambda`, which this script fills from an allow-list:
 - `skill/` without the HTTPS server and its signature check (the Lambda endpoint is
   invoked by Alexa itself) and the skill manifest;
 - `prompts/` (the templates; `pipeline/data/` holds the baseline artifact);
+- `review/` (the review app's function, when EnableReview=true) without its demo data
+  builder;
 - `requirements.txt`, a copy of lambda-requirements.txt (the pinned Lambda
   dependencies; `sam build` installs them).
 
@@ -33,7 +35,7 @@ DEFAULT_OUT = ROOT / "build" / "lambda"
 
 # Top-level directories that ship, and what inside them does not (glob patterns on the
 # path relative to the repository root).
-SHIPPED = ("pipeline", "skill", "prompts")
+SHIPPED = ("pipeline", "skill", "prompts", "review")
 LEFT_OUT = (
     "pipeline/cli/*",  # the `parley` command line (click): never imported by a handler
     "pipeline/evaluation/*",  # offline evaluations
@@ -46,6 +48,7 @@ LEFT_OUT = (
     "skill/server.py",  # `parley skill serve`: not the Lambda endpoint
     "skill/verify.py",  # its signature check (cryptography: not in the bundle)
     "skill/skill-package/*",  # the ASK CLI's manifest, not code
+    "review/demo.py",  # `parley review demo`: local demo data
 )
 NEVER = ("*/__pycache__/*", "*.pyc", "*.db", "*.db-*", "*.sqlite*")
 REQUIREMENTS = "lambda-requirements.txt"

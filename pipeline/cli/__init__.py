@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "stream": "pipeline.cli.stream:stream",
     "skill": "pipeline.cli.skill:skill",
     "eval": "pipeline.cli.evaluate:evaluate",
+    "review": "pipeline.cli.review:review",
 }
 
 
