@@ -187,8 +187,8 @@ def baseline_responder(
         answer = model.judge(turns_from_text(text), obfuscated=marked(text))
         if request.forced_tool is not None or request.tool_schema is not None:
             return EmulatorReply(tool_input=answer)
-        if text := contract_answer(request.prompt_text, answer, TEXT_PREFACE):
-            return EmulatorReply(text=text)
+        if reply := contract_answer(request.prompt_text, answer, TEXT_PREFACE):
+            return EmulatorReply(text=reply)
         return EmulatorReply(text="1" if answer["suspicious"] else "0")
 
     return respond
