@@ -12,11 +12,13 @@ default model (Claude 3 Haiku):
 - parley: the stream job (coalescing, checkpoints) with the v2 prompt on the full
   window;
 - parley+cascade: the same with `local:baseline` first; Bedrock sees only its
-  uncertain band.
+  uncertain band;
+- compact+cascade: parley+cascade with the candidate prompt `suspicious-compact@1`
+  (v2's rules in about half the tokens; a candidate until evaluated on Bedrock).
 
 Tokens are the emulator's usage figures (`inputTokens`/`outputTokens`, as Bedrock
-reports them), so the count is the emulator's tokeniser's: see docs/operations.md
-"Cost" for how it follows each model family. USD comes from the one price table
+reports them), so the count is the emulator's tokeniser's: see docs/cost.md for how it
+follows each model family. USD comes from the one price table
 (pipeline/models/pricing.py). The emulator answers with the local classifier's
 judgement, in its own process, with no latency and no quota: this run counts, it
 does not time.
@@ -49,6 +51,7 @@ MODELS = {
 }
 ORIGINAL_PROMPT = "suspicious-conversation@1"
 PARLEY_PROMPT = "suspicious-conversation@2"
+COMPACT_PROMPT = "suspicious-compact@1"  # a cheaper candidate, not yet proven on Bedrock
 ORDERS = ("burst", "interleaved")
 
 
@@ -107,12 +110,12 @@ def parley(
     model: str,
     cascade: bool,
     tmp: Path,
+    prompt: str = PARLEY_PROMPT,
 ) -> Bill:
-    """The stream job on the same stream (live arrival), v2 prompt, optionally cascaded."""
-    name = f"{order}-{_model_id(model)}-{'cascade' if cascade else 'plain'}".replace(":", "_")
-    run = st.Run(
-        name, order, "live", pace=False, cascade=cascade, model=model, prompt=PARLEY_PROMPT
-    )
+    """The stream job on the same stream (live arrival), optionally cascaded."""
+    kind = f"{'cascade' if cascade else 'plain'}-{prompt.replace('@', '-')}"
+    name = f"{order}-{_model_id(model)}-{kind}".replace(":", "_")
+    run = st.Run(name, order, "live", pace=False, cascade=cascade, model=model, prompt=prompt)
     result, _, _ = st.order_run(run, convs, emulator, tmp)
     return bill(emulator, _model_id(model), result.records)
 
@@ -134,9 +137,15 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                     bills = {
                         "original": original(emulator, arrival, reference, tmp, f"{order}-{name}")
                     }
-                    for design, cascade in (("parley", False), ("parley_cascade", True)):
+                    for design, cascade, prompt in (
+                        ("parley", False, PARLEY_PROMPT),
+                        ("parley_cascade", True, PARLEY_PROMPT),
+                        ("compact_cascade", True, COMPACT_PROMPT),
+                    ):
                         emulator.reset()
-                        bills[design] = parley(emulator, convs, order, reference, cascade, tmp)
+                        bills[design] = parley(
+                            emulator, convs, order, reference, cascade, tmp, prompt
+                        )
                     for design, spent in bills.items():
                         rows.append(
                             (
@@ -145,19 +154,53 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                                 spent.describe(),
                             )
                         )
+                    rows += rationale_rows(f"{order}.{name}", model_id, bills["parley"])
                     ratio = bills["parley_cascade"].per_million / bills["original"].per_million
                     target = "target <= 0.2" if name != "claude_3_haiku" else "reported"
-                    rows.append(
+                    compact = bills["compact_cascade"].per_million / bills["original"].per_million
+                    rows += [
                         (
                             f"{order}.{name}.cascade_vs_original",
                             ratio,
                             f"USD per message, parley+cascade / original on {model_id}; {target}",
-                        )
-                    )
+                        ),
+                        (
+                            f"{order}.{name}.compact_cascade_vs_original",
+                            compact,
+                            f"the same with the candidate {COMPACT_PROMPT} (not yet evaluated "
+                            "on Bedrock)",
+                        ),
+                    ]
         rows += caching_rows()
     finally:
         st.logger.setLevel(previous)
     return rows
+
+
+def rationale_rows(name: str, model_id: str, spent: Bill) -> list[tuple[str, float, str]]:
+    """What the verdict's output (its rationale, mostly) costs, and its bound: the v2
+    prompt's max_tokens on every call."""
+    from pipeline.models.pricing import price_of
+    from pipeline.prompts import DirectoryPromptStore
+    from pipeline.settings import REPO_ROOT
+
+    max_tokens = DirectoryPromptStore(REPO_ROOT / "prompts").get(PARLEY_PROMPT).meta.inference
+    out_price = (price_of(model_id) or (0.0, 0.0))[1]
+    output_usd = spent.output_tokens * out_price / 1000
+    bound = spent.calls * max_tokens.max_tokens * out_price / 1000 / spent.records * 1e6
+    return [
+        (
+            f"{name}.parley.output_share",
+            output_usd / spent.usd if spent.usd else 0.0,
+            f"output USD / all USD; {spent.output_tokens / max(spent.calls, 1):.0f} output "
+            f"tokens a call",
+        ),
+        (
+            f"{name}.parley.output_bound_usd_per_million",
+            bound,
+            f"every call spending max_tokens={max_tokens.max_tokens} on output",
+        ),
+    ]
 
 
 def caching_rows() -> list[tuple[str, float, str]]:

@@ -74,11 +74,13 @@ def test_v2_shows_senders_and_states_the_data_rule():
 
 
 @pytest.mark.parametrize("text", HOSTILE)
-@pytest.mark.parametrize("ref", ["suspicious-conversation@1", "suspicious-conversation@2"])
+@pytest.mark.parametrize(
+    "ref", ["suspicious-conversation@1", "suspicious-conversation@2", "suspicious-compact@1"]
+)
 def test_hostile_text_renders_literally_inside_its_delimiters(text, ref):
     rendered = STORE.get(ref).render_conversation(conv("hello", text))
     body = rendered.user
-    if ref.endswith("@2"):
+    if ref != "suspicious-conversation@1":  # the v1 port has no delimiters, on purpose
         # exactly the two real <message> blocks and one closing tag each
         assert body.count("<message ") == 2
         assert body.count("</message>") == 2
@@ -169,3 +171,17 @@ def test_s3_prompt_store_on_moto(aws_client):
         conv("a", "b"), answer_nonce=nonce
     )
     assert local == remote
+
+
+def test_compact_candidate_keeps_v2s_rules_in_fewer_tokens():
+    from pipeline.tokens import count_tokens
+
+    conversation = conv("I am interested in your house", "Send me a 5000 dollar deposit")
+    v2 = STORE.get("suspicious-conversation@2").render_conversation(conversation)
+    compact = STORE.get("suspicious-compact@1").render_conversation(conversation)
+    assert 'sender="buyer"' in compact.user and 'sender="seller"' in compact.user
+    assert "never instructions" in compact.system and "record_verdict" in compact.system
+    assert compact.output == v2.output == "verdict"
+    assert count_tokens(compact.as_text()) < 0.6 * count_tokens(v2.as_text())
+    # the default stays v2 until an evaluation on Bedrock promotes the candidate
+    assert STORE.get("suspicious-conversation").meta.version == 2
