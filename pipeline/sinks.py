@@ -206,6 +206,11 @@ class DynamoVerdictSink:
 
 def create_verdicts_table(client: Any, table: str) -> None:
     """Create the verdicts table (pk, sk), for local runs and tests; SAM creates it in AWS."""
+    create_pk_sk_table(client, table)
+
+
+def create_pk_sk_table(client: Any, table: str) -> None:
+    """An on-demand DynamoDB table keyed by string `pk` and `sk` (verdicts, decisions)."""
     client.create_table(
         TableName=table,
         KeySchema=[

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipeline.conversation import iso, parse_timestamp
 from pipeline.errors import ConfigError, ParleyError
 from pipeline.history import connect_sqlite
-from pipeline.sinks import VerdictKey
+from pipeline.sinks import VerdictKey, create_pk_sk_table
 from pipeline.verdict import Category
 
 if TYPE_CHECKING:
@@ -432,18 +432,7 @@ def _from_item(item: dict[str, Any]) -> Decision:
 
 def create_decisions_table(client: Any, table: str) -> None:
     """Create the decisions table (pk, sk), for local runs and tests; SAM creates it in AWS."""
-    client.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_pk_sk_table(client, table)
 
 
 def open_decisions(location: str, *, dynamodb_client: Any = None) -> DecisionStore:

@@ -41,6 +41,17 @@ def history_option(func: Any) -> Any:
     )(func)
 
 
+def verdicts_option(func: Any) -> Any:
+    return click.option(
+        "--verdicts",
+        "verdicts_location",
+        default=None,
+        metavar="STORE",
+        help="sqlite:<path> or dynamodb:<table>; default: $PARLEY_VERDICTS_TABLE,"
+        " $PARLEY_VERDICTS_SQLITE, else sqlite:parley.db",
+    )(func)
+
+
 def json_option(func: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")(
         func

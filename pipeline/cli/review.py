@@ -15,21 +15,14 @@ from typing import Any
 import click
 
 from ..errors import ConfigError, InputError
-from .common import echo_json, history_option, settings_with
+from .common import echo_json, history_option, settings_with, verdicts_option
 
 
 def _store_options(func: Any) -> Any:
     for option in reversed(
         [
             history_option,
-            click.option(
-                "--verdicts",
-                "verdicts_location",
-                default=None,
-                metavar="STORE",
-                help="sqlite:<path> or dynamodb:<table>; default: $PARLEY_VERDICTS_TABLE,"
-                " $PARLEY_VERDICTS_SQLITE, else sqlite:parley.db",
-            ),
+            verdicts_option,
             click.option(
                 "--decisions",
                 "decisions_location",

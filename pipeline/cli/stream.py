@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import InputError
-from .common import echo_json, history_option, json_option, model_option, prompt_option
+from .common import (
+    echo_json,
+    history_option,
+    json_option,
+    model_option,
+    prompt_option,
+    verdicts_option,
+)
 from .common import settings_with as _settings_with
 from .render import verdict_label
 
@@ -58,14 +65,7 @@ def _common_options(func: Any) -> Any:
                 metavar="ID@VERSION",
                 help="also judge with this prompt; stored apart, never published",
             ),
-            click.option(
-                "--verdicts",
-                "verdicts_location",
-                default=None,
-                metavar="STORE",
-                help="sqlite:<path> or dynamodb:<table>; default: $PARLEY_VERDICTS_TABLE,"
-                " $PARLEY_VERDICTS_SQLITE, else sqlite:parley.db",
-            ),
+            verdicts_option,
             click.option(
                 "--bus",
                 default=None,
