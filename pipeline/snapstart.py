@@ -42,8 +42,14 @@ def refresh_process() -> int:
     return closed
 
 
+def restore(rebuild: Callable[[], Any]) -> None:
+    """The after-restore hook: the process state first, then the handler's own."""
+    refresh_process()
+    rebuild()
+
+
 def register(prime: Callable[[], Any], rebuild: Callable[[], Any]) -> bool:
-    """Register `prime` before the snapshot and refresh + `rebuild` after a restore.
+    """Register `prime` before the snapshot and `restore(rebuild)` after a restore.
 
     Returns False when `snapshot_restore_py` is not importable (not on Lambda).
     """
@@ -51,11 +57,6 @@ def register(prime: Callable[[], Any], rebuild: Callable[[], Any]) -> bool:
         from snapshot_restore_py import register_after_restore, register_before_snapshot
     except ImportError:
         return False
-
-    def after_restore() -> None:
-        refresh_process()
-        rebuild()
-
     register_before_snapshot(prime)
-    register_after_restore(after_restore)
+    register_after_restore(restore, rebuild)
     return True
