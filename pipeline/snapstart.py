@@ -42,14 +42,21 @@ def refresh_process() -> int:
     return closed
 
 
-def restore(rebuild: Callable[[], Any]) -> None:
+def before_snapshot(prime: Callable[[], Any]) -> None:
+    """The before-snapshot hook: what the first request would load, without a request."""
+    # The first connection encodes its host name with the idna codec (a lazy import).
+    "localhost".encode("idna")
+    prime()
+
+
+def after_restore(rebuild: Callable[[], Any]) -> None:
     """The after-restore hook: the process state first, then the handler's own."""
     refresh_process()
     rebuild()
 
 
 def register(prime: Callable[[], Any], rebuild: Callable[[], Any]) -> bool:
-    """Register `prime` before the snapshot and `restore(rebuild)` after a restore.
+    """Register `before_snapshot(prime)` and `after_restore(rebuild)` with the runtime.
 
     Returns False when `snapshot_restore_py` is not importable (not on Lambda).
     """
@@ -57,6 +64,6 @@ def register(prime: Callable[[], Any], rebuild: Callable[[], Any]) -> bool:
         from snapshot_restore_py import register_after_restore, register_before_snapshot
     except ImportError:
         return False
-    register_before_snapshot(prime)
-    register_after_restore(restore, rebuild)
+    register_before_snapshot(before_snapshot, prime)
+    register_after_restore(after_restore, rebuild)
     return True

@@ -432,11 +432,35 @@ def get_skill() -> CustomSkill:
         return _skill
 
 
+# A request envelope with the parts every Alexa request carries (System, AudioPlayer):
+# deserialising it imports the SDK model classes that requests need, which the SDK
+# otherwise imports during the first request.
+_WARM_ENVELOPE: dict[str, Any] = {
+    "version": "1.0",
+    "context": {
+        "System": {
+            "application": {"applicationId": "warm"},
+            "user": {"userId": "warm"},
+            "device": {"supportedInterfaces": {"AudioPlayer": {}}},
+        },
+        "AudioPlayer": {"playerActivity": "IDLE"},
+    },
+    "request": {
+        "type": "LaunchRequest",
+        "requestId": "warm",
+        "timestamp": "2024-01-01T00:00:00Z",
+        "locale": "en-US",
+    },
+}
+
+
 def prime_skill() -> CustomSkill:
-    """Build the skill now and compile its prompt (before a SnapStart snapshot)."""
+    """Build the skill, compile its prompt and load the SDK's request classes now
+    (before a SnapStart snapshot; nothing is sent)."""
     skill = get_skill()
     if _companion is not None:
         _companion.template.precompile()
+    _envelope(skill, _WARM_ENVELOPE)
     return skill
 
 

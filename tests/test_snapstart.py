@@ -27,7 +27,7 @@ SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 
 def take_snapshot(prime: Callable[[], Any]) -> None:
     """Run the before-snapshot hooks registered for `prime` (reverse registration order)."""
-    hooks = [(f, a, k) for f, a, k in get_before_snapshot() if f == prime]
+    hooks = [(f, a, k) for f, a, k in get_before_snapshot() if a == (prime,)]
     assert hooks, "no before-snapshot hook registered"
     for func, args, kwargs in reversed(hooks):
         func(*args, **kwargs)
@@ -75,10 +75,10 @@ def test_the_handler_modules_register_their_hooks() -> None:
     import pipeline.stream as job
     import skill.handler as skill
 
-    before = [f for f, _, _ in get_before_snapshot()]
+    before = [a for _, a, _ in get_before_snapshot()]
     after = [a for _, a, _ in get_after_restore()]
-    assert job.lambda_handler.prime in before and (job.lambda_handler.rebuild,) in after
-    assert skill.prime_skill in before and (skill.rebuild_skill,) in after
+    assert (job.lambda_handler.prime,) in before and (job.lambda_handler.rebuild,) in after
+    assert (skill.prime_skill,) in before and (skill.rebuild_skill,) in after
 
 
 def test_nothing_is_registered_without_the_runtime_library(monkeypatch) -> None:
