@@ -20,6 +20,12 @@ Figures (median of 11 rounds; quick: 5):
   ratios in instructions counted by callgrind, one run each with a fixed hash seed.
   Instruction counts do not move with the machine's load, so they confirm the
   wall-clock ratios on a busy machine.
+- *_restored_*: what SnapStart leaves to a restored environment. The child runs
+  the before-snapshot hook (`snapstart.before_snapshot`), then times the
+  after-restore hook and the first request in-process (`restored_ms`, reported
+  against the whole start of the same handler); with callgrind, the instructions of
+  a child that primes, restores and serves minus those of a child that only primes,
+  against the boto3 child.
 """
 
 from __future__ import annotations
@@ -69,6 +75,33 @@ SKILL_FIRST = (
     "import skill.handler as skill\n"
     "response = skill.lambda_handler(json.loads(sys.argv[1]), None)\n"
     "assert response['response']['outputSpeech'], response\n"
+)
+# After the before-snapshot hook: time the after-restore hook and the first request.
+# With "--prime-only" the child stops after the hook (the callgrind difference).
+_RESTORED = (
+    "import json, sys, time\n"
+    "from pipeline import snapstart\n"
+    "{setup}\n"
+    "snapstart.before_snapshot(prime)\n"
+    "if sys.argv[2:] != ['--prime-only']:\n"
+    "    started = time.perf_counter()\n"
+    "    snapstart.after_restore(rebuild)\n"
+    "    response = serve(json.loads(sys.argv[1]))\n"
+    "    print(f'restored_ms={{(time.perf_counter() - started) * 1000:.3f}}')\n"
+)
+STREAM_RESTORED = _RESTORED.format(
+    setup="import pipeline.stream as job\n"
+    "prime, rebuild = job.lambda_handler.prime, job.lambda_handler.rebuild\n"
+    "def serve(event):\n"
+    "    response = job.lambda_handler(event, None)\n"
+    "    assert response == {'batchItemFailures': []}, response"
+)
+SKILL_RESTORED = _RESTORED.format(
+    setup="import skill.handler as skill\n"
+    "prime, rebuild = skill.prime_skill, skill.rebuild_skill\n"
+    "def serve(event):\n"
+    "    response = skill.lambda_handler(event, None)\n"
+    "    assert response['response']['outputSpeech'], response"
 )
 
 
@@ -171,6 +204,18 @@ class Services:
         self.moto.stop()
 
 
+def _restored_ms(code: str, env: dict[str, str], *args: str) -> float:
+    """Milliseconds from the after-restore hook to the first response, in a primed child."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False
+    )
+    found = re.search(r"restored_ms=([0-9.]+)", done.stdout)
+    if done.returncode != 0 or found is None:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"restored child failed: {tail}")
+    return float(found.group(1))
+
+
 def _child(code: str, env: dict[str, str], *args: str) -> tuple[float, float]:
     """(wall seconds from spawn to exit, peak resident MiB) of one fresh interpreter."""
     started = time.perf_counter()
@@ -230,7 +275,12 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                 json.dumps(skill_event(f"amzn1.echo-api.session.{uuid.uuid4().hex}")),
             ),
         }
+        restored: dict[str, Any] = {
+            "stream_restored": lambda: (STREAM_RESTORED, candidates["stream_first_batch"]()[1]),
+            "skill_restored": lambda: (SKILL_RESTORED, candidates["skill_first_request"]()[1]),
+        }
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in candidates}
+        restored_ms: dict[str, list[float]] = {name: [] for name in restored}
         for make in candidates.values():  # warm the file system cache; not counted
             code, *args = make()
             _child(code, env, *args)
@@ -238,11 +288,18 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             for name, make in candidates.items():
                 code, *args = make()
                 samples[name].append(_child(code, env, *args))
+            for name, make in restored.items():
+                code, *args = make()
+                restored_ms[name].append(_restored_ms(code, env, *args))
         counted: dict[str, int] = {}
         if not quick and shutil.which("valgrind"):
             for name in ("boto3", "stream_first_batch", "skill_first_request"):
                 code, *args = candidates[name]()
                 counted[name] = _instructions(code, env, *args)
+            for name, make in restored.items():
+                code, event = make()
+                primed = _instructions(code, env, event, "--prime-only")
+                counted[name] = _instructions(code, env, event) - primed
     finally:
         services.stop()
     seconds = {n: statistics.median(s for s, _ in v) for n, v in samples.items()}
@@ -275,6 +332,28 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                     counted[name] / counted["boto3"],
                     f"{counted[name] / 1e6:.0f}M vs {counted['boto3'] / 1e6:.0f}M instructions "
                     "(callgrind); target <= 2.5",
+                )
+            )
+    for name, whole in (
+        ("stream_restored", "stream_first_batch"),
+        ("skill_restored", "skill_first_request"),
+    ):
+        ms = statistics.median(restored_ms[name])
+        rows.append(
+            (
+                f"{name}_ms",
+                ms,
+                f"after-restore hook + first request in a primed process; "
+                f"{ms / 1000 / seconds[whole]:.0%} of the whole start ({seconds[whole]:.3f} s)",
+            )
+        )
+        if name in counted:
+            rows.append(
+                (
+                    f"{name}_instructions_vs_boto3",
+                    counted[name] / counted["boto3"],
+                    f"{counted[name] / 1e6:.0f}M vs {counted['boto3'] / 1e6:.0f}M instructions "
+                    "(callgrind; primed child with restore + request minus primed only)",
                 )
             )
     return rows

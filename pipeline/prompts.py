@@ -191,6 +191,12 @@ class PromptTemplate:
     def _compiled(self) -> dict[str, Any]:
         return {name: _ENV.from_string(src) for name, src in self.sections.items()}
 
+    def precompile(self) -> PromptTemplate:
+        """Compile the Jinja2 sections now rather than at the first render (SnapStart
+        does this before the snapshot)."""
+        _ = self._compiled
+        return self
+
     def render(self, **variables: Any) -> RenderedPrompt:
         """Render with the given variables; a missing one is an error, never blank.
 
@@ -347,11 +353,11 @@ class S3PromptStore(_TextPromptStore):
 
     def __init__(self, bucket: str, prefix: str = "", *, client: S3Client | None = None) -> None:
         super().__init__()
-        import boto3
+        from . import aws  # the shared session: a SnapStart restore closes this client too
 
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = client or boto3.client("s3")
+        self.client = client or aws.client("s3")
         self._listing: list[tuple[str, int, str]] | None = None
 
     def _files(self) -> Iterable[tuple[str, int, str]]:

@@ -344,13 +344,27 @@ def _from_row(row: tuple[Any, ...]) -> StoredVerdict:
 class EventBridgeSink:
     """Verdict events on an EventBridge bus: Source "parley", DetailType = the event type."""
 
-    def __init__(self, bus: str, *, client: Any = None) -> None:
-        if client is None:
-            import boto3
-
-            client = boto3.client("events")
+    def __init__(
+        self, bus: str, *, client: Any = None, connect: Callable[[], Any] | None = None
+    ) -> None:
+        """`client`, or `connect()` called on the first publish (a cold start that
+        publishes nothing builds no EventBridge client), or boto3's default client."""
         self.bus = bus
-        self.client = client
+        self._client = client
+        self._connect = connect
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                if self._connect is not None:
+                    self._client = self._connect()
+                else:
+                    import boto3
+
+                    self._client = boto3.client("events")
+            return self._client
 
     def publish(self, envelopes: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(envelopes), _PUT_EVENTS_MAX):

@@ -32,6 +32,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
+from . import snapstart
 from .coalesce import (
     BatchPlan,
     ConversationJob,
@@ -579,8 +580,10 @@ def handler_from_settings(
         store = SqliteVerdictSink(settings.verdicts_sqlite)
     else:
         raise ConfigError("set PARLEY_VERDICTS_TABLE (or PARLEY_VERDICTS_SQLITE for local runs)")
+    # The EventBridge client is made on the first publish: a batch of skipped records
+    # needs none.
     events = (
-        EventBridgeSink(settings.event_bus, client=aws.get("events"))
+        EventBridgeSink(settings.event_bus, connect=lambda: aws.get("events"))
         if settings.event_bus
         else None
     )
@@ -624,9 +627,14 @@ def bedrock_retries(settings: Settings) -> dict[str, Any]:
 
 
 class LazyHandler:
-    """A Lambda handler that builds its `StreamHandler` on the first call, then reuses it."""
+    """A Lambda handler that builds its `StreamHandler` on the first call, then reuses it.
 
-    def __init__(self, build: Callable[[], StreamHandler]) -> None:
+    `build(**templates)` makes the handler; `prime()` builds it ahead of the first
+    call (before a SnapStart snapshot) and `rebuild()` makes it again with new
+    clients but the prompt templates already loaded (after a restore).
+    """
+
+    def __init__(self, build: Callable[..., StreamHandler]) -> None:
         self._build = build
         self._handler: StreamHandler | None = None
         self._lock = threading.Lock()
@@ -638,6 +646,23 @@ class LazyHandler:
                 self._handler = self._build()
             return self._handler
 
+    def prime(self) -> StreamHandler:
+        """Build the handler now and compile its prompt templates (no request is sent)."""
+        handler = self.handler
+        handler.template.precompile()
+        if handler.shadow_template is not None:
+            handler.shadow_template.precompile()
+        return handler
+
+    def rebuild(self) -> None:
+        """Build again if built: new model, stores and clients, same templates."""
+        with self._lock:
+            old = self._handler
+            if old is not None:
+                self._handler = self._build(
+                    template=old.template, shadow_template=old.shadow_template
+                )
+
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         return self.handler(event, context)
 
@@ -646,7 +671,13 @@ def build_handler_from_settings(
     settings: Settings | None = None, *, clients: dict[str, Any] | None = None
 ) -> LazyHandler:
     """The deployed handler: configuration from `PARLEY_*`, built lazily on the first call."""
-    return LazyHandler(lambda: handler_from_settings(settings or get_settings(), clients=clients))
+    return LazyHandler(
+        lambda **templates: handler_from_settings(
+            settings or get_settings(), clients=clients, **templates
+        )
+    )
 
 
 lambda_handler = build_handler_from_settings()
+# SnapStart: build before the snapshot, new clients after a restore (pipeline/snapstart.py).
+snapstart.register(lambda_handler.prime, lambda_handler.rebuild)

@@ -1,7 +1,10 @@
 """The review app on Lambda, behind an API Gateway HTTP API with a JWT authorizer.
 
 The gateway has verified the reviewer's token before the function runs; the app reads
-the identity from the authorizer's claims. Built once per container (the init phase).
+the identity from the authorizer's claims. Built once per container (the init phase,
+which SnapStart snapshots); after a restore the app is built again on new clients
+(`pipeline/snapstart.py`). The CSRF secret comes from the environment, never from the
+snapshot's random state.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from typing import Any
 
 from mangum import Mangum
 
+from pipeline import snapstart
 from pipeline.errors import ConfigError
 from pipeline.settings import get_settings
 
@@ -17,14 +21,28 @@ from .app import create_app
 from .auth import JwtClaimsAuth
 from .wiring import build_service, get_review_settings
 
-_review = get_review_settings()
-if not _review.secret:
-    # Tokens signed with a per-container secret would fail on the next container.
-    raise ConfigError("PARLEY_REVIEW_SECRET is required on Lambda")
-_app = create_app(
-    build_service(get_settings(), _review, metrics=True), JwtClaimsAuth(), secret=_review.secret
-)
-_mangum = Mangum(_app, lifespan="off")
+
+def _build() -> Mangum:
+    review = get_review_settings()
+    if not review.secret:
+        # Tokens signed with a per-container secret would fail on the next container.
+        raise ConfigError("PARLEY_REVIEW_SECRET is required on Lambda")
+    app = create_app(
+        build_service(get_settings(), review, metrics=True), JwtClaimsAuth(), secret=review.secret
+    )
+    return Mangum(app, lifespan="off")
+
+
+_mangum = _build()
+
+
+def rebuild() -> None:
+    """After a SnapStart restore: the service's stores and bus on new clients."""
+    global _mangum
+    _mangum = _build()
+
+
+snapstart.register(lambda: _mangum, rebuild)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -89,9 +89,9 @@ def build_service(
     def client(service: str) -> Any:
         if client_factory is not None:
             return client_factory(service)
-        import boto3
+        from pipeline import aws  # the shared session: a SnapStart restore closes these
 
-        return boto3.client(
+        return aws.client(
             service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url
         )
 

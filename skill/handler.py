@@ -28,6 +28,7 @@ from ask_sdk_model import RequestEnvelope
 from ask_sdk_model.ui import SimpleCard
 from aws_lambda_powertools import Logger
 
+from pipeline import snapstart
 from pipeline.assistant import REPROMPT, Companion, SessionInfo, forget_session, reply
 from pipeline.errors import InputError, ParleyError
 from pipeline.redact import install_redaction
@@ -410,18 +411,71 @@ def _envelope(skill: CustomSkill, event: Any) -> RequestEnvelope:
 
 
 _skill: CustomSkill | None = None
+_companion: Companion | None = None  # the built skill's, kept for rebuild_skill()
 _skill_lock = threading.Lock()
+
+
+def _skill_from_settings(template: PromptTemplate | None = None) -> tuple[CustomSkill, Companion]:
+    from pipeline.settings import get_settings
+
+    settings = get_settings()
+    companion = build_companion(settings, template=template)
+    return build_skill(settings=settings, companion=companion), companion
 
 
 def get_skill() -> CustomSkill:
     """The container's skill, built on first use from the settings."""
-    global _skill
+    global _skill, _companion
     with _skill_lock:
         if _skill is None:
-            _skill = build_skill()
+            _skill, _companion = _skill_from_settings()
         return _skill
+
+
+# A request envelope with the parts every Alexa request carries (System, AudioPlayer):
+# deserialising it imports the SDK model classes that requests need, which the SDK
+# otherwise imports during the first request.
+_WARM_ENVELOPE: dict[str, Any] = {
+    "version": "1.0",
+    "context": {
+        "System": {
+            "application": {"applicationId": "warm"},
+            "user": {"userId": "warm"},
+            "device": {"supportedInterfaces": {"AudioPlayer": {}}},
+        },
+        "AudioPlayer": {"playerActivity": "IDLE"},
+    },
+    "request": {
+        "type": "LaunchRequest",
+        "requestId": "warm",
+        "timestamp": "2024-01-01T00:00:00Z",
+        "locale": "en-US",
+    },
+}
+
+
+def prime_skill() -> CustomSkill:
+    """Build the skill, compile its prompt and load the SDK's request classes now
+    (before a SnapStart snapshot; nothing is sent)."""
+    skill = get_skill()
+    if _companion is not None:
+        _companion.template.precompile()
+    _envelope(skill, _WARM_ENVELOPE)
+    return skill
+
+
+def rebuild_skill() -> None:
+    """After a SnapStart restore: new model, history and guardrail clients, same prompt."""
+    global _skill, _companion
+    with _skill_lock:
+        if _skill is not None and _companion is not None:
+            _skill, _companion = _skill_from_settings(template=_companion.template)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """AWS Lambda entry point for the Alexa Skills Kit trigger."""
     return handle_event(get_skill(), event, context)
+
+
+# SnapStart: build before the snapshot, new clients after a restore (pipeline/snapstart.py).
+snapstart.register(prime_skill, rebuild_skill)

@@ -172,6 +172,12 @@ def ref_target(value: Any) -> str | None:
     return None
 
 
+def function_of(value: Any) -> str | None:
+    """The function behind a reference, whether to it or to its SAM alias (`Fn.Alias`)."""
+    target = ref_target(value)
+    return target.removesuffix(".Alias") if target else None
+
+
 def stream_mappings(template: Template) -> list[tuple[str, dict[str, Any]]]:
     """DynamoDB stream event sources, from SAM events or plain event source mappings."""
     found = []
@@ -413,7 +419,7 @@ def skill_problems(template: Template) -> list[str]:
             perm_props = perm.get("Properties", {})
             if perm_props.get("Principal") != "alexa-appkit.amazon.com":
                 continue
-            if ref_target(perm_props.get("FunctionName")) == name:
+            if function_of(perm_props.get("FunctionName")) == name:
                 triggers += 1
             if perm_props.get("EventSourceToken") != {"Ref": "AlexaSkillId"}:
                 problems.append(f"{perm_name}: Alexa permission not restricted to AlexaSkillId")
@@ -536,6 +542,41 @@ def review_problems(template: Template) -> list[str]:
     return problems
 
 
+def snapstart_problems(template: Template) -> list[str]:
+    """Every Python function has SnapStart on a published alias, and its triggers use it.
+
+    SnapStart applies to published versions only: a trigger of the unqualified function
+    runs $LATEST, without the snapshot. SAM points the events declared on a function
+    with AutoPublishAlias at that alias; explicit permissions, mappings and the skill's
+    endpoint output must name it themselves (`!Ref <Function>.Alias`).
+    """
+    problems = []
+    python = {
+        name
+        for name, props in functions(template).items()
+        if str(props.get("Runtime", "")).startswith("python")
+    }
+    if not python:
+        return ["no Python function"]
+    for name in sorted(python):
+        props = functions(template)[name]
+        if props.get("SnapStart") != {"ApplyOn": "PublishedVersions"}:
+            problems.append(f"{name}: SnapStart is not ApplyOn PublishedVersions")
+        if not props.get("AutoPublishAlias"):
+            problems.append(f"{name}: no AutoPublishAlias (SnapStart serves published versions)")
+    res = template.get("Resources", {})
+    for where, body in res.items():
+        if body.get("Type") not in ("AWS::Lambda::Permission", "AWS::Lambda::EventSourceMapping"):
+            continue
+        target = body.get("Properties", {}).get("FunctionName")
+        if ref_target(target) in python:  # the function itself, not its alias
+            problems.append(f"{where}: invokes {ref_target(target)} unqualified, not its alias")
+    for where, output in template.get("Outputs", {}).items():
+        if where.endswith("EndpointArn") and ref_target(output.get("Value")) in python:
+            problems.append(f"{where}: the endpoint is the unqualified function, not its alias")
+    return problems
+
+
 RULES: dict[str, Callable[[Template], list[str]]] = {
     "wildcards": wildcard_statements,
     "bedrock": bedrock_problems,
@@ -547,6 +588,7 @@ RULES: dict[str, Callable[[Template], list[str]]] = {
     "logs": log_problems,
     "tables": table_problems,
     "review": review_problems,
+    "snapstart": snapstart_problems,
 }
 
 
@@ -739,6 +781,33 @@ FILTER = {
 }
 
 CARELESS_EDITS: dict[str, tuple[Callable[[Template], None], str]] = {
+    "snapstart off on the skill": (_delete([*SKILL, "SnapStart"]), "snapstart"),
+    "review snapstart set to ApplyOn None": (
+        _set([*R, "ReviewFunction", "Properties", "SnapStart"], {"ApplyOn": "None"}),
+        "snapstart",
+    ),
+    "no published alias": (_delete([*MODERATION, "AutoPublishAlias"]), "snapstart"),
+    "alexa permission on the unqualified function": (
+        _set(
+            [*R, "SkillInvokePermission", "Properties", "FunctionName"],
+            {"Fn::GetAtt": ["SkillFunction", "Arn"]},
+        ),
+        "snapstart",
+    ),
+    "skill endpoint output on $LATEST": (
+        _set(["Outputs", "SkillEndpointArn", "Value"], {"Fn::GetAtt": ["SkillFunction", "Arn"]}),
+        "snapstart",
+    ),
+    "explicit stream mapping on the unqualified function": (
+        _set(
+            [*R, "ExtraMapping"],
+            {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {"FunctionName": {"Ref": "ModerationFunction"}},
+            },
+        ),
+        "snapstart",
+    ),
     "star action": (_grant("ModerationRole", "*", VERDICTS_ARN), "wildcards"),
     "service wildcard action": (_grant("SkillRole", ["dynamodb:*"], VERDICTS_ARN), "wildcards"),
     "partial wildcard action": (
