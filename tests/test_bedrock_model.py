@@ -538,7 +538,7 @@ def test_assess_v2_on_claude_scores_with_categories(
     assert verdict.cost_usd == pytest.approx((900 * 0.00025 + 60 * 0.00125) / 1000)
     sent = script.requests[0]
     assert sent.forced_tool == VERDICT_TOOL
-    assert sent.body["inferenceConfig"]["maxTokens"] == 400
+    assert sent.body["inferenceConfig"]["maxTokens"] == 256  # v2 bounds the verdict (docs/cost.md)
     assert sent.body["system"][0]["text"].startswith("You are a trust-and-safety reviewer")
 
 

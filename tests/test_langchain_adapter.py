@@ -72,7 +72,7 @@ def test_structured_verdict_and_tokens(bedrock_emulator: BedrockEmulator) -> Non
     body = script.requests[0].body
     assert script.requests[0].forced_tool == VERDICT_TOOL
     # the prompt's inference settings reach the wire, not the chat model's defaults
-    assert body["inferenceConfig"]["maxTokens"] == 400
+    assert body["inferenceConfig"]["maxTokens"] == 256
     assert body["system"][0]["text"].startswith("You are a trust-and-safety reviewer")
 
 
