@@ -53,36 +53,51 @@ _JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner, joiner
 _WORD = re.compile(r"\w+")
 
 # A marker the model sees in place of what was removed (never the characters themselves).
-OBFUSCATION_MARKER = "[parley: {hidden} invisible and {lookalikes} look-alike characters removed]"
+OBFUSCATION_MARKER = (
+    "[parley: {hidden} invisible and {lookalikes} look-alike characters removed,"
+    " {separators} separators inside words removed, {digits} digits read as letters]"
+)
 
 
 @dataclass(frozen=True)
 class Normalised:
-    """Normalised text and what it took: characters hidden (removed), look-alikes replaced."""
+    """Normalised text and what it took: characters hidden (removed), look-alikes
+    replaced, separators removed from broken words, digits read as letters."""
 
     text: str
     hidden: int = 0
     lookalikes: int = 0
+    separators: int = 0
+    digits: int = 0
 
     @property
     def obfuscated(self) -> int:
         """Characters that served to hide or disguise text."""
-        return self.hidden + self.lookalikes
+        return self.hidden + self.lookalikes + self.separators + self.digits
 
     def marker(self) -> str:
         """The line shown to a model when the text was obfuscated, else ""."""
         if not self.obfuscated:
             return ""
-        return OBFUSCATION_MARKER.format(hidden=self.hidden, lookalikes=self.lookalikes)
+        return OBFUSCATION_MARKER.format(
+            hidden=self.hidden,
+            lookalikes=self.lookalikes,
+            separators=self.separators,
+            digits=self.digits,
+        )
 
 
 def normalise(text: str) -> Normalised:
-    """Ignorables removed, NFKC, look-alike letters mapped to Latin; see the module doc.
+    """Ignorables removed, NFKC, look-alike letters mapped to Latin, broken and
+    leetspeak words rejoined; see the module doc.
 
     Idempotent: `normalise(normalise(t).text).text == normalise(t).text`.
     """
     if text.isascii():
-        return Normalised(text)
+        # The fast path: no ignorable, compatibility or look-alike character in ASCII;
+        # broken and leetspeak words are ASCII too, and are checked for.
+        joined, separators, digits = rejoin(text)
+        return Normalised(joined, separators=separators, digits=digits)
     stripped, hidden = strip_ignorable(text)
     folded = unicodedata.normalize("NFKC", stripped)
     lookalikes = _nfkc_lookalikes(stripped) if folded != stripped else 0
@@ -90,12 +105,13 @@ def normalise(text: str) -> Normalised:
     if mapped != folded:
         # A Latin letter now before a combining mark may compose ("е" + U+0301 -> "é").
         mapped = unicodedata.normalize("NFKC", mapped)
-    return Normalised(mapped, hidden, lookalikes + replaced)
+    joined, separators, digits = rejoin(mapped)
+    return Normalised(joined, hidden, lookalikes + replaced, separators, digits)
 
 
 def normalised_text(text: str) -> str:
     """`normalise(text).text`: for matchers that need no counts."""
-    return text if text.isascii() else normalise(text).text
+    return normalise(text).text
 
 
 def strip_ignorable(text: str) -> tuple[str, int]:
@@ -260,3 +276,231 @@ def find_spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
                 end += 1
             spans.append((start, end))
     return spans
+
+
+# ------------------------------------------------------------ broken and leetspeak words
+#
+# A keyword broken by a space or a punctuation mark ("dep.osit", "pa y", "de po sit",
+# "d-e-p-o-s-i-t") or written with digits for letters ("d3p051t", "p4y") reads as the
+# word to a person and as other tokens to a matcher. `rejoin` joins adjacent fragments
+# when together they form a word of the matchers' vocabulary and the split is not
+# ordinary writing, and reads digits inside a letter-word as letters when that gives a
+# vocabulary word. Never touched: plain numbers ("5000", "2-bed"), quantities ("100k",
+# "2nd"), e-mail addresses and URLs.
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Words a broken word is rejoined into, besides the baseline's cue words (read from
+# its cue lists, `pipeline.baseline.features.cue_words`, so a new cue needs no second
+# list): the long-message cut's payment and contact cues (`pipeline.conversation`),
+# and the rest of what a payment request names. The one list to extend.
+REJOIN_EXTRA = _word_set(
+    """
+    paid payment payments wallet phone link click account accounts bank money cash card
+    cards transfer transfers deposit deposits refund refunds urgent crypto whatsapp
+    pago pagar pagamento tarjeta dinero cuenta banco adelanto paiement payer argent compte
+    banque zahlung zahlen konto geld cartão dinheiro conta soldi conto bonifico
+    """
+)
+# Cue words that are everyday words or too short to tell from ordinary text: never
+# the result of a rejoin (the matchers read them as written).
+NOT_REJOINED = _word_set(
+    """
+    and the you not one now off way don mir moi mot see buy log aud cad inr aaa
+    have make come need must down back away else other over first last right time look
+    give only never test text site view post call sign check hold rest drive front
+    """
+)
+# Common words of the languages parley reads (English, Spanish, French, German,
+# Italian, Portuguese, Dutch). A split whose every fragment is a word (one of these,
+# or a vocabulary word) is ordinary writing and stays: "in to", "si te", "ma il",
+# "a hora", "pick up", "to day". Mostly short function words, and the halves of
+# vocabulary words that are words themselves ("some one", "dead line", "pass code").
+COMMON_WORDS = _word_set(
+    """
+    a i an as at be by do go he if in is it me my no of oh ok on or so to up us we
+    all any are bet bit but can car day did dog end ends for got had has her him his how
+    its let man may new old our out own per put she son ten too two use was who why yes
+    also been come dead ever from into just know like line main much next once over
+    paid part pass same side some such take tell than that them then they this very
+    want well were what when will with your word code coin night knock whats tenant
+    order person paid pay day
+    de la el en es lo los las le les un una uno y o e se si te su al del con por para
+    que mi tu ya ha me nos sin mas más muy hay son sus fue era ser ver vez hora fa
+    da di il ma ne che non ci vi sono ho hai tra fra po
+    du et est je pas sur ce ces qui ou au aux mon ton sa ta
+    der die das ein eine und ist im am zu an auf aus bei mit von vor um ich du er
+    sie wir ihr ja nein wo was wie rug
+    na os um uma em com ao à é eu ele ela
+    het een van op dat dit ik hij zij wij om aan bij
+    """
+)
+# A separator inside a broken word: one space, underscore or punctuation mark
+# (not "@": addresses are left alone).
+_SEPARATOR = r"(?:[ _]|[^\w\s@])"
+_LETTERS = re.compile(r"[^\W\d_]+")
+_MAX_MIXED = 3  # fragments of a broken word; spelled-out letters may be more
+# Digits that stand for letters ("1" for i or l).
+_LEET = {"0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"}
+_LEET_HINT = re.compile(r"[^\W\d_]\d|\d[^\W\d_]")
+# A word of ASCII letters and digits, with a letter, not inside an address or a path.
+_LEET_WORD = re.compile(r"(?<![\w@/.\-])[a-z\d]*(?:[a-z]\d|\d[a-z])[a-z\d]*(?![\w@/]|\.\w)", re.I)
+# A number and its unit ("100k", "10am", "5km", "2x"), or an ordinal ("2nd", "21st").
+_QUANTITY = re.compile(
+    r"\d+(?:k|m|bn|km|kg|g|gb|mb|tb|am|pm|h|hr|hrs|min|mins|s|sec|x|p|ml|l|cm|mm|ft|in"
+    r"|yo|y|yr|yrs|eur|usd|gbp)|\d*(?:1st|2nd|3rd|[04-9]th|1[1-3]th)",
+    re.IGNORECASE,
+)
+_APOSTROPHES = frozenset("'’")
+# "fee's", "don't" and "d'abord", "l'app": contractions and elisions, not broken words.
+_CONTRACTION_TAILS = frozenset({"s", "t", "d", "ll", "re", "ve", "m"})
+_ELISION_HEADS = frozenset({"l", "d", "j", "n", "s", "c", "m", "t", "qu"})
+_PROTECTED = re.compile(r"\S*(?:@|://|www\.)\S*", re.IGNORECASE)
+
+
+@cache
+def rejoin_vocabulary() -> frozenset[str]:
+    """The words a broken or leetspeak word is rejoined into (lowercase, ≥ 3 letters):
+    the baseline's cue words and `REJOIN_EXTRA`, less `NOT_REJOINED`."""
+    from .baseline.features import cue_words  # lazy: the features import this module
+
+    words = {w for w in cue_words() | REJOIN_EXTRA if len(w) >= 3 and w.isalpha()}
+    return frozenset(words - NOT_REJOINED)
+
+
+@cache
+def _broken_word() -> re.Pattern[str]:
+    """A vocabulary word with optional separators between its letters (a trie, so that
+    the scan stays in the regex engine; most matches are the plain word, skipped)."""
+    trie: dict[str, dict] = {}
+    for word in rejoin_vocabulary():
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict, first: bool) -> str:
+        branches = []
+        for char, child in sorted(node.items()):
+            if not char:
+                continue
+            piece = re.escape(char) if first else f"{_SEPARATOR}?{re.escape(char)}"
+            if len(child) > 1 or "" not in child:
+                rest = emit(child, False)
+                piece += f"(?:{rest})?" if "" in child else rest
+            branches.append(piece)
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return re.compile(rf"(?<![^\W\d_])(?:{emit(trie, True)})(?![^\W\d_])", re.IGNORECASE)
+
+
+def rejoin(text: str) -> tuple[str, int, int]:
+    """Broken and leetspeak words rejoined: (text, separators removed, digits read)."""
+    pieces: list[str] = []
+    separators = digits = 0
+    last = 0
+    for protected in (
+        _PROTECTED.finditer(text) if "@" in text or "/" in text or "www" in text else ()
+    ):
+        part, s, d = _rejoin_part(text[last : protected.start()])
+        pieces += [part, protected.group(0)]
+        separators, digits, last = separators + s, digits + d, protected.end()
+    if not pieces:
+        return _rejoin_part(text)
+    part, s, d = _rejoin_part(text[last:])
+    pieces.append(part)
+    return "".join(pieces), separators + s, digits + d
+
+
+def _rejoin_part(text: str) -> tuple[str, int, int]:
+    digits = 0
+    if _LEET_HINT.search(text):
+        text, digits = _read_leet(text)
+    vocabulary = rejoin_vocabulary()
+    pattern = _broken_word()
+    out: list[str] = []
+    separators = 0
+    last = position = 0
+    while match := pattern.search(text, position):
+        fragments = _LETTERS.findall(match.group(0))
+        if len(fragments) > 1 and _is_broken(text, match, fragments, vocabulary):
+            out += [text[last : match.start()], "".join(fragments)]
+            separators += len(fragments) - 1
+            last = position = match.end()
+        else:
+            position = match.end() if len(fragments) == 1 else match.start() + 1
+    if not out:
+        return text, 0, digits
+    out.append(text[last:])
+    return "".join(out), separators, digits
+
+
+def _is_broken(
+    text: str, match: re.Match[str], fragments: list[str], vocabulary: frozenset[str]
+) -> bool:
+    """Whether matched fragments are a broken word rather than ordinary writing."""
+    found = match.group(0)
+    marks = {c for c in found if not (c.isalpha())}
+    if len(marks) != 1:
+        return False  # one separator throughout, as a word is broken
+    mark = marks.pop()
+    if all(len(f) == 1 for f in fragments):
+        # Spelled out ("d-e-p-o-s-i-t"): three letters or more, and the whole run.
+        before = text[max(0, match.start() - 2) : match.start()]
+        after = text[match.end() : match.end() + 2]
+        whole = not _spelled_on(before[::-1], mark) and not _spelled_on(after, mark)
+        return len(fragments) >= 3 and whole
+    if len(fragments) > _MAX_MIXED:
+        return False
+    if mark in _APOSTROPHES and (
+        fragments[-1].lower() in _CONTRACTION_TAILS or fragments[0].lower() in _ELISION_HEADS
+    ):
+        return False
+    # A single letter is a word in a two-fragment split ("e-mail", "plan B"), not in a
+    # longer one ("s en d").
+    return not all(
+        (len(f) == 1 and len(fragments) == 2) or _is_word(f, vocabulary) for f in fragments
+    )
+
+
+def _is_word(fragment: str, vocabulary: frozenset[str]) -> bool:
+    lowered = fragment.lower()
+    return lowered in COMMON_WORDS or lowered in vocabulary or lowered in NOT_REJOINED
+
+
+def _spelled_on(neighbours: str, mark: str) -> bool:
+    """Whether a spelled-out run goes on: the separator, then a lone letter."""
+    return len(neighbours) == 2 and neighbours[0] == mark and neighbours[1].isalpha()
+
+
+def _read_leet(text: str) -> tuple[str, int]:
+    vocabulary = rejoin_vocabulary()
+    count = 0
+
+    def read(match: re.Match[str]) -> str:
+        nonlocal count
+        word = match.group(0)
+        if _QUANTITY.fullmatch(word):
+            return word
+        for reading in _readings(word):
+            if reading.lower() in vocabulary:
+                count += sum(c.isdigit() for c in word)
+                return reading
+        return word
+
+    return _LEET_WORD.sub(read, text), count
+
+
+def _readings(word: str) -> list[str]:
+    """Ways of reading the digits of `word` as letters (at most 16: "1" is i or l);
+    none when a digit stands for no letter."""
+    readings = [""]
+    for char in word:
+        options = _LEET.get(char, char)
+        if char.isdigit() and char not in _LEET:
+            return []
+        readings = [r + o for r in readings for o in options][:16]
+    return readings

@@ -188,7 +188,7 @@ def test_obfuscation_raises_a_benign_score_to_the_threshold():
     )
     answer = MODEL.generate(rendered).structured
     assert answer["suspicious"] and answer["score"] == pytest.approx(MODEL.threshold, abs=1e-4)
-    assert "3 hidden or look-alike characters" in answer["rationale"]
+    assert "3 obfuscating characters" in answer["rationale"]
     assert MODEL.score(conversation_from_dict(benign(disguised))) >= MODEL.threshold
     # below the rule's minimum (a stray character from copied text): unchanged
     stray = plain.replace("bike", "bi\u200bke")
