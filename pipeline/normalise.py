@@ -305,13 +305,11 @@ REJOIN_EXTRA = _word_set(
     banque zahlung zahlen konto geld cartão dinheiro conta soldi conto bonifico
     """
 )
-# Cue words that are everyday words or too short to tell from ordinary text: never
-# the result of a rejoin (the matchers read them as written).
+# Cue words never the result of a rejoin: abbreviations and foreign pronouns too short
+# to tell from ordinary text, and "time" ("Tim e Ana": a name, "and" in Italian).
 NOT_REJOINED = _word_set(
     """
-    and the you not one now off way don mir moi mot see buy log aud cad inr aaa
-    have make come need must down back away else other over first last right time look
-    give only never test text site view post call sign check hold rest drive front
+    aud cad inr aaa don mir moi mot time
     """
 )
 # Common words of the languages parley reads (English, Spanish, French, German,
@@ -327,13 +325,15 @@ COMMON_WORDS = _word_set(
     also been come dead ever from into just know like line main much next once over
     paid part pass same side some such take tell than that them then they this very
     want well were what when will with your word code coin night knock whats tenant
-    order person paid pay day
+    order person paid pay day hi ah yo id ad pro min minute sent sold safe funds quick
+    late clear live hand chat ring run game friend count cat row
     de la el en es lo los las le les un una uno y o e se si te su al del con por para
-    que mi tu ya ha me nos sin mas más muy hay son sus fue era ser ver vez hora fa
-    da di il ma ne che non ci vi sono ho hai tra fra po
-    du et est je pas sur ce ces qui ou au aux mon ton sa ta
+    que mi tu ya ha me nos sin mas más muy hay son sus fue era ser ver vez hora fa esta
+    paga
+    da di il ma ne che non ci vi sono ho hai tra fra po ti sito
+    du et est je pas sur ce ces qui ou au aux mon ton sa ta des par va bon ça
     der die das ein eine und ist im am zu an auf aus bei mit von vor um ich du er
-    sie wir ihr ja nein wo was wie rug
+    sie wir ihr ja nein wo was wie rug alle hier über sicher
     na os um uma em com ao à é eu ele ela
     het een van op dat dit ik hij zij wij om aan bij
     """
@@ -345,9 +345,11 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 _MAX_MIXED = 3  # fragments of a broken word; spelled-out letters may be more
 # Digits that stand for letters ("1" for i or l).
 _LEET = {"0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"}
-_LEET_HINT = re.compile(r"[^\W\d_]\d|\d[^\W\d_]")
-# A word of ASCII letters and digits, with a letter, not inside an address or a path.
-_LEET_WORD = re.compile(r"(?<![\w@/.\-])[a-z\d]*(?:[a-z]\d|\d[a-z])[a-z\d]*(?![\w@/]|\.\w)", re.I)
+_LEET_HINT = re.compile(r"\d(?<=[^\W\d_]\d)|\d[^\W\d_]")  # a digit first: a quick scan
+_ASCII_LEET_HINT = re.compile(r"[0-9](?<=[a-zA-Z][0-9])|[0-9][a-zA-Z]")
+_ASCII_LETTERS = re.compile(r"[a-z]+")  # in lowercased ASCII text
+# A word of letters and digits, with both, not inside an address or a path.
+_LEET_WORD = re.compile(r"(?<![\w@/.])[^\W_]*(?:[^\W\d_]\d|\d[^\W\d_])[^\W_]*(?![\w@/]|\.\w)")
 # A number and its unit ("100k", "10am", "5km", "2x"), or an ordinal ("2nd", "21st").
 _QUANTITY = re.compile(
     r"\d+(?:k|m|bn|km|kg|g|gb|mb|tb|am|pm|h|hr|hrs|min|mins|s|sec|x|p|ml|l|cm|mm|ft|in"
@@ -355,9 +357,11 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _APOSTROPHES = frozenset("'’")
-# "fee's", "don't" and "d'abord", "l'app": contractions and elisions, not broken words.
-_CONTRACTION_TAILS = frozenset({"s", "t", "d", "ll", "re", "ve", "m"})
-_ELISION_HEADS = frozenset({"l", "d", "j", "n", "s", "c", "m", "t", "qu"})
+# "fee's", "bank's", "I'd": a possessive or a contraction, not a broken word.
+_CONTRACTIONS = frozenset({"s", "t", "d", "ll", "re", "ve", "m"})
+# ... and "c'est", "d'accord", "l'app": French elisions.
+_ELISIONS = frozenset({"c", "d", "j", "l", "m", "n", "s", "t", "qu"})
+_SHORT_PIECES = _CONTRACTIONS | _ELISIONS
 _PROTECTED = re.compile(r"\S*(?:@|://|www\.)\S*", re.IGNORECASE)
 
 
@@ -372,29 +376,12 @@ def rejoin_vocabulary() -> frozenset[str]:
 
 
 @cache
-def _broken_word() -> re.Pattern[str]:
-    """A vocabulary word with optional separators between its letters (a trie, so that
-    the scan stays in the regex engine; most matches are the plain word, skipped)."""
-    trie: dict[str, dict] = {}
-    for word in rejoin_vocabulary():
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def emit(node: dict, first: bool) -> str:
-        branches = []
-        for char, child in sorted(node.items()):
-            if not char:
-                continue
-            piece = re.escape(char) if first else f"{_SEPARATOR}?{re.escape(char)}"
-            if len(child) > 1 or "" not in child:
-                rest = emit(child, False)
-                piece += f"(?:{rest})?" if "" in child else rest
-            branches.append(piece)
-        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-
-    return re.compile(rf"(?<![^\W\d_])(?:{emit(trie, True)})(?![^\W\d_])", re.IGNORECASE)
+def _suspects() -> frozenset[str]:
+    """What a fragment of a broken word looks like: a piece of a vocabulary word that is
+    not a word ("deposi", "nsfer", a lone "t"). A text with none has no broken word."""
+    vocabulary = rejoin_vocabulary()
+    pieces = {w[i:j] for w in vocabulary for i in range(len(w)) for j in range(i + 1, len(w) + 1)}
+    return frozenset(p for p in pieces if not _is_word(p, vocabulary))
 
 
 def rejoin(text: str) -> tuple[str, int, int]:
@@ -416,54 +403,142 @@ def rejoin(text: str) -> tuple[str, int, int]:
 
 
 def _rejoin_part(text: str) -> tuple[str, int, int]:
+    # Plain regular expressions for ASCII text: Unicode classes cost twice as much.
+    ascii = text.isascii()
     digits = 0
-    if _LEET_HINT.search(text):
+    if (_ASCII_LEET_HINT if ascii else _LEET_HINT).search(text):
         text, digits = _read_leet(text)
-    vocabulary = rejoin_vocabulary()
-    pattern = _broken_word()
-    out: list[str] = []
-    separators = 0
-    last = position = 0
-    while match := pattern.search(text, position):
-        fragments = _LETTERS.findall(match.group(0))
-        if len(fragments) > 1 and _is_broken(text, match, fragments, vocabulary):
-            out += [text[last : match.start()], "".join(fragments)]
-            separators += len(fragments) - 1
-            last = position = match.end()
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a letter whose lowercase is longer ("İ")
+        lowered = "".join(c.lower()[:1] for c in text)
+    # The fast path: no piece of a broken word (a plain character class for ASCII text:
+    # Unicode categories cost twice as much).
+    letters = _ASCII_LETTERS if ascii else _LETTERS
+    suspects = _suspects()
+    if _has_apostrophe(lowered):
+        # Words with apostrophes are checked apart: "it's", "c'est" are no broken words.
+        chunks = lowered.split()
+        if any(_apostrophe_suspect(c, letters, suspects) for c in chunks if _has_apostrophe(c)):
+            lowered_rest = lowered  # the slow path
         else:
-            position = match.end() if len(fragments) == 1 else match.start() + 1
+            lowered_rest = " ".join(c for c in chunks if not _has_apostrophe(c))
+    else:
+        lowered_rest = lowered
+    if suspects.isdisjoint(letters.findall(lowered_rest)):
+        return text, 0, digits  # the fast path: no piece of a broken word
+    spans = [m.span() for m in letters.finditer(lowered)]
+    words = letters.findall(lowered)
+    vocabulary = rejoin_vocabulary()
+    out: list[str] = []
+    separators = last = done = 0
+    for k, word in enumerate(words):
+        if k < done or word not in suspects:
+            continue
+        for i, j in _windows(text, spans, k, done):
+            fragments = [text[a:b] for a, b in spans[i : j + 1]]
+            start, end = spans[i][0], spans[j][1]
+            if "".join(words[i : j + 1]) in vocabulary and _is_broken(
+                text, start, end, fragments, vocabulary
+            ):
+                out += [text[last:start], "".join(fragments)]
+                separators += j - i
+                last, done = end, j + 1
+                break
     if not out:
         return text, 0, digits
     out.append(text[last:])
     return "".join(out), separators, digits
 
 
+def _has_apostrophe(text: str) -> bool:
+    return "'" in text or "’" in text
+
+
+def _apostrophe_suspect(chunk: str, letters: re.Pattern[str], suspects: frozenset[str]) -> bool:
+    """Whether a word written with apostrophes may be a broken word: a vocabulary word
+    without them ("s'end", "cod'e's"), or with a suspect piece that is not a
+    contraction's or an elision's ("transfe'r"). Not "it's", "c'est"."""
+    pieces = letters.findall(chunk)
+    if "".join(pieces) in rejoin_vocabulary():
+        return True
+    return any(p in suspects and p not in _SHORT_PIECES for p in pieces)
+
+
+def _windows(text: str, spans: list[tuple[int, int]], k: int, first: int) -> list[tuple[int, int]]:
+    """Fragment windows (i, j) around fragment k, joined by one separator each, not before
+    fragment `first`: the earliest start, then the longest, first."""
+    last = len(spans) - 1
+    low = k
+    while low > max(first, k - _MAX_MIXED + 1) and _joined(text, spans, low - 1):
+        low -= 1
+    high = k
+    while high < min(last, k + _MAX_MIXED - 1) and _joined(text, spans, high):
+        high += 1
+    windows = [
+        (i, j)
+        for i in range(low, k + 1)
+        for j in range(min(high, i + _MAX_MIXED - 1), max(i + 1, k) - 1, -1)
+    ]
+    if spans[k][1] - spans[k][0] == 1 and high > low:
+        # Spelled-out letters: the whole run of lone letters around k, one separator.
+        mark = text[spans[k][1]] if high > k else text[spans[k][0] - 1]
+
+        def lone(x: int) -> bool:
+            return spans[x][1] - spans[x][0] == 1 and _joined(text, spans, x, mark)
+
+        i = k
+        while i > first and lone(i - 1):
+            i -= 1
+        j = k
+        while j < last and spans[j + 1][1] - spans[j + 1][0] == 1 and _joined(text, spans, j, mark):
+            j += 1
+        if j - i >= 2:
+            windows.insert(0, (i, j))
+    return windows
+
+
+def _joined(text: str, spans: list[tuple[int, int]], x: int, mark: str = "") -> bool:
+    """Whether fragments x and x + 1 are one separator apart (a space or punctuation;
+    `mark` if given)."""
+    if spans[x + 1][0] - spans[x][1] != 1:
+        return False
+    char = text[spans[x][1]]
+    if mark:
+        return char == mark
+    return char == " " or char == "_" or not (char.isspace() or char.isdigit() or char == "@")
+
+
 def _is_broken(
-    text: str, match: re.Match[str], fragments: list[str], vocabulary: frozenset[str]
+    text: str, start: int, end: int, fragments: list[str], vocabulary: frozenset[str]
 ) -> bool:
-    """Whether matched fragments are a broken word rather than ordinary writing."""
-    found = match.group(0)
-    marks = {c for c in found if not (c.isalpha())}
+    """Whether text[start:end], these fragments, is a broken word, not ordinary writing."""
+    marks = {c for c in text[start:end] if not c.isalpha()}
     if len(marks) != 1:
         return False  # one separator throughout, as a word is broken
     mark = marks.pop()
     if all(len(f) == 1 for f in fragments):
         # Spelled out ("d-e-p-o-s-i-t"): three letters or more, and the whole run.
-        before = text[max(0, match.start() - 2) : match.start()]
-        after = text[match.end() : match.end() + 2]
+        before = text[max(0, start - 3) : start]
+        after = text[end : end + 3]
         whole = not _spelled_on(before[::-1], mark) and not _spelled_on(after, mark)
         return len(fragments) >= 3 and whole
     if len(fragments) > _MAX_MIXED:
         return False
-    if mark in _APOSTROPHES and (
-        fragments[-1].lower() in _CONTRACTION_TAILS or fragments[0].lower() in _ELISION_HEADS
+    if (
+        len(fragments) == 2
+        and mark in _APOSTROPHES
+        and fragments[1].lower() in _CONTRACTIONS
+        and _is_word(fragments[0], vocabulary)
     ):
         return False
-    # A single letter is a word in a two-fragment split ("e-mail", "plan B"), not in a
-    # longer one ("s en d").
-    return not all(
-        (len(f) == 1 and len(fragments) == 2) or _is_word(f, vocabulary) for f in fragments
-    )
+    # A lone letter is a word only where a language has it as one ("e-mail": Italian
+    # and Portuguese "e"; "a", "y", "o"): "s end", "P ay" are broken words. But a lone
+    # letter beside words makes a short word by chance ("50 p in cash"): only from four
+    # letters on.
+    others = [f for f in fragments if not _is_word(f, vocabulary)]
+    if all(len(f) == 1 for f in others):
+        return bool(others) and sum(map(len, fragments)) >= 4
+    return True
 
 
 def _is_word(fragment: str, vocabulary: frozenset[str]) -> bool:
@@ -472,8 +547,10 @@ def _is_word(fragment: str, vocabulary: frozenset[str]) -> bool:
 
 
 def _spelled_on(neighbours: str, mark: str) -> bool:
-    """Whether a spelled-out run goes on: the separator, then a lone letter."""
-    return len(neighbours) == 2 and neighbours[0] == mark and neighbours[1].isalpha()
+    """Whether a spelled-out run goes on: the separator, then a lone letter (read
+    outwards from the run)."""
+    lone = len(neighbours) == 2 or (len(neighbours) == 3 and not neighbours[2].isalpha())
+    return lone and neighbours[0] == mark and neighbours[1].isalpha()
 
 
 def _read_leet(text: str) -> tuple[str, int]:
