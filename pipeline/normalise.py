@@ -351,6 +351,7 @@ _ASCII_LETTERS = re.compile(r"[a-z]+")  # in lowercased ASCII text
 # A word of letters and digits, with both, not inside an address or a path.
 _LEET_WORD = re.compile(r"(?<![\w@/.])[^\W_]*(?:[^\W\d_]\d|\d[^\W\d_])[^\W_]*(?![\w@/]|\.\w)")
 # A number and its unit ("100k", "10am", "5km", "2x"), or an ordinal ("2nd", "21st").
+_ID_DIGITS = re.compile(r"\d{5}")
 _QUANTITY = re.compile(
     r"\d+(?:k|m|bn|km|kg|g|gb|mb|tb|am|pm|h|hr|hrs|min|mins|s|sec|x|p|ml|l|cm|mm|ft|in"
     r"|yo|y|yr|yrs|eur|usd|gbp)|\d*(?:1st|2nd|3rd|[04-9]th|1[1-3]th)",
@@ -560,7 +561,8 @@ def _read_leet(text: str) -> tuple[str, int]:
     def read(match: re.Match[str]) -> str:
         nonlocal count
         word = match.group(0)
-        if _QUANTITY.fullmatch(word):
+        # A quantity ("100k", "2nd"), or an id: a long run of digits ("w41137").
+        if _QUANTITY.fullmatch(word) or _ID_DIGITS.search(word):
             return word
         for reading in _readings(word):
             if reading.lower() in vocabulary:

@@ -83,6 +83,7 @@ def test_digits_and_separators_are_counted_apart() -> None:
         "12.05.2026, 10:30",
         "on 2026-11-30 at 9am",
         "100k miles, 2nd owner, 5km away, 3rd floor, 22nd May",
+        "order w41137, ref a4b7, mp3, b2b",  # ids: one letter among digits
         "si te interesa",  # Spanish: "site" is a cue word
         "ma il prezzo",  # Italian: "mail"
         "a hora certa",  # Portuguese: "ahora"
