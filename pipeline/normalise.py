@@ -15,18 +15,22 @@ contact redaction) reads `normalise(text).text`, which is:
 3. Look-alike letters of other scripts mapped to the Latin letter they imitate, using
    the Unicode TR39 confusables data shipped by `confusable-homoglyphs`, but only
    where the text is written in Latin letters (see `_lookalike_words`).
+4. Broken and leetspeak words rejoined (`rejoin`): "dep.osit", "pa y", "d-e-p-o-s-i-t"
+   and "d3p051t" read as the vocabulary word they spell, when the split is not
+   ordinary writing ("in to", "e-mail" and numbers stay).
 
 What is *not* done, on purpose: a full TR39 skeleton also folds ordinary ASCII
 ('l'/'1'/'I', 'rn'/'m', '0'/'O'), which would merge real words ("modern"/"modem") and
-break the digits the matchers read as amounts and phone numbers; spelled-out or
-leetspeak evasions are not look-alike characters. No case folding either: every
-matcher is already case-insensitive, and the model should read the text as written.
-Plain ASCII text is returned unchanged, and quickly (one `str.isascii()` check).
+break the digits the matchers read as amounts and phone numbers (digits are read as
+letters only inside a word that then is a vocabulary word). No case folding either:
+every matcher is already case-insensitive, and the model should read the text as
+written. Plain ASCII text skips steps 1-3 (one `str.isascii()` check), not step 4.
 
 Obfuscation is itself evidence: `Normalised` says how many characters were hidden
-(removed) and how many were look-alikes (replaced). Emoji presentation selectors and
-emoji joiners, and joiners between letters of scripts that need them (Arabic, Indic),
-are removed but not counted: ordinary text is full of them.
+(removed), were look-alikes (replaced), separated a broken word (removed) or stood for
+letters (digits read). Emoji presentation selectors and emoji joiners, and joiners
+between letters of scripts that need them (Arabic, Indic), are removed but not
+counted: ordinary text is full of them.
 """
 
 from __future__ import annotations
@@ -87,15 +91,18 @@ class Normalised:
         )
 
 
-def normalise(text: str) -> Normalised:
+def normalise(text: str, *, words: bool = True) -> Normalised:
     """Ignorables removed, NFKC, look-alike letters mapped to Latin, broken and
-    leetspeak words rejoined; see the module doc.
+    leetspeak words rejoined (unless `words` is false: text to be read out as written,
+    where "c-o-d-e" may be a spelling lesson); see the module doc.
 
     Idempotent: `normalise(normalise(t).text).text == normalise(t).text`.
     """
     if text.isascii():
         # The fast path: no ignorable, compatibility or look-alike character in ASCII;
         # broken and leetspeak words are ASCII too, and are checked for.
+        if not words:
+            return Normalised(text)
         joined, separators, digits = rejoin(text)
         return Normalised(joined, separators=separators, digits=digits)
     stripped, hidden = strip_ignorable(text)
@@ -105,13 +112,15 @@ def normalise(text: str) -> Normalised:
     if mapped != folded:
         # A Latin letter now before a combining mark may compose ("е" + U+0301 -> "é").
         mapped = unicodedata.normalize("NFKC", mapped)
+    if not words:
+        return Normalised(mapped, hidden, lookalikes + replaced)
     joined, separators, digits = rejoin(mapped)
     return Normalised(joined, hidden, lookalikes + replaced, separators, digits)
 
 
-def normalised_text(text: str) -> str:
-    """`normalise(text).text`: for matchers that need no counts."""
-    return normalise(text).text
+def normalised_text(text: str, *, words: bool = True) -> str:
+    """`normalise(text, words=words).text`: for matchers that need no counts."""
+    return normalise(text, words=words).text
 
 
 def strip_ignorable(text: str) -> tuple[str, int]:
@@ -338,9 +347,6 @@ COMMON_WORDS = _word_set(
     het een van op dat dit ik hij zij wij om aan bij
     """
 )
-# A separator inside a broken word: one space, underscore or punctuation mark
-# (not "@": addresses are left alone).
-_SEPARATOR = r"(?:[ _]|[^\w\s@])"
 _LETTERS = re.compile(r"[^\W\d_]+")
 _MAX_MIXED = 3  # fragments of a broken word; spelled-out letters may be more
 # Digits that stand for letters ("1" for i or l).
@@ -350,8 +356,8 @@ _ASCII_LEET_HINT = re.compile(r"[0-9](?<=[a-zA-Z][0-9])|[0-9][a-zA-Z]")
 _ASCII_LETTERS = re.compile(r"[a-z]+")  # in lowercased ASCII text
 # A word of letters and digits, with both, not inside an address or a path.
 _LEET_WORD = re.compile(r"(?<![\w@/.])[^\W_]*(?:[^\W\d_]\d|\d[^\W\d_])[^\W_]*(?![\w@/]|\.\w)")
+_ID_DIGITS = re.compile(r"\d{5}")  # an id or a reference, not a word
 # A number and its unit ("100k", "10am", "5km", "2x"), or an ordinal ("2nd", "21st").
-_ID_DIGITS = re.compile(r"\d{5}")
 _QUANTITY = re.compile(
     r"\d+(?:k|m|bn|km|kg|g|gb|mb|tb|am|pm|h|hr|hrs|min|mins|s|sec|x|p|ml|l|cm|mm|ft|in"
     r"|yo|y|yr|yrs|eur|usd|gbp)|\d*(?:1st|2nd|3rd|[04-9]th|1[1-3]th)",

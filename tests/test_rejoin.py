@@ -247,3 +247,14 @@ def test_ascii_text_changes_only_by_counted_rejoins(text: str) -> None:
     assert (found.hidden, found.lookalikes) == (0, 0)
     assert found.text == text or found.separators + found.digits > 0
     assert len(text) - len(found.text) == found.separators
+
+
+def test_a_child_hears_a_spelled_word_as_spelled_and_the_screen_still_reads_it() -> None:
+    from pipeline.screen import screen_output
+
+    lesson = screen_output("To spell code, say c-o-d-e!")
+    assert lesson.ok and lesson.text == "To spell code, say c-o-d-e!"
+    hidden = screen_output("Can you m-e-e-t me at the park?")
+    assert hidden.problems == ("secrecy",)
+    assert hidden.text == "Can you m-e-e-t me at the park?"
+    assert normalise("c-o-d-e", words=False) == Normalised("c-o-d-e")
