@@ -128,8 +128,9 @@ class RenderedPrompt:
     variables: dict[str, Any] | None = None
     # This request's answer code for the text answer contract (pipeline.verdict).
     nonce: str | None = None
-    # Characters hidden (removed) and look-alikes (replaced) in the messages shown.
-    obfuscation: tuple[int, int] = (0, 0)
+    # In the messages shown: characters hidden (removed), look-alikes (replaced),
+    # separators removed from broken words, digits read as letters (pipeline.normalise).
+    obfuscation: tuple[int, ...] = (0, 0, 0, 0)
 
     def as_text(self) -> str:
         """One string, for models that take no system prompt (Titan, Mistral 7B)."""
@@ -259,9 +260,11 @@ class PromptTemplate:
             for m, n in zip(shown.messages, found, strict=True)
         )
         rendered = self.render(conversation=shown, messages=marked, **extra)
-        hidden = sum(n.hidden for n in found)
-        lookalikes = sum(n.lookalikes for n in found)
-        return replace(rendered, obfuscation=(hidden, lookalikes))
+        counts = tuple(
+            sum(getattr(n, kind) for n in found)
+            for kind in ("hidden", "lookalikes", "separators", "digits")
+        )
+        return replace(rendered, obfuscation=counts)
 
 
 class PromptStore(Protocol):

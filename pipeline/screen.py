@@ -84,9 +84,10 @@ def ssml_escape(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Plain speakable text: entities decoded, normalised (`pipeline.normalise`), tags and
-    markdown removed, controls dropped."""
-    text = normalised_text(html.unescape(text))
+    """Plain speakable text: entities decoded, normalised (`pipeline.normalise`, broken
+    words left as written: "c-o-d-e" may be a spelling lesson), tags and markdown
+    removed, controls dropped."""
+    text = normalised_text(html.unescape(text), words=False)
     text = _TAG.sub(" ", text)
     text = _MARKDOWN.sub(" ", text)
     text = _CONTROL.sub("", text)
@@ -145,13 +146,15 @@ def screen_output(text: str | None, *, max_chars: int = MAX_ANSWER_CHARS) -> Scr
     raw = text or ""
     cleaned = clean_text(raw)
     changes = []
-    if cleaned != _SPACE.sub(" ", normalised_text(raw)).strip():
+    if cleaned != _SPACE.sub(" ", normalised_text(raw, words=False)).strip():
         changes.append("markup_removed")
     capped = cap_length(cleaned, max_chars)
     if capped != cleaned:
         changes.append("truncated")
-    # Checked on the whole cleaned text: a cut must not hide what came after it.
-    problems = [*find_contacts(cleaned), *unsafe_categories(cleaned)]
+    # Checked on the whole cleaned text, broken words rejoined ("m-e-e-t me"): a cut
+    # must not hide what came after it.
+    matched = normalised_text(cleaned)
+    problems = [*find_contacts(matched), *unsafe_categories(matched)]
     if not capped:
         problems.append("empty")
     return ScreenResult(text=capped, problems=tuple(problems), changes=tuple(changes))

@@ -109,8 +109,10 @@ def test_normalising_twice_equals_once(text: str):
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.characters(max_codepoint=127)))
-def test_ascii_text_is_unchanged(text: str):
-    assert normalise(text) == Normalised(text)
+def test_ascii_text_has_nothing_hidden_or_alike(text: str):
+    # (broken and leetspeak words are ASCII: tests/test_rejoin.py)
+    found = normalise(text)
+    assert (found.hidden, found.lookalikes) == (0, 0)
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(["\u200b", "\ufe0f"])))
@@ -188,7 +190,7 @@ def test_obfuscation_raises_a_benign_score_to_the_threshold():
     )
     answer = MODEL.generate(rendered).structured
     assert answer["suspicious"] and answer["score"] == pytest.approx(MODEL.threshold, abs=1e-4)
-    assert "3 hidden or look-alike characters" in answer["rationale"]
+    assert "3 obfuscating characters" in answer["rationale"]
     assert MODEL.score(conversation_from_dict(benign(disguised))) >= MODEL.threshold
     # below the rule's minimum (a stray character from copied text): unchanged
     stray = plain.replace("bike", "bi\u200bke")

@@ -174,6 +174,13 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(normalise(text))
 
 
+def cue_words() -> frozenset[str]:
+    """Every word of the cue phrases and currency words (what `pipeline.normalise`
+    rejoins when a scammer breaks it: "dep.osit", "pa y")."""
+    words = {word for phrase in _PHRASES for word in phrase}
+    return frozenset(words | _CURRENCY_WORDS)
+
+
 def cues(text: str) -> set[str]:
     """The cue kinds present in one message."""
     return _token_cues(tokenize(text))

@@ -36,13 +36,16 @@ _MARKER = re.compile(
     re.escape(OBFUSCATION_MARKER)
     .replace(re.escape("{hidden}"), r"(\d{1,9})")
     .replace(re.escape("{lookalikes}"), r"(\d{1,9})")
+    .replace(re.escape("{separators}"), r"(\d{1,9})")
+    .replace(re.escape("{digits}"), r"(\d{1,9})")
     + r"\n"
 )
 
-# Obfuscation is evidence: a conversation with at least this many hidden or look-alike
-# characters scores at least the threshold (flagged; in a cascade, inside the uncertain
-# band, so the second model, which sees the marker, decides). Three, not one: a stray
-# zero-width space or soft hyphen comes with copied text.
+# Obfuscation is evidence: a conversation with at least this many obfuscating characters
+# (hidden, look-alike, separators inside broken words, digits read as letters) scores
+# at least the threshold (flagged; in a cascade, inside the uncertain band, so the
+# second model, which sees the marker, decides). Three, not one: a stray zero-width
+# space or soft hyphen comes with copied text.
 OBFUSCATION_MIN = 3
 
 
@@ -75,7 +78,7 @@ class BaselineModel:
     def judge(self, turns: list[tuple[str, str]], *, obfuscated: int = 0) -> dict[str, Any]:
         """The verdict tool input for (sender, text) turns.
 
-        `obfuscated`: hidden or look-alike characters already removed from the turns
+        `obfuscated`: obfuscating characters already undone in the turns
         (by the prompt); those still in them are counted here.
         """
         groups = self.artifact.features_of(turns)
@@ -89,7 +92,7 @@ class BaselineModel:
             f"(threshold {self.artifact.threshold:.3f}); not a language model"
         )
         if p != calibrated:
-            rationale += f"; raised to the threshold: {obfuscated} hidden or look-alike characters"
+            rationale += f"; raised to the threshold: {obfuscated} obfuscating characters"
         return {
             "suspicious": suspicious,
             "score": round(p, 4),
@@ -125,7 +128,8 @@ class BaselineModel:
 
 
 def obfuscation(turns: list[tuple[str, str]]) -> int:
-    """Hidden and look-alike characters in the turns' texts."""
+    """Obfuscating characters in the turns' texts: hidden, look-alike, separators inside
+    broken words, digits read as letters (`Normalised.obfuscated`)."""
     return sum(normalise(text).obfuscated for _, text in turns)
 
 
@@ -150,7 +154,7 @@ def marked(text: str) -> int:
 
     A message can write a marker of its own: that only raises its own score.
     """
-    return sum(int(hidden) + int(alike) for hidden, alike in _MARKER.findall(text))
+    return sum(int(count) for counts in _MARKER.findall(text) for count in counts)
 
 
 def _unescape(text: str) -> str:
