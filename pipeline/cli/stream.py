@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,27 +55,26 @@ def stream() -> None:
 
 
 def _common_options(func: Any) -> Any:
-    for option in reversed(
-        [
-            model_option,
-            prompt_option,
-            history_option,
-            click.option(
-                "--shadow-prompt",
-                default=None,
-                metavar="ID@VERSION",
-                help="also judge with this prompt; stored apart, never published",
-            ),
-            verdicts_option,
-            click.option(
-                "--bus",
-                default=None,
-                metavar="NAME",
-                help="EventBridge bus for verdict events; default: $PARLEY_EVENT_BUS",
-            ),
-            click.option("--verbose", "-v", is_flag=True, help="show the handler's JSON logs"),
-        ]
-    ):
+    options: list[Callable[[Any], Any]] = [
+        model_option,
+        prompt_option,
+        history_option,
+        click.option(
+            "--shadow-prompt",
+            default=None,
+            metavar="ID@VERSION",
+            help="also judge with this prompt; stored apart, never published",
+        ),
+        verdicts_option,
+        click.option(
+            "--bus",
+            default=None,
+            metavar="NAME",
+            help="EventBridge bus for verdict events; default: $PARLEY_EVENT_BUS",
+        ),
+        click.option("--verbose", "-v", is_flag=True, help="show the handler's JSON logs"),
+    ]
+    for option in reversed(options):
         func = option(func)
     return func
 
