@@ -207,16 +207,21 @@ def test_baseline_update_then_regression_exits_1(
     assert "fell more than 0.020 below the baseline 0.900" in capsys.readouterr().err
 
 
-def test_budget_stop_fails_the_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The replay model is unpriced: a zero budget still lets nothing be spent beyond it,
-    # so use a suite on a priced emulator model and a budget below one call.
+def test_budget_stop_fails_the_gate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The replay model is unpriced and the emulator costs nothing, so use a priced
+    # Bedrock model behind an endpoint, and a budget below one call (none is made).
+    monkeypatch.setenv("PARLEY_BEDROCK_ENDPOINT_URL", "http://127.0.0.1:9")
+    from pipeline.settings import get_settings
+
+    get_settings.cache_clear()
     path = tmp_path / "suite.yaml"
     path.write_text(
         "name: budget\n"
         f"datasets: [{{path: {FIXTURES / 'eval-cases.jsonl'}, split: test}}]\n"
         "prompts: [suspicious-conversation@2]\n"
         "models: ['bedrock:amazon.nova-pro-v1:0']\n"
-        "emulator: {responder: baseline}\n"
         f"cache: {tmp_path / 'cache.db'}\n",
         encoding="utf-8",
     )
