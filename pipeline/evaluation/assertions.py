@@ -336,7 +336,7 @@ def detect_language(text: str) -> tuple[str, float]:
 def _identifier() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def _is_json(_spec: AssertionSpec, text: str, ctx: AnswerContext) -> tuple[bool, float, str]:

@@ -935,7 +935,8 @@ def html_report(report: Report) -> str:
                     "table": None,
                     **section,
                     "cards": [
-                        {"title": "", "svg": "", "entries": [], **c} for c in section.get("cards", [])
+                        {"title": "", "svg": "", "entries": [], **c}
+                        for c in section.get("cards", [])
                     ],
                 }
                 for section in _sections(report)
