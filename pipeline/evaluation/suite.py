@@ -166,6 +166,8 @@ class Suite(BaseModel):
         # `gate: [{assertion, floor}, ...]` is short for `gate: {assertions: [...]}`.
         if isinstance(data, dict) and isinstance(data.get("gate"), list):
             data = {**data, "gate": {"assertions": data["gate"]}}
+        if isinstance(data, dict) and data.get("kind") == "generative" and "variants" not in data:
+            data = {**data, "variants": ["with_history"]}  # a generative default
         return data
 
     @model_validator(mode="after")
