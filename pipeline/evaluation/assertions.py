@@ -244,11 +244,9 @@ def _starts_with(spec: AssertionSpec, text: str, _ctx: AnswerContext) -> tuple[b
 
 def _regex(spec: AssertionSpec, text: str, _ctx: AnswerContext) -> tuple[bool, float, str]:
     match = re.search(spec.value, text)
-    if spec.type == "not-regex":
-        ok = match is None
-        return ok, float(ok), "no match" if ok else f"matched {_short(match.group(0), 60)!r}"
-    ok = match is not None
-    return ok, float(ok), f"matched {_short(match.group(0), 60)!r}" if match else "no match"
+    found = f"matched {_short(match.group(0), 60)!r}" if match else "no match"
+    ok = (match is None) if spec.type == "not-regex" else (match is not None)
+    return ok, float(ok), found
 
 
 def _ceiling(actual: float, limit: float, unit: str) -> tuple[bool, float, str]:

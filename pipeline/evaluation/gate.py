@@ -129,7 +129,8 @@ def baseline_document(
     suite: str, summaries: dict[str, dict[str, Any]], cases: int
 ) -> dict[str, Any]:
     """What `--update-baseline` stores: the headline metrics of every cell."""
-    keep = ("n", "precision", "recall", "f1", "accuracy", "undetermined_rate", "roc_auc")
+    keep: tuple[str, ...] = ("n", "precision", "recall", "f1", "accuracy", "undetermined_rate")
+    keep += ("roc_auc",)
     if any(s.get("kind") == "generative" for s in summaries.values()):
         keep = ("n", "pass_rate", "error_rate")
     return {

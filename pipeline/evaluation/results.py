@@ -147,10 +147,10 @@ def summarise_cell(results: list[CaseResult], *, resamples: int = 1000, seed: in
     """Every metric of one cell (see metrics.py for the undetermined convention)."""
     if results and results[0].kind == "generative":
         return summarise_generative(results, resamples=resamples, seed=seed)
-    labels = [r.label for r in results]
+    labels = [int(r.label or 0) for r in results]  # labelled suites: always 0 or 1
     flagged = [r.flagged for r in results]
     matrix = metrics.confusion(labels, flagged)
-    scored = [(r.score, r.label) for r in results if r.score is not None]
+    scored = [(r.score, y) for r, y in zip(results, labels, strict=True) if r.score is not None]
     scores, score_labels = [s for s, _ in scored], [y for _, y in scored]
     auc = metrics.roc_auc(scores, score_labels) if scored else float("nan")
     answered = [r for r in results if r.status != "error"]

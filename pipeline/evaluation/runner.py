@@ -13,6 +13,7 @@ workers only call models.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import sqlite3
@@ -697,9 +698,9 @@ def _call(
     for call in grade_calls(task.specs, judging, history, task.case, result.text):
         if call.index in done:
             continue
-        judge = judging.graders[call.grader]
-        grade, tries, error = _retrying(
-            lambda j=judge, c=call: j.generate(c.prompt, schema=GRADE_SCHEMA), options, sleep
+        ask = functools.partial(
+            judging.graders[call.grader].generate, call.prompt, schema=GRADE_SCHEMA
         )
+        grade, tries, error = _retrying(ask, options, sleep)
         answers.append(GradeAnswer(call, grade, tries, error))
     return _Answer(result, elapsed, attempts, grades=tuple(answers))
