@@ -330,6 +330,14 @@ def detect_language(text: str) -> tuple[str, float]:
     return str(code), float(probability)
 
 
+def preload_language_model() -> None:
+    """Load the detector on a background thread, so the first `language` check does not
+    hold up the runner's bookkeeping while calls could be in flight."""
+    import threading
+
+    threading.Thread(target=_identifier, name="parley-langid-load", daemon=True).start()
+
+
 @cache
 def _identifier() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier

@@ -163,7 +163,7 @@ def build_report(suite: Suite, outcome: RunOutcome, *, update_baseline: bool = F
 # ---------------------------------------------------------------------- JSON
 
 
-def results_document(report: Report) -> dict[str, Any]:
+def results_document(report: Report, *, with_cases: bool = True) -> dict[str, Any]:
     """results.json: the run, each cell's metrics, the comparisons, the gate, every case."""
     return {
         "format": "parley-eval-results/1",
@@ -181,8 +181,19 @@ def results_document(report: Report) -> dict[str, Any]:
         ],
         "comparisons": [c.as_dict() for c in report.comparisons],
         "gate": report.gate.as_dict() if report.gate is not None else None,
-        "cases": [r.model_dump(mode="json") for r in report.results],
+        "cases": [r.model_dump(mode="json") for r in report.results] if with_cases else [],
     }
+
+
+def results_json(report: Report) -> str:
+    """results.json as text: indented, with one line per case (thousands of cases are
+    written by pydantic's serializer, not the slow indenting encoder)."""
+    document = results_document(report, with_cases=False)
+    head = json.dumps({**document, "cases": []}, indent=1, ensure_ascii=False)
+    if not report.results:
+        return head + "\n"
+    cases = ",\n  ".join(r.model_dump_json() for r in report.results)
+    return head.removesuffix("[]\n}").removesuffix("[]}") + f"[\n  {cases}\n ]\n}}\n"
 
 
 # ------------------------------------------------------------------ Markdown
@@ -981,8 +992,7 @@ def cases_csv(report: Report) -> str:
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for r in report.results:
-        row = r.model_dump(mode="json")
-        row["correct"] = r.correct
+        row = {name: getattr(r, name, None) for name in fields}
         row["passed"] = r.passed if r.kind == "generative" else r.correct
         row["failed_assertions"] = " | ".join(_reasons(r))
         if report.show_text:
@@ -1012,8 +1022,6 @@ def write_reports(report: Report, directory: Path) -> dict[str, Path]:
         markdown_summary(report) + markdown_failures(report), encoding="utf-8"
     )
     paths["csv"].write_text(cases_csv(report), encoding="utf-8", newline="")
-    paths["results"].write_text(
-        json.dumps(results_document(report), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    paths["results"].write_text(results_json(report), encoding="utf-8")
     paths["html"].write_text(html_report(report), encoding="utf-8")
     return paths

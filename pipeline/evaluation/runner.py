@@ -33,6 +33,7 @@ from ..prompts import PromptTemplate, RenderedPrompt, estimate_tokens, open_prom
 from ..retry import RetryStats, call_with_retries
 from ..settings import get_settings
 from ..verdict import verdict_tool_schema
+from .assertions import preload_language_model
 from .cache import ResponseCache, cache_key, open_db
 from .endpoint import SuiteEmulator, endpoint_label, suite_emulator
 from .generative import (
@@ -228,6 +229,8 @@ def run_suite(
     cases = load_cases(suite)
     cells = expand_matrix(suite)
     grader_refs = _grader_refs(suite, cases)
+    if any(a.type == "language" for c in cases for a in (*suite.asserts, *c.asserts)):
+        preload_language_model()
     if templates is None:
         store = open_prompt_store(get_settings().prompts)
         wanted = [*suite.prompts, *([JUDGE_PROMPT] if grader_refs else [])]
