@@ -195,7 +195,8 @@ def compare_command(
     )
     for flip in result.flipped:
         side = "B right" if flip.b_wins else "A right"
-        click.echo(f"  {flip.case_id}  label {flip.label} ({flip.category}): {side}")
+        label = "" if flip.label is None else f"label {flip.label} "
+        click.echo(f"  {flip.case_id}  {label}({flip.category}): {side}")
 
 
 @evaluate.command("batch")

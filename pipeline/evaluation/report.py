@@ -973,7 +973,7 @@ CSV_FIELDS = [
     "cell", "prompt", "model", "served_by", "variant", "case_id", "dataset", "category",
     "label", "status", "passed", "assertion_score", "failed_assertions", "answer",
     "suspicious", "score", "rationale", "error", "input_tokens", "output_tokens",
-    "cost_usd", "grader_cost_usd", "latency_ms", "cached", "attempts",
+    "cost_usd", "grader_cost_usd", "grader_served_by", "latency_ms", "cached", "attempts",
 ]  # fmt: skip
 
 
