@@ -165,6 +165,21 @@ def test_reports_label_the_emulator_and_hide_text_unless_asked(tmp_path: Path) -
     assert "my knee is bleeding" in paths["csv"].read_text(encoding="utf-8")
 
 
+def test_generative_html_is_well_formed_and_self_contained(tmp_path: Path) -> None:
+    from tests.test_eval_cli import StrictHTML
+
+    suite = load_suite(companion_suite(tmp_path, "show_text: true\n"))
+    page = write_reports(build_report(suite, run_suite(suite)), tmp_path / "out")["html"]
+    text = page.read_text(encoding="utf-8")
+    parser = StrictHTML()
+    parser.feed(text)
+    parser.close()
+    assert parser.errors == [] and parser.stack == []
+    assert {"svg", "table", "script", "input", "select"} <= parser.tags
+    assert "http://" not in text and "https://" not in text and 'src="' not in text
+    assert "Failed cases (" in text and 'id="failed"' in text and "my knee is bleeding" in text
+
+
 def test_csv_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
     suite = load_suite(companion_suite(tmp_path))
     outcome = run_suite(suite)

@@ -92,6 +92,8 @@ class AssertionSpec(BaseModel):
                 raise ValueError(f"json-schema: not a valid schema ({exc.message})") from None
         if kind == "python" and not re.fullmatch(r"[\w.]+:\w+", value):
             raise ValueError("python: value is 'module:function'")
+        if self.grader is not None and ":" not in self.grader:
+            raise ValueError(f"grader {self.grader!r} is not a model reference like bedrock:<id>")
         if value is not self.value:
             object.__setattr__(self, "value", value)
         return self

@@ -506,7 +506,8 @@ def run_matrix(
                 if journal is not None:
                     journal.append(results[key])
         if progress is not None:
-            progress.advance(cached=cached, cost_usd=0.0 if cached else results[key].cost_usd)
+            spent = results[key].grader_cost_usd + (0.0 if cached else results[key].cost_usd)
+            progress.advance(cached=cached, cost_usd=spent)
 
     inflight: dict[Future[_Answer], Task] = {}
 

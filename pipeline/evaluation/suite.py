@@ -216,6 +216,13 @@ class Suite(BaseModel):
                 raise ValueError(f"model {ref!r} is not a reference like local:baseline")
         return _unique(value, "model")
 
+    @field_validator("grader")
+    @classmethod
+    def _grader_ref(cls, value: str | None) -> str | None:
+        if value is not None and ":" not in value:
+            raise ValueError(f"grader {value!r} is not a model reference like bedrock:<id>")
+        return value
+
     @field_validator("variants")
     @classmethod
     def _known_variants(cls, value: list[str]) -> list[str]:
@@ -505,6 +512,9 @@ def fingerprint(suite: Suite, cells: list[Cell], cases: list[Case], extra: Any =
     """Identity of a run's work: same suite matrix, same cases -> same fingerprint."""
     digest = hashlib.sha256()
     digest.update(json.dumps([suite.name, [c.key for c in cells], extra], default=str).encode())
+    if suite.kind == "generative":  # what the answers are checked against is the work too
+        checks = [[a.model_dump() for a in suite.asserts], suite.grader, suite.show_text]
+        digest.update(json.dumps(checks, default=str).encode())
     for case in cases:
         turns = [(m.sender, m.text, m.iso_timestamp) for m in case.conversation.messages]
         checks = [a.model_dump() for a in case.asserts]
