@@ -25,7 +25,7 @@ from pipeline.evaluation.results import CaseResult
 from pipeline.evaluation.runner import RunOptions, RunOutcome, RunStats, run_suite
 from pipeline.evaluation.suite import Cell, load_suite
 
-LATENCY_MS = 100
+LATENCY_MS = 200
 CONCURRENCY = 8
 _ASKS = [
     "can I have a {thing} now",
@@ -101,7 +101,7 @@ def _warm_up() -> None:
 
 
 def synthetic_results(count: int, cells: list[Cell], seed: int = 5) -> list[CaseResult]:
-    """`count` generative case results spread over `cells`, a fifth of them failing."""
+    """`count` generative case results spread over `cells`, about half of them failing."""
     rng = random.Random(seed)
     specs = [
         AssertionSpec(type="passes-screen"),
