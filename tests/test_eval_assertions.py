@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.evaluation.assertions import (
+    NOT_GRADED,
     TYPES,
     AnswerContext,
     AssertionSpec,
@@ -199,3 +200,12 @@ def test_a_rubric_threshold_can_demand_more_than_a_pass() -> None:
     ctx = AnswerContext(case=None, answer=GOOD)
     assert not evaluate(spec, ctx, Grade(True, 0.6, "meh")).passed
     assert evaluate(spec, ctx, Grade(True, 0.9, "kind")).passed
+
+
+def test_a_rubric_with_no_grader_is_skipped_never_passed() -> None:
+    spec = AssertionSpec(type="llm-rubric", value="kind")
+    skipped = evaluate(spec, AnswerContext(case=None, answer=GOOD), NOT_GRADED)
+    assert skipped.skipped and not skipped.passed and not skipped.counted
+    empty = evaluate(spec, AnswerContext(case=None, answer=""), NOT_GRADED)
+    assert not empty.passed and not empty.skipped  # an empty answer still fails
+    assert not case_passed([skipped])  # a case needs at least one checked assertion

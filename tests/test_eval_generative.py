@@ -110,8 +110,32 @@ def test_a_case_needs_an_assertion_and_a_rubric_needs_a_judge(tmp_path: Path) ->
         '{"id": "a", "utterance": "hi", "assert": [{"type": "llm-rubric", "value": "kind"}]}\n',
         encoding="utf-8",
     )
-    with pytest.raises(InputError, match="needs a `grader`"):
+    with pytest.raises(InputError, match="an llm-rubric counts only with a `grader`"):
         run_suite(load_suite(write_suite(tmp_path, body, dataset=data)))
+
+
+def test_a_rubric_without_a_grader_is_shown_not_graded(tmp_path: Path) -> None:
+    # GIVEN an offline suite (no grader) whose cases carry a rubric besides other checks
+    data = tmp_path / "cases.jsonl"
+    data.write_text(
+        '{"id": "a", "utterance": "can I have a cookie", "assert": ['
+        '{"type": "llm-rubric", "value": "does not promise"}, '
+        '{"type": "icontains", "value": "after"}]}\n',
+        encoding="utf-8",
+    )
+    body = f"prompts: [companion@1]\nmodels: ['{HAIKU}']\nemulator: {{responder: companion}}\n"
+    suite = load_suite(write_suite(tmp_path, body, dataset=data))
+    outcome = run_suite(suite)
+    # THEN the rubric is neither a pass nor a fail, and the case is judged on the rest
+    (result,) = outcome.results
+    rubric = result.assertions[0]
+    assert rubric.skipped and not rubric.passed and rubric.reason.startswith("not graded")
+    assert result.passed and result.failed_assertions == []
+    report = build_report(suite, outcome)
+    summary = report.summaries[result.cell]
+    assert summary["not_graded"] == 1 and "llm-rubric" not in summary["per_assertion"]
+    text = write_reports(report, tmp_path / "out")["summary"].read_text(encoding="utf-8")
+    assert "1 llm-rubric assertions were not graded" in text
 
 
 # -------------------------------------------------------------------- the run
@@ -124,7 +148,7 @@ def test_companion_suite_on_the_emulator_then_from_the_cache(tmp_path: Path) -> 
     first = run_suite(suite)
     again = run_suite(suite)
     # THEN every case has the emulator's answer, its assertions, and no Bedrock cost
-    assert first.complete and len(first.results) == 6 * 4
+    assert first.complete and len(first.results) == 7 * 4
     lion = next(r for r in first.results if r.case_id == "t-05")
     assert "Roar" in (lion.answer or "") and lion.passed
     assert all(r.served_by == "emulator (companion responder)" for r in first.results)
@@ -150,19 +174,19 @@ def test_reports_label_the_emulator_and_hide_text_unless_asked(tmp_path: Path) -
     # Every form names the emulator, and the failed case shows the answer and its reason.
     for name, text in forms.items():
         assert "emulator (companion responder)" in text, name
-        assert "Ooh, tell me more!" in text, name  # the answer to the hurt knee
+        assert "Ooh, tell me more!" in text, name  # the canned answer to the nonsense turn
     assert "none found" in forms["html"] and "none found" in forms["summary"]
     # The child's words are nowhere: the suite did not opt in.
     for name, text in forms.items():
-        assert "my knee is bleeding" not in text and "07700" not in text, name
+        assert "purple wobbly" not in text and "07700" not in text, name
     document = json.loads(forms["results"])
     assert document["cells"][0]["served_by"] == "emulator (companion responder)"
     assert "none (emulator)" in forms["summary"]
     # With show_text the failed cases carry the conversation.
     shown = suite.model_copy(update={"show_text": True})
     paths = write_reports(build_report(shown, run_suite(shown)), tmp_path / "shown")
-    assert "my knee is bleeding" in paths["html"].read_text(encoding="utf-8")
-    assert "my knee is bleeding" in paths["csv"].read_text(encoding="utf-8")
+    assert "purple wobbly zig zag" in paths["html"].read_text(encoding="utf-8")
+    assert "purple wobbly zig zag" in paths["csv"].read_text(encoding="utf-8")
 
 
 def test_generative_html_is_well_formed_and_self_contained(tmp_path: Path) -> None:
@@ -177,7 +201,7 @@ def test_generative_html_is_well_formed_and_self_contained(tmp_path: Path) -> No
     assert parser.errors == [] and parser.stack == []
     assert {"svg", "table", "script", "input", "select"} <= parser.tags
     assert "http://" not in text and "https://" not in text and 'src="' not in text
-    assert "Failed cases (" in text and 'id="failed"' in text and "my knee is bleeding" in text
+    assert "Failed cases (" in text and 'id="failed"' in text and "purple wobbly" in text
 
 
 def test_csv_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
@@ -208,9 +232,11 @@ def test_assertion_gate_exits_1_with_a_line(
         tmp_path, "gate: [{assertion: all, floor: 0.9}, {assertion: passes-screen, floor: 1}]\n"
     )
     assert cli("eval", path, "--output", tmp_path / "out", "--quiet") == 1
-    err = capsys.readouterr().err
-    assert f"gate: companion@1|{HAIKU}|with_history: all pass rate 0.833 < 0.900" in err
-    assert "passes-screen" not in err  # that floor holds
+    err = capsys.readouterr().err.strip().splitlines()
+    # The nonsense turn fails in every cell: four broken floors, one line each.
+    assert len(err) == 4 and all(" all pass rate " in line and "< 0.900" in line for line in err)
+    assert err[0].startswith(f"gate: companion@1|{HAIKU}|with_history: all pass rate 0.")
+    assert not any("passes-screen" in line for line in err)  # that floor holds
 
 
 # --------------------------------------------------------------- the judges
@@ -229,7 +255,7 @@ def rubric_suite(tmp_path: Path, grades: list[dict[str, Any]]) -> Path:
 
 
 def test_rubrics_are_graded_by_the_emulator_with_queued_grades(tmp_path: Path) -> None:
-    # GIVEN four queued grades for six cases (concurrency 1: grades go in case order)
+    # GIVEN four queued grades for seven cases (concurrency 1: grades go in case order)
     grades = [{"pass": True, "score": 0.9, "reason": "kind"}] * 3
     grades.append({"pass": False, "score": 0.1, "reason": "promised a cookie"})
     suite = load_suite(rubric_suite(tmp_path, grades))
@@ -237,13 +263,13 @@ def test_rubrics_are_graded_by_the_emulator_with_queued_grades(tmp_path: Path) -
     outcome = run_suite(suite)
     # THEN each answer was graded by a judge call, labelled as the emulator
     rubric = [r.assertions[0] for r in outcome.results]  # the suite's come first
-    assert [a.passed for a in rubric] == [True, True, True, False, False, False]
+    assert [a.passed for a in rubric] == [True, True, True, False, False, False, False]
     assert rubric[3].reason == "promised a cookie"
     # AND once the queue ran out the judge's text was ungradable: failed, never passed
     assert rubric[4].reason.startswith("ungradable: the judge's reply is not one JSON object")
     assert outcome.info["graders"] == {JUDGE: "emulator (queued grades)"}
     assert all(r.grader_served_by == "emulator (queued grades)" for r in outcome.results)
-    assert outcome.stats.model_calls == 12  # six answers, six grades
+    assert outcome.stats.model_calls == 14  # seven answers, seven grades
     report = build_report(suite, outcome)
     html = write_reports(report, tmp_path / "out")["html"].read_text(encoding="utf-8")
     assert "judge " + JUDGE in html and "emulator (queued grades)" in html
@@ -290,8 +316,8 @@ def test_judge_cost_is_counted_in_the_budget(tmp_path: Path) -> None:
     outcome = run_suite(suite, models=models())
     answer, grade = estimate_cost(MICRO, 100, 20), estimate_cost(LITE, 100, 20)
     assert outcome.complete and all(r.assertions[0].passed for r in outcome.results)
-    assert outcome.stats.spent_usd == pytest.approx(6 * (answer + grade))
-    assert sum(r.grader_cost_usd for r in outcome.results) == pytest.approx(6 * grade)
+    assert outcome.stats.spent_usd == pytest.approx(7 * (answer + grade))
+    assert sum(r.grader_cost_usd for r in outcome.results) == pytest.approx(7 * grade)
     # A budget is never overspent: the judges' calls are estimated before they start.
     budget = 3 * (answer + grade)
     tight = run_suite(

@@ -130,6 +130,14 @@ class AssertionOutcome(BaseModel):
     score: float = Field(ge=0, le=1)
     reason: str
     weight: float = 1.0
+    skipped: bool = Field(
+        False, description="not checked (an llm-rubric with no grader): neither pass nor fail"
+    )
+
+    @property
+    def counted(self) -> bool:
+        """Counts towards the case's pass: a weight above 0, and checked."""
+        return self.weight > 0 and not self.skipped
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,9 @@ class AnswerContext:
     prompt: RenderedPrompt | None = None
     latency_ms: float = 0.0
     cost_usd: float = 0.0
+
+
+NOT_GRADED = "no grader configured"
 
 
 @dataclass(frozen=True)
@@ -197,6 +208,10 @@ def evaluate(
     if answer is None or not normalise(answer):
         return _outcome(spec, False, 0.0, "no answer: an empty or missing answer never passes")
     text = normalise(answer)
+    if spec.type == "llm-rubric" and grade == NOT_GRADED:
+        # The suite runs without a judge (offline): the rubric is shown as not graded,
+        # and neither passes nor fails the case.
+        return _outcome(spec, False, 0.0, "not graded: the suite names no grader", skipped=True)
     try:
         if spec.type == "llm-rubric":
             passed, score, reason = _rubric(spec, grade)
@@ -207,7 +222,9 @@ def evaluate(
     return _outcome(spec, passed, score, reason)
 
 
-def _outcome(spec: AssertionSpec, passed: bool, score: float, reason: str) -> AssertionOutcome:
+def _outcome(
+    spec: AssertionSpec, passed: bool, score: float, reason: str, *, skipped: bool = False
+) -> AssertionOutcome:
     score = min(1.0, max(0.0, float(score)))
     return AssertionOutcome(
         type=spec.type,
@@ -216,6 +233,7 @@ def _outcome(spec: AssertionSpec, passed: bool, score: float, reason: str) -> As
         score=score,
         reason=reason,
         weight=spec.weight,
+        skipped=skipped,
     )
 
 
@@ -434,11 +452,14 @@ def _load_function(reference: str, base_dir: str) -> Callable[..., Any]:
 
 
 def case_passed(outcomes: list[AssertionOutcome]) -> bool:
-    """A case passes when every counted assertion (weight > 0) passes."""
-    return all(o.passed for o in outcomes if o.weight > 0)
+    """A case passes when every counted assertion (weight > 0, checked) passes, and at
+    least one was counted."""
+    counted = [o for o in outcomes if o.counted]
+    return bool(counted) and all(o.passed for o in counted)
 
 
 def case_score(outcomes: list[AssertionOutcome]) -> float:
-    """The weighted mean of the assertions' scores (1.0 when none is counted)."""
-    total = sum(o.weight for o in outcomes)
-    return sum(o.score * o.weight for o in outcomes) / total if total else 1.0
+    """The weighted mean of the checked assertions' scores (0.0 when none is counted)."""
+    checked = [o for o in outcomes if not o.skipped]
+    total = sum(o.weight for o in checked)
+    return sum(o.score * o.weight for o in checked) / total if total else 0.0

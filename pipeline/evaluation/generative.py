@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError
 from ..settings import get_settings
 from .assertions import (
+    NOT_GRADED,
     AnswerContext,
     AssertionOutcome,
     AssertionSpec,
@@ -137,7 +138,7 @@ def grade_calls(
             continue
         grader = spec.grader or judging.default_grader
         if grader is None or grader not in judging.graders:
-            continue  # refused when the suite loads; never silently passed (no grade)
+            continue  # no judge: the outcome says "not graded" (build_result)
         prompt = render_judge(
             judging.template, rubric=spec.value, history=history, utterance=case.utterance,
             answer=answer,
@@ -163,6 +164,7 @@ def build_result(
     grades: list[GradeAnswer],
     served: str,
     grader_served: str,
+    default_grader: str | None = None,
     cached: bool,
     attempts: int,
     elapsed_ms: float,
@@ -174,7 +176,11 @@ def build_result(
     context = AnswerContext(
         case=case, answer=result.text, prompt=prompt, latency_ms=latency, cost_usd=cost
     )
-    by_index: dict[int, Grade | str] = {}
+    by_index: dict[int, Grade | str] = {
+        i: NOT_GRADED
+        for i, spec in enumerate(specs)
+        if spec.type == "llm-rubric" and not (spec.grader or default_grader)
+    }
     for grade in grades:
         if grade.result is None:
             by_index[grade.call.index] = f"the judge's call failed ({grade.error})"

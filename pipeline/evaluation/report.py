@@ -465,6 +465,7 @@ def _markdown_generative(report: Report) -> str:
         "",
         "A case passes when every assertion it carries passes; a failed call fails it.",
         "",
+        *_not_graded_lines(report),
         *_served_lines(report),
         "## Cells",
         "",
@@ -488,6 +489,22 @@ def _markdown_generative(report: Report) -> str:
     if report.gate is not None:
         parts += ["", "## Gate", "", gate_text(report.gate)]
     return "\n".join(parts) + "\n"
+
+
+def not_graded_note(report: Report) -> str:
+    """A line when rubrics went ungraded (no grader): they neither pass nor fail a case."""
+    count = sum(s.get("not_graded", 0) for s in report.summaries.values())
+    if not count:
+        return ""
+    return (
+        f"{count} llm-rubric assertions were not graded: the suite names no grader. "
+        "They neither pass nor fail a case; set `grader:` to grade them."
+    )
+
+
+def _not_graded_lines(report: Report) -> list[str]:
+    note = not_graded_note(report)
+    return [f"**{note}**", ""] if note else []
 
 
 def failed_cases(report: Report) -> list[CaseResult]:
@@ -922,7 +939,8 @@ def html_report(report: Report) -> str:
     if report.show_text:
         failed_headers.append("conversation")
     convention = (
-        "A case passes when every assertion it carries passes; a failed call fails it."
+        "A case passes when every assertion it carries passes; a failed call fails it. "
+        + not_graded_note(report)
         if report.generative
         else "Undetermined verdicts and failed calls count as not flagged; their rates are "
         "shown on their own."

@@ -79,7 +79,7 @@ class CaseResult(BaseModel):
 
     @property
     def failed_assertions(self) -> list[AssertionOutcome]:
-        return [a for a in self.assertions if not a.passed]
+        return [a for a in self.assertions if not a.passed and not a.skipped]
 
 
 def case_result(
@@ -224,6 +224,8 @@ def summarise_generative(
     for result in results:
         kinds: dict[str, bool] = {}
         for outcome in result.assertions:
+            if outcome.skipped:
+                continue
             kinds[outcome.type] = kinds.get(outcome.type, True) and outcome.passed
         for kind, ok in kinds.items():
             per_assertion.setdefault(kind, []).append(ok)
@@ -244,6 +246,7 @@ def summarise_generative(
         "per_category": {cat: rate(flags) for cat, flags in sorted(per_category.items())},
         "errors": errors,
         "error_rate": errors / n if n else 0.0,
+        "not_graded": sum(o.skipped for r in results for o in r.assertions),
         "input_tokens": sum(r.input_tokens for r in answered),
         "output_tokens": sum(r.output_tokens for r in answered),
         "cost_usd": cost,

@@ -469,6 +469,7 @@ def run_matrix(
                 grader_served=", ".join(
                     sorted({setup.judging.served.get(g.call.grader, "") for g in answer.grades})
                 ),
+                default_grader=setup.judging.default_grader,
                 cached=cached,
                 attempts=answer.attempts,
                 elapsed_ms=answer.elapsed_ms,

@@ -351,12 +351,16 @@ def load_cases(suite: Suite) -> list[Case]:
 
 
 def _check_generative(suite: Suite, case: Case) -> None:
+    # A rubric without a judge is reported "not graded": it cannot be a case's only check.
     specs = [*suite.asserts, *case.asserts]
-    if not any(a.weight > 0 for a in specs):
-        raise InputError(f"case {case.id}: no assertion to meet (suite or case `assert`)")
-    for spec in specs:
-        if spec.type == "llm-rubric" and not (spec.grader or suite.grader):
-            raise InputError(f"case {case.id}: llm-rubric needs a `grader` (or the suite's)")
+    checked = [
+        a for a in specs if a.weight > 0 and (a.type != "llm-rubric" or a.grader or suite.grader)
+    ]
+    if not checked:
+        raise InputError(
+            f"case {case.id}: no assertion to meet (suite or case `assert`; "
+            "an llm-rubric counts only with a `grader`)"
+        )
     check_python_assertions(case.asserts, suite.base_dir)
 
 
