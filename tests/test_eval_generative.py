@@ -383,3 +383,14 @@ def test_cache_expiry_and_clear(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert cli("eval", "cache", "clear", path) == 0
     assert f"{distinct} cached answers" in capsys.readouterr().out
     assert run_suite(suite).stats.model_calls >= distinct
+
+
+def test_bad_cache_flags_are_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = companion_suite(tmp_path)
+    assert cli("eval", path, "--cache-ttl", "soon", "--quiet") == 2
+    assert cli("eval", "cache", "clear", path, "--older-than", "-3d") == 2
+    assert cli("eval", "cache", "clear") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and err[0].startswith("error: --cache-ttl")

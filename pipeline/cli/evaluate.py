@@ -286,13 +286,13 @@ def cache_clear(suite_path: Path | None, cache_path: Path | None, older_than: st
             raise InputError("name a suite (its `cache`) or --cache PATH")
         suite = load_suite(suite_path)
         cache_path = suite.path(suite.cache)
-    if not cache_path.exists():
-        click.echo(f"no cache at {cache_path}: nothing to clear")
-        return
     try:
         age = parse_ttl(older_than) if older_than is not None else None
     except ValueError as exc:
         raise InputError(f"--older-than: {exc}") from None
+    if not cache_path.exists():
+        click.echo(f"no cache at {cache_path}: nothing to clear")
+        return
     db = open_db(cache_path)
     try:
         deleted = clear_cache(db, age)

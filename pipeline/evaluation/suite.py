@@ -185,16 +185,16 @@ class Suite(BaseModel):
             raise ValueError("assertions (`assert`, gate `assertion`) need `kind: generative`")
         if generative and "cells" not in self.gate.model_fields_set:
             self.gate.cells = [CellSelector()]  # every cell: there is no `full` variant
-        if self.cache_ttl is not None:
-            parse_ttl(self.cache_ttl)
         return self
 
     @field_validator("cache_ttl", mode="before")
     @classmethod
     def _ttl_text(cls, value: Any) -> Any:
-        return (
-            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-        )
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            parse_ttl(value)  # a bad age is refused when the suite loads
+        return value
 
     @field_validator("prompts")
     @classmethod
@@ -250,7 +250,7 @@ def parse_ttl(text: str) -> timedelta:
     """`3600`, `90s`, `30m`, `12h`, `7d` -> a positive duration."""
     match = _TTL.match(str(text))
     if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"cache_ttl {text!r}: use seconds or a number with s, m, h or d")
+        raise ValueError(f"{text!r} is not an age: use seconds or a number with s, m, h or d")
     return timedelta(seconds=float(match.group(1)) * _TTL_UNITS[match.group(2)])
 
 
