@@ -517,8 +517,8 @@ def fingerprint(suite: Suite, cells: list[Cell], cases: list[Case], extra: Any =
     digest = hashlib.sha256()
     digest.update(json.dumps([suite.name, [c.key for c in cells], extra], default=str).encode())
     if suite.kind == "generative":  # what the answers are checked against is the work too
-        checks = [[a.model_dump() for a in suite.asserts], suite.grader, suite.show_text]
-        digest.update(json.dumps(checks, default=str).encode())
+        judged = [[a.model_dump() for a in suite.asserts], suite.grader, suite.show_text]
+        digest.update(json.dumps(judged, default=str).encode())
     for case in cases:
         turns = [(m.sender, m.text, m.iso_timestamp) for m in case.conversation.messages]
         checks = [a.model_dump() for a in case.asserts]
