@@ -31,6 +31,7 @@ from jinja2 import Environment, meta
 from pipeline.conversation import Conversation, Message
 from pipeline.models import ModelResult
 from pipeline.models.invoke_bodies import mistral_prompt
+from pipeline.normalise import DEFAULT_IGNORABLE, normalise
 from pipeline.prompts import DirectoryPromptStore, PromptTemplate, RenderedPrompt, neutralise
 from pipeline.settings import REPO_ROOT
 
@@ -45,9 +46,9 @@ T0 = datetime(2024, 5, 1, tzinfo=UTC)
 SLOT = "PARLEYSLOT{}X"
 _SLOT = re.compile(r"PARLEYSLOT(\d+)X")
 _TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)[^<>]*>")
-_UNSAFE_CHARS = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\U000e0000-\U000e007f]"
-)
+# Controls, lone surrogates and every default-ignorable character (zero-width, bidi,
+# variation selectors, tags: pipeline.normalise), none of which may reach a prompt.
+_UNSAFE_CHARS = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ud800-\\udfff{DEFAULT_IGNORABLE}]")
 # Variables every conversation prompt gets from `render_conversation` itself.
 _CONVERSATION_VARIABLES = {"conversation", "messages"}
 
@@ -142,7 +143,12 @@ def render_checked(
     rendered = template.render_conversation(conversation, **extras)
     shown = rendered.conversation
     assert shown is not None and shown.messages, "the newest message is always shown"
-    texts = [m.text for m in shown.messages] + list(extras.values())
+    # Each shown message as placed in its slot: normalised, after the obfuscation marker
+    # when it had hidden or look-alike characters (pipeline.normalise).
+    found = [normalise(m.text) for m in conversation.messages][-len(shown.messages) :]
+    marks = [f"{n.marker()}\n" if n.obfuscated else "" for n in found]
+    texts = [mark + m.text for mark, m in zip(marks, shown.messages, strict=True)]
+    texts += list(extras.values())
     slotted = shown.model_copy(
         update={
             "messages": tuple(

@@ -94,6 +94,22 @@ class CountingFaults(FaultConfig):
         return fault
 
 
+def in_process_emulator(scale: st_bench.Scale, **faults: float) -> BedrockEmulator:
+    """stream_throughput's emulator, but in this process: the faults it draws are counted
+    here (a correctness run, not a throughput one)."""
+    from pipeline.models.local import baseline_responder
+
+    config = FaultConfig(
+        latency_ms=scale.latency_ms,
+        jitter_ms=scale.jitter_ms,
+        rpm=st_bench.QUOTA_RPM,
+        quota_window_s=st_bench.QUOTA_WINDOW_S,
+        seed=7,
+        **faults,
+    )
+    return BedrockEmulator(responder=baseline_responder(), faults=config).start()
+
+
 def count_faults(emulator: BedrockEmulator) -> Counter[str]:
     """Swap the emulator's faults for a counting copy (same rates and seed)."""
     values = {f.name: getattr(emulator.faults, f.name) for f in dataclasses.fields(FaultConfig)}
@@ -314,7 +330,7 @@ def stream_under_faults(
         store = DynamoVerdictSink(verdicts_table, client=throttled)
         events = st_bench.RecordingEvents()
         tally = st_bench.Tally()
-        emulator = st_bench.start_emulator(scale, **(faults or STREAM_FAULTS))
+        emulator = in_process_emulator(scale, **(faults or STREAM_FAULTS))
         drawn = count_faults(emulator)
         try:
             run = st_bench.Run(

@@ -5,6 +5,10 @@ companion prompt, calls the model under a hard deadline (a worker thread: a mode
 that ignores its own `deadline_s` still cannot make the turn late), screens the
 answer for a child and stores both turns. Every failure becomes a friendly spoken
 fallback with a reprompt; the session stays usable. Nothing here logs text.
+
+A child's words are kept only as long as the session needs them: each stored turn
+expires (`session_ttl`, 1 h; `user_memory_ttl`, 24 h for opt-in user memory, which the
+daily limit counts over) and `forget_session` deletes the session's turns when it ends.
 """
 
 from __future__ import annotations
@@ -43,6 +47,11 @@ CHILD = "child"
 ASSISTANT = "assistant"
 # Time kept back for the guardrail call, so that both fit in the deadline.
 GUARDRAIL_RESERVE_S = 0.5
+# How long a stored turn may be read: an Alexa session lasts minutes (it closes after
+# about 8 s of silence and one reprompt), so one hour bounds it with a wide margin.
+SESSION_TURN_TTL = timedelta(hours=1)
+# Opt-in user memory: the per-user daily limit counts the last 24 h, no longer.
+USER_MEMORY_TTL = timedelta(hours=24)
 
 ReplyStatus = Literal[
     "answered", "deadline", "throttled", "model_error", "screened", "session_limit",
@@ -114,6 +123,8 @@ class Companion:
     guardrail: Callable[[str], bool] | None = None
     max_answer_chars: int = MAX_ANSWER_CHARS
     clock: Callable[[], datetime] = field(default=_utcnow)
+    session_ttl: timedelta = SESSION_TURN_TTL
+    user_memory_ttl: timedelta = USER_MEMORY_TTL
 
     @classmethod
     def from_settings(
@@ -167,6 +178,19 @@ def user_conversation_id(user_id: str) -> str:
     return f"{USER_PREFIX}{hashlib.sha256(user_id.encode()).hexdigest()[:32]}"
 
 
+def forget_session(companion: Companion, session_id: str) -> int | None:
+    """Delete a session's turns (its end); None if the store failed (expiry still applies)."""
+    conversation_id = session_conversation_id(session_id)
+    try:
+        return companion.history.forget(conversation_id)
+    except Exception as exc:  # the turns still expire: log by id, never fail the request
+        logger.warning(
+            "history delete failed",
+            extra={"conversation_id": conversation_id, "error": type(exc).__name__},
+        )
+        return None
+
+
 def call_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
     """Run `fn` in a daemon thread; raise `DeadlineExceeded` if it takes over `timeout_s`.
 
@@ -213,10 +237,13 @@ def _load(history: HistoryStore, conversation_id: str, limit: int) -> Conversati
         return Conversation(id=conversation_id, messages=())
 
 
-def _store(history: HistoryStore, messages: list[Message]) -> None:
+def _store(companion: Companion, messages: list[Message]) -> None:
+    now = companion.clock()
     for message in messages:
+        user = message.conversation_id.startswith(USER_PREFIX)
+        expires_at = now + (companion.user_memory_ttl if user else companion.session_ttl)
         try:
-            history.append(message)
+            companion.history.append(message, expires_at=expires_at)
         except Exception as exc:  # the answer matters more than the memory of it
             logger.warning(
                 "history write failed",
@@ -306,7 +333,7 @@ def reply(session: SessionInfo, utterance: str | None, companion: Companion) -> 
         else:
             status = "answered"
     if status != "answered":
-        _store(companion.history, child)  # the child's words still give the next turn context
+        _store(companion, child)  # the child's words still give the next turn context
         elapsed = (time.perf_counter() - started) * 1000
         return _fallback(
             status, calls, screen=screen_notes, total_ms=elapsed, turns_shown=prompt.messages_shown
@@ -318,7 +345,7 @@ def reply(session: SessionInfo, utterance: str | None, companion: Companion) -> 
                 text=screened.text)
         for m in child
     ]  # fmt: skip
-    _store(companion.history, [*child, *answer])
+    _store(companion, [*child, *answer])
     return Reply(
         speech=screened.ssml,
         text=screened.text,

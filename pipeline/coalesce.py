@@ -17,6 +17,7 @@ from .conversation import Conversation, Message
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
+    from datetime import datetime
 
     from .records import ParsedRecord, SkipReason
 
@@ -29,6 +30,8 @@ class ConversationJob:
     messages: tuple[Message, ...]  # chronological
     item_ids: tuple[str, ...]  # every record this job's verdict covers
     event_ids: tuple[str, ...] = ()
+    # Timestamps of messages whose text a MODIFY changed: judged again, in context.
+    edited: frozenset[datetime] = frozenset()
 
     @property
     def newest(self) -> Message:
@@ -74,6 +77,7 @@ def plan_batch(records: Sequence[ParsedRecord]) -> BatchPlan:
                 messages=_unique_by_timestamp(r.message for r in ordered if r.message),
                 item_ids=tuple(r.item_id for r in group),
                 event_ids=tuple(r.event_id for r in group if r.event_id),
+                edited=frozenset(r.message.timestamp for r in group if r.edited and r.message),
             )
         )
     return BatchPlan(jobs=tuple(jobs), skipped=tuple(skipped), records=len(records))
@@ -129,6 +133,23 @@ def plan_checkpoints(
             end -= 1  # stored context older than the window needs no checkpoint of its own
     unseen = sum(1 for m in timeline[:end] if m.timestamp in is_new)
     return Checkpoints(windows=tuple(reversed(windows)), unseen=unseen)
+
+
+def oldest_edit_outside(stored: Conversation, job: ConversationJob) -> datetime | None:
+    """The oldest edited message older than every stored one: its context must be read.
+
+    `stored` holds the newest messages only; an edit further back is judged on the
+    messages up to it, which the caller reads with `latest(..., until=...)`.
+    """
+    if not job.edited or not stored.messages:
+        return None
+    oldest = min(job.edited)
+    return oldest if oldest < stored.messages[0].timestamp else None
+
+
+def with_context(stored: Conversation, older: Conversation) -> Conversation:
+    """The stored window extended back with older messages (stored ones win a clash)."""
+    return _merged(older.model_copy(update={"id": stored.id}), stored.messages)
 
 
 def failed_items(plan: BatchPlan, failed_conversations: Iterable[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
+from .normalise import normalised_text
 
 # One message above this is refused at the edge; the prompt truncates far earlier.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -85,6 +87,16 @@ class Conversation(BaseModel):
         """The newest `limit` messages, still in chronological order."""
         return self.model_copy(update={"messages": self.messages[-limit:] if limit else ()})
 
+    def digest(self) -> str:
+        """A short hash of what these messages say (timestamps, senders, texts).
+
+        Part of a verdict's idempotency key: the same messages cost one judgement,
+        whatever the redeliveries; an edited text is a new judgement.
+        """
+        shown = [[m.iso_timestamp, m.sender, m.text] for m in self.messages]
+        data = json.dumps(shown, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        return hashlib.sha256(data).hexdigest()[:16]
+
 
 def iso(ts: datetime) -> str:
     """ISO-8601 in UTC with a fixed width, so that string order is time order."""
@@ -109,11 +121,12 @@ def truncate_text(text: str, max_chars: int) -> str:
     repeated filler is collapsed first; then the start and the end are kept, and from
     the part in between, the sentences that carry payment or contact cues (a cut
     keeping only the start let padded scams through; one keeping both ends lost a
-    request padded on both sides).
+    request padded on both sides). A cut text is normalised first (`pipeline.normalise`):
+    a cue spelt with hidden or look-alike characters is still a cue.
     """
     if len(text) <= max_chars:
         return text
-    text = collapse_repeats(text)
+    text = collapse_repeats(normalised_text(text))
     if len(text) <= max_chars:
         return text
     kept = _cue_pieces(text, max_chars // 3, skip=max_chars // 3)

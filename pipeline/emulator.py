@@ -39,6 +39,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from .models.prompt_cache import CACHE_TTL_S, min_prefix_tokens
+from .tokens import count_for_model
+
 __all__ = [
     "DEFAULT_TOOL_INPUT",
     "ERROR_STATUS",
@@ -50,7 +53,9 @@ __all__ = [
     "FaultConfig",
     "Responder",
     "ScriptedResponder",
+    "contract_answer",
     "default_responder",
+    "emulator_client",
     "estimate_tokens",
     "run_forever",
     "serve",
@@ -117,6 +122,7 @@ class EmulatorRequest:
     tool_schema: dict[str, Any] | None = None
     forced_tool: str | None = None
     max_tokens: int | None = None
+    cache_prefix: str | None = None  # text before the last cachePoint block (Converse)
 
 
 @dataclass(frozen=True)
@@ -232,6 +238,8 @@ class EmulatorStats:
             self.by_model: Counter[str] = Counter()
             self.input_tokens = 0
             self.output_tokens = 0
+            self.cache_read_tokens = 0
+            self.cache_write_tokens = 0
             self.served_times: deque[float] = deque(maxlen=100_000)
 
     def record_received(self, model_id: str) -> None:
@@ -240,7 +248,13 @@ class EmulatorStats:
             self.by_model[model_id] += 1
 
     def record_answer(
-        self, status: int, error: str | None = None, input_tokens: int = 0, output_tokens: int = 0
+        self,
+        status: int,
+        error: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
     ) -> None:
         with self._lock:
             self.by_status[status] += 1
@@ -250,6 +264,8 @@ class EmulatorStats:
                 self.served += 1
                 self.input_tokens += input_tokens
                 self.output_tokens += output_tokens
+                self.cache_read_tokens += cache_read_tokens
+                self.cache_write_tokens += cache_write_tokens
                 self.served_times.append(time.monotonic())
 
     def served_since(self, since: float) -> int:
@@ -272,6 +288,8 @@ class EmulatorStats:
                 "by_model": dict(self.by_model),
                 "input_tokens": self.input_tokens,
                 "output_tokens": self.output_tokens,
+                "cache_read_tokens": self.cache_read_tokens,
+                "cache_write_tokens": self.cache_write_tokens,
             }
 
     def summary(self) -> str:
@@ -346,11 +364,27 @@ def _json_type(value: Any) -> str:
 
 
 def default_responder(request: EmulatorRequest) -> EmulatorReply:
-    """Text "0", or for a forced tool an input satisfying its schema
-    (DEFAULT_TOOL_INPUT for the verdict schema)."""
+    """For a forced tool, an input satisfying its schema (DEFAULT_TOOL_INPUT for the
+    verdict schema); for a prompt asking for parley's text answer contract, the marked
+    final line with the prompt's answer code and DEFAULT_TOOL_INPUT; else text "0"."""
     if request.forced_tool is not None:
         return EmulatorReply(tool_input=example_for_schema(request.tool_schema))
+    if text := contract_answer(request.prompt_text, DEFAULT_TOOL_INPUT):
+        return EmulatorReply(text=text)
     return EmulatorReply(text="0")
+
+
+def contract_answer(prompt_text: str, verdict: Mapping[str, Any], preface: str = "") -> str | None:
+    """A text answer by parley's text answer contract (pipeline.verdict), as a model
+    following the prompt's instruction writes it: an optional preface, then the final
+    line `VERDICT <answer code>: <verdict JSON>`. None when the prompt asks for none."""
+    from .verdict import ANSWER_MARK, answer_nonce_in  # lazy: keeps the emulator light
+
+    nonce = answer_nonce_in(prompt_text)
+    if nonce is None:
+        return None
+    line = f"{ANSWER_MARK} {nonce}: {json.dumps(dict(verdict))}"
+    return f"{preface}\n{line}" if preface else line
 
 
 class EchoResponder:
@@ -465,7 +499,25 @@ def converse_request(model_id: str, body: dict[str, Any]) -> EmulatorRequest:
         tool_schema=(spec.get("inputSchema") or {}).get("json") if spec else None,
         forced_tool=forced,
         max_tokens=max_tokens if isinstance(max_tokens, int) else None,
+        cache_prefix=cache_prefix(body.get("system"), body.get("messages")),
     )
+
+
+def cache_prefix(system: Any, messages: Any) -> str | None:
+    """The prompt text before the last `cachePoint` block (system first, then the
+    messages in order), or None when the request has no cache point."""
+    blocks: list[Any] = list(system) if isinstance(system, list) else []
+    for message in messages if isinstance(messages, list) else []:
+        if isinstance(message, dict) and isinstance(message.get("content"), list):
+            blocks.extend(message["content"])
+    prefix: str | None = None
+    texts: list[str] = []
+    for block in blocks:
+        if isinstance(block, dict) and isinstance(block.get("cachePoint"), dict):
+            prefix = "\n".join(texts)
+        else:
+            texts.extend(_block_texts([block]))
+    return prefix
 
 
 def invoke_request(model_id: str, body: dict[str, Any]) -> EmulatorRequest:
@@ -547,6 +599,9 @@ class Answer:
     stop_reason: Literal["end_turn", "tool_use", "max_tokens"]
     input_tokens: int
     output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_point: bool = False  # the request had one: usage reports the cache fields
 
 
 def shape_answer(
@@ -568,13 +623,13 @@ def shape_answer(
     produced = (text or "") + (json.dumps(tool_input) if tool_input is not None else "")
     output_tokens = reply.output_tokens
     if output_tokens is None or fault in ("malformed", "truncated"):
-        output_tokens = estimate_tokens(produced)
+        output_tokens = count_for_model(request.model_id, produced)
         if fault == "truncated" and request.max_tokens is not None:
             output_tokens = request.max_tokens
     input_tokens = (
         reply.input_tokens
         if reply.input_tokens is not None
-        else estimate_tokens(request.prompt_text)
+        else count_for_model(request.model_id, request.prompt_text)
     )
     return Answer(
         text=text,
@@ -608,13 +663,26 @@ def converse_body(answer: Answer, latency_ms: int) -> dict[str, Any]:
     return {
         "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": answer.stop_reason,
-        "usage": {
-            "inputTokens": answer.input_tokens,
-            "outputTokens": answer.output_tokens,
-            "totalTokens": answer.input_tokens + answer.output_tokens,
-        },
+        "usage": usage_body(answer),
         "metrics": {"latencyMs": latency_ms},
     }
+
+
+def usage_body(answer: Answer) -> dict[str, int]:
+    """Converse `usage`: input tokens exclude those read from or written to the cache;
+    the total counts them all."""
+    usage = {
+        "inputTokens": answer.input_tokens,
+        "outputTokens": answer.output_tokens,
+        "totalTokens": answer.input_tokens
+        + answer.output_tokens
+        + answer.cache_read_tokens
+        + answer.cache_write_tokens,
+    }
+    if answer.cache_point:
+        usage["cacheReadInputTokens"] = answer.cache_read_tokens
+        usage["cacheWriteInputTokens"] = answer.cache_write_tokens
+    return usage
 
 
 def base_model_id(model_id: str) -> str:
@@ -788,6 +856,7 @@ class BedrockEmulator:
         self._rng = random.Random()
         self.faults = faults or FaultConfig()
         self._windows: dict[str, deque[tuple[float, int]]] = {}
+        self._prompt_cache: dict[tuple[str, str], float] = {}  # (model, prefix) -> expiry
         self._window_tokens: Counter[str] = Counter()
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
@@ -822,6 +891,7 @@ class BedrockEmulator:
         with self._lock:
             self._windows.clear()
             self._window_tokens.clear()
+            self._prompt_cache.clear()
 
     # ---- lifecycle
 
@@ -888,29 +958,8 @@ class BedrockEmulator:
         self.stop()
 
     def client(self, **config: Any) -> Any:
-        """A boto3 `bedrock-runtime` client for this endpoint (dummy credentials).
-
-        Keyword arguments go to `botocore.config.Config`; defaults: adaptive retries
-        (3 attempts in all) and a pool of 50 connections. Note that in `retries`,
-        botocore's `max_attempts` counts *retries*; `total_max_attempts` counts
-        attempts (`{"mode": "standard", "total_max_attempts": 1}` never retries).
-        """
-        import boto3
-        from botocore.config import Config
-
-        options: dict[str, Any] = {
-            "retries": {"mode": "adaptive", "total_max_attempts": 3},
-            "max_pool_connections": 50,
-        }
-        options.update(config)
-        return boto3.client(
-            "bedrock-runtime",
-            endpoint_url=self.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(**options),
-        )
+        """A boto3 `bedrock-runtime` client for this endpoint (see `emulator_client`)."""
+        return emulator_client(self.endpoint_url, **config)
 
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._lock:
@@ -993,6 +1042,7 @@ class BedrockEmulator:
         )
         latency_ms = int((time.monotonic() - started) * 1000)
         if request.operation == "converse":
+            answer = self._cached(request, answer)
             return self._ok(converse_body(answer, latency_ms), answer)
         headers = {
             "X-Amzn-Bedrock-Input-Token-Count": str(answer.input_tokens),
@@ -1015,12 +1065,34 @@ class BedrockEmulator:
             return "error", code
         return (name if name in _MARKER_FAULTS else None), None
 
+    def _cached(self, request: EmulatorRequest, answer: Answer) -> Answer:
+        """Bill a cache point's prefix as Bedrock does: a write on a miss, a read on a
+        hit within the TTL (renewed by each hit); nothing below the model's minimum."""
+        if request.cache_prefix is None:
+            return answer
+        minimum = min_prefix_tokens(request.model_id)
+        tokens = count_for_model(request.model_id, request.cache_prefix)
+        if minimum is None or tokens < minimum:
+            return dataclasses.replace(answer, cache_point=True)
+        key = (base_model_id(request.model_id), request.cache_prefix)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._prompt_cache.get(key, 0.0) > now
+            self._prompt_cache[key] = now + CACHE_TTL_S
+        return dataclasses.replace(
+            answer,
+            input_tokens=max(0, answer.input_tokens - tokens),
+            cache_read_tokens=tokens if hit else 0,
+            cache_write_tokens=0 if hit else tokens,
+            cache_point=True,
+        )
+
     def _admit(self, request: EmulatorRequest, faults: FaultConfig) -> None:
         """Count the request against its model's rpm/tpm window, or throttle it."""
         if faults.rpm is None and faults.tpm is None:
             return
         window = faults.quota_window_s
-        reserved = estimate_tokens(request.prompt_text) + (
+        reserved = count_for_model(request.model_id, request.prompt_text) + (
             request.max_tokens if request.max_tokens is not None else DEFAULT_RESERVED_MAX_TOKENS
         )
         now = time.monotonic()
@@ -1057,6 +1129,8 @@ class BedrockEmulator:
             200,
             input_tokens=answer.input_tokens if answer else 0,
             output_tokens=answer.output_tokens if answer else 0,
+            cache_read_tokens=answer.cache_read_tokens if answer else 0,
+            cache_write_tokens=answer.cache_write_tokens if answer else 0,
         )
         headers = {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())}
         headers.update(extra or {})
@@ -1071,6 +1145,32 @@ class BedrockEmulator:
             "x-amzn-ErrorType": code + _ERROR_TYPE_SUFFIX,
         }
         return status, headers, json.dumps({"message": message}).encode()
+
+
+def emulator_client(endpoint_url: str, **config: Any) -> Any:
+    """A boto3 `bedrock-runtime` client for an emulator at `endpoint_url` (dummy credentials).
+
+    Keyword arguments go to `botocore.config.Config`; defaults: adaptive retries
+    (3 attempts in all) and a pool of 50 connections. Note that in `retries`,
+    botocore's `max_attempts` counts *retries*; `total_max_attempts` counts
+    attempts (`{"mode": "standard", "total_max_attempts": 1}` never retries).
+    """
+    import boto3
+    from botocore.config import Config
+
+    options: dict[str, Any] = {
+        "retries": {"mode": "adaptive", "total_max_attempts": 3},
+        "max_pool_connections": 50,
+    }
+    options.update(config)
+    return boto3.client(
+        "bedrock-runtime",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(**options),
+    )
 
 
 # ------------------------------------------------------------------------- CLI

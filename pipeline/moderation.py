@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .errors import InputError
 from .models import ModelResult
 from .models.pricing import estimate_cost
-from .verdict import ParsedAnswer, Verdict, parse_answer, parse_legacy, verdict_tool_schema
+from .verdict import ParsedAnswer, Verdict, parse_answer, parse_text_answer, verdict_tool_schema
 
 if TYPE_CHECKING:
     from .conversation import Conversation
@@ -17,10 +17,23 @@ if TYPE_CHECKING:
 
 
 def parse_result(prompt: RenderedPrompt, result: ModelResult) -> ParsedAnswer:
-    """Read a model result by what the prompt asked for (structured verdict or legacy 0/1)."""
+    """Read a model result by what the prompt asked for (structured verdict or legacy 0/1).
+
+    Text is read by the text answer contract with the answer code of the request that
+    produced it (kept on the result; a cached result was asked with an older render's).
+    """
+    nonce = result.extra.get("answer_nonce") or prompt.nonce
     if prompt.output == "legacy" and result.structured is None:
-        return parse_legacy(result.text)
-    return parse_answer(structured=result.structured, text=result.text)
+        return parse_text_answer(result.text, nonce)
+    return parse_answer(structured=result.structured, text=result.text, nonce=nonce)
+
+
+def verdict_rationale(answer: ParsedAnswer) -> str:
+    """The model's rationale; for an undetermined answer, why first (parley's words)."""
+    if answer.status == "scored" or not answer.reason:
+        return answer.rationale
+    reason = f"undetermined: {answer.reason}"
+    return f"{reason}; model rationale: {answer.rationale}" if answer.rationale else reason
 
 
 def build_verdict(
@@ -37,7 +50,7 @@ def build_verdict(
         suspicious=answer.suspicious,
         score=answer.score,
         categories=answer.categories,
-        rationale=answer.rationale,
+        rationale=verdict_rationale(answer),
         status=answer.status,
         model_id=result.model_id,
         prompt=prompt.ref,
@@ -46,6 +59,7 @@ def build_verdict(
         latency_ms=round(result.latency_ms or elapsed_ms, 3),
         cost_usd=cost,
         decided_by=result.decided_by,
+        window_digest=conversation.digest(),
     )
 
 

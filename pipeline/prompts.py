@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .conversation import LONE_SURROGATE, Conversation, truncate_text
 from .errors import ConfigError, InputError
+from .normalise import DEFAULT_IGNORABLE, normalise
+from .verdict import new_answer_nonce
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -35,20 +37,25 @@ _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 # Unicode tag characters are invisible to a reader but spell ASCII to a model
 # ("ASCII smuggling"): a run of them becomes one visible mark.
 _TAG_CHARS = re.compile(r"[\U000e0000-\U000e007f]+")
+# Every other default-ignorable code point (zero-width characters, soft hyphens,
+# variation selectors, which can smuggle text like tags can): removed.
+_IGNORABLE = re.compile(f"[{DEFAULT_IGNORABLE}]+")
 
 
 def neutralise(value: object) -> str:
     """Make a value safe to place between the prompt's delimiters.
 
     Escapes `&`, `<`, `>` (so no tag, and no `</message>`, can be written), removes
-    control characters and lone surrogates, and shows bidi controls and hidden tag
-    characters as visible marks.
+    control characters and lone surrogates, shows bidi controls and hidden tag
+    characters as visible marks, and removes the other default-ignorable characters.
+    (Messages of a conversation are normalised before this, see `render_conversation`.)
     """
     text = value if isinstance(value, str) else str(value)
     text = LONE_SURROGATE.sub("\ufffd", text)
     text = _CONTROL.sub("", text)
     text = _BIDI.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", text)
     text = _TAG_CHARS.sub("[hidden tag characters]", text)
+    text = _IGNORABLE.sub("", text)
     text = unicodedata.normalize("NFC", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -119,6 +126,10 @@ class RenderedPrompt:
     # The windowed conversation as shown, for models that read messages, not text.
     conversation: Conversation | None = None
     variables: dict[str, Any] | None = None
+    # This request's answer code for the text answer contract (pipeline.verdict).
+    nonce: str | None = None
+    # Characters hidden (removed) and look-alikes (replaced) in the messages shown.
+    obfuscation: tuple[int, int] = (0, 0)
 
     def as_text(self) -> str:
         """One string, for models that take no system prompt (Titan, Mistral 7B)."""
@@ -181,7 +192,14 @@ class PromptTemplate:
         return {name: _ENV.from_string(src) for name, src in self.sections.items()}
 
     def render(self, **variables: Any) -> RenderedPrompt:
-        """Render with the given variables; a missing one is an error, never blank."""
+        """Render with the given variables; a missing one is an error, never blank.
+
+        Every render draws a fresh `answer_nonce` (unless one is given): a template
+        whose model answers in text may show it in its instruction, and the adapters'
+        text fallbacks append the instruction that carries it.
+        """
+        if not isinstance(variables.get("answer_nonce"), str):
+            variables["answer_nonce"] = new_answer_nonce()
         try:
             rendered = {name: t.render(**variables).strip() for name, t in self._compiled.items()}
         except UndefinedError as exc:
@@ -198,12 +216,30 @@ class PromptTemplate:
             messages_shown=shown,
             conversation=conversation if isinstance(conversation, Conversation) else None,
             variables={k: v for k, v in variables.items() if isinstance(v, str)},
+            nonce=variables["answer_nonce"],
         )
 
     def render_conversation(self, conversation: Conversation, **extra: Any) -> RenderedPrompt:
-        """Window the conversation by the front matter, truncate long messages, render."""
+        """Normalise messages, window by the front matter, truncate long ones, render.
+
+        Messages are normalised first (`pipeline.normalise`): hidden characters never
+        reach the model, look-alike letters reach it as the letters they imitate, and a
+        message that had either starts with a marker saying how many (obfuscation is
+        evidence). `RenderedPrompt.conversation` holds the messages as shown, without
+        the markers; `RenderedPrompt.obfuscation` the counts.
+        """
         window = self.meta.history
-        fitted = fit_budget(conversation, window)
+        normalised = [normalise(m.text) for m in conversation.messages]
+        clean = conversation.model_copy(
+            update={
+                "messages": tuple(
+                    m.model_copy(update={"text": n.text})
+                    for m, n in zip(conversation.messages, normalised, strict=True)
+                )
+            }
+        )
+        fitted = fit_budget(clean, window)
+        found = normalised[len(normalised) - len(fitted.messages) :]
         shown = fitted.model_copy(
             update={
                 "messages": tuple(
@@ -212,7 +248,14 @@ class PromptTemplate:
                 )
             }
         )
-        return self.render(conversation=shown, messages=shown.messages, **extra)
+        marked = tuple(
+            m.model_copy(update={"text": f"{n.marker()}\n{m.text}"}) if n.obfuscated else m
+            for m, n in zip(shown.messages, found, strict=True)
+        )
+        rendered = self.render(conversation=shown, messages=marked, **extra)
+        hidden = sum(n.hidden for n in found)
+        lookalikes = sum(n.lookalikes for n in found)
+        return replace(rendered, obfuscation=(hidden, lookalikes))
 
 
 class PromptStore(Protocol):

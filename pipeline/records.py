@@ -4,6 +4,10 @@ Pure and total: any input, however broken, becomes a `ParsedRecord` holding eith
 `Message` or a `SkipReason`; nothing here raises. The marketplace table's items are
 `Id` (S, or N converted to a string), `timestamp` (S, ISO-8601 with a timezone),
 `message` (S) and an optional `sender` (S).
+
+An INSERT is a new message. A MODIFY whose `message` text differs from its OldImage's
+(or that has no OldImage to compare with) is an edited message, judged again; one that
+leaves the text as it was (another attribute changed) is skipped: no model call.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ _PAYLOAD_FIELDS = ("message", "timestamp")
 class SkipReason(StrEnum):
     """Why a record produced no message (counted and logged by id, never by text)."""
 
-    NOT_INSERT = "not_insert"
+    NOT_INSERT = "not_insert"  # REMOVE, or an event name that is not INSERT/MODIFY
     NO_NEW_IMAGE = "no_new_image"
     MISSING_FIELD = "missing_field"
     WRONG_TYPE = "wrong_type"
@@ -35,6 +39,7 @@ class SkipReason(StrEnum):
     TOO_LARGE = "too_large"
     UNKNOWN_SHAPE = "unknown_shape"
     SKILL_RECORD = "skill_record"
+    UNCHANGED_TEXT = "unchanged_text"  # a MODIFY that left the message text as it was
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class ParsedRecord:
     message: Message | None = None
     skip: SkipReason | None = None
     size_bytes: int = 0
+    edited: bool = False  # a MODIFY that changed the message text
 
     @property
     def usable(self) -> bool:
@@ -86,7 +92,7 @@ def parse_stream_record(raw: Any, index: int = 0) -> ParsedRecord:
         if not isinstance(dynamodb, dict) or not isinstance(raw.get("eventName"), str):
             raise _Skip(SkipReason.UNKNOWN_SHAPE)
         base = replace(base, conversation_id=_id_for_logs(dynamodb.get("Keys")))
-        if raw["eventName"] != "INSERT":
+        if raw["eventName"] not in ("INSERT", "MODIFY"):
             raise _Skip(SkipReason.NOT_INSERT)
         image = dynamodb.get("NewImage")
         if image is None:
@@ -96,11 +102,15 @@ def parse_stream_record(raw: Any, index: int = 0) -> ParsedRecord:
         fields = {name: _typed_value(value) for name, value in image.items()}
         base = replace(base, conversation_id=_id_for_logs(image) or base.conversation_id)
         message = _message(fields)
+        edited = raw["eventName"] == "MODIFY"
+        if edited and _same_text(image, dynamodb.get("OldImage")):
+            raise _Skip(SkipReason.UNCHANGED_TEXT)
         size = dynamodb.get("SizeBytes")
         return replace(
             base,
             message=message,
             size_bytes=size if isinstance(size, int) else _size(message),
+            edited=edited,
         )
     except _Skip as skip:
         return replace(base, skip=skip.reason)
@@ -144,15 +154,15 @@ def parse_flat_item(raw: Any, index: int = 0) -> ParsedRecord:
 
 
 def _with_item_id(record: ParsedRecord, item_id: str) -> ParsedRecord:
-    return ParsedRecord(
-        index=record.index,
-        item_id=item_id,
-        event_id=record.event_id,
-        conversation_id=record.conversation_id,
-        message=record.message,
-        skip=record.skip,
-        size_bytes=record.size_bytes,
-    )
+    return replace(record, item_id=item_id)
+
+
+def _same_text(new_image: dict[str, Any], old_image: Any) -> bool:
+    """Both images hold the same `message` string (an edit of another attribute)."""
+    if not isinstance(old_image, dict):
+        return False  # no OldImage (a NEW_IMAGE stream): judge it; the key dedupes repeats
+    new, old = _typed_value(new_image.get("message")), _typed_value(old_image.get("message"))
+    return new.tag == old.tag == "S" and isinstance(new.value, str) and new.value == old.value
 
 
 class _Typed:

@@ -1,7 +1,9 @@
 """Screen a model's answer before Alexa speaks it to a child (pure: no I/O).
 
-`screen_output(text)` cleans the answer (entities decoded, tags and markdown removed,
-controls dropped, whitespace collapsed, length capped at a sentence end) and fails it
+`screen_output(text)` cleans the answer (entities decoded, text normalised by
+`pipeline.normalise` so that hidden and look-alike characters cannot disguise a word,
+tags and markdown removed, controls dropped, whitespace collapsed, length capped at a
+sentence end) and fails it
 when it holds a URL, a phone number, an e-mail address or a word from a small list
 of things a 3-5 year old should not hear. The word list is a floor, not a
 guarantee: Bedrock Guardrails (when configured) and the prompt do the real work.
@@ -12,8 +14,9 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from .normalise import normalised_text
 
 MAX_ANSWER_CHARS = 600
 MAX_INPUT_CHARS = 500
@@ -21,10 +24,9 @@ MAX_INPUT_CHARS = 500
 # A tag starts with a letter, "/", "!" or "?": "3 < 5 and 6 > 4" is text, not markup.
 _TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")
 _MARKDOWN = re.compile(r"[*_`#~|]+")
-# Controls, zero-width and bidi marks, and lone surrogates (which no store can encode).
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+# Controls and lone surrogates (which no store can encode); zero-width and bidi marks
+# are gone already (pipeline.normalise removes every default-ignorable character).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
 _URL = re.compile(
     r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[a-z0-9-]+\.(?:com|org|net|edu|gov|io|co|uk|us|de|fr"
@@ -82,8 +84,9 @@ def ssml_escape(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Plain speakable text: entities decoded, tags and markdown removed, controls dropped."""
-    text = unicodedata.normalize("NFC", html.unescape(text))
+    """Plain speakable text: entities decoded, normalised (`pipeline.normalise`), tags and
+    markdown removed, controls dropped."""
+    text = normalised_text(html.unescape(text))
     text = _TAG.sub(" ", text)
     text = _MARKDOWN.sub(" ", text)
     text = _CONTROL.sub("", text)
@@ -142,7 +145,7 @@ def screen_output(text: str | None, *, max_chars: int = MAX_ANSWER_CHARS) -> Scr
     raw = text or ""
     cleaned = clean_text(raw)
     changes = []
-    if cleaned != _SPACE.sub(" ", raw).strip():
+    if cleaned != _SPACE.sub(" ", normalised_text(raw)).strip():
         changes.append("markup_removed")
     capped = cap_length(cleaned, max_chars)
     if capped != cleaned:

@@ -1,6 +1,7 @@
 """Where verdicts go: an idempotent verdict store (DynamoDB or SQLite) and EventBridge.
 
-A verdict is keyed by (conversation id, last message timestamp, prompt id@version).
+A verdict is keyed by (conversation id, last message timestamp, prompt id@version, hash
+of the judged messages' texts).
 `VerdictPublisher` writes first and publishes only what is not yet published, then
 marks the stored item `published`. So a redelivered batch writes no second verdict and
 publishes no second event, and a publish that failed after a successful write is made
@@ -56,10 +57,19 @@ class VerdictKey:
 
 
 def verdict_key(
-    conversation_id: str, last_message_at: datetime, prompt_ref: str, *, shadow: bool = False
+    conversation_id: str,
+    last_message_at: datetime,
+    prompt_ref: str,
+    *,
+    shadow: bool = False,
+    digest: str | None = None,
 ) -> VerdictKey:
-    """The idempotency key of a verdict; shadow verdicts live under a `shadow#` prefix."""
-    sk = f"{iso(last_message_at)}#{prompt_ref}"
+    """The idempotency key of a verdict; shadow verdicts live under a `shadow#` prefix.
+
+    `digest` (`Conversation.digest()` of the judged messages) ends the sort key: an
+    edited text is judged again, a redelivery or an edit that changes nothing is not.
+    """
+    sk = f"{iso(last_message_at)}#{prompt_ref}" + (f"#{digest}" if digest else "")
     return VerdictKey(conversation_id, f"{SHADOW_PREFIX}{sk}" if shadow else sk)
 
 
@@ -93,7 +103,11 @@ def stored_verdict(
 ) -> StoredVerdict:
     """Wrap a fresh verdict for writing."""
     key = verdict_key(
-        verdict.conversation_id, verdict.last_message_at, verdict.prompt, shadow=shadow
+        verdict.conversation_id,
+        verdict.last_message_at,
+        verdict.prompt,
+        shadow=shadow,
+        digest=verdict.window_digest,
     )
     return StoredVerdict(
         key=key,

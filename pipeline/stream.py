@@ -32,7 +32,15 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from .coalesce import BatchPlan, ConversationJob, merge_window, plan_batch, plan_checkpoints
+from .coalesce import (
+    BatchPlan,
+    ConversationJob,
+    merge_window,
+    oldest_edit_outside,
+    plan_batch,
+    plan_checkpoints,
+    with_context,
+)
 from .errors import ConfigError, ParleyError
 from .moderation import assess
 from .records import ParsedRecord, SkipReason, parse_pipe_items, parse_stream_event
@@ -50,6 +58,7 @@ from .sinks import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
         DynamoDBRecord,
@@ -341,6 +350,11 @@ class StreamHandler:
             return outcome
         try:
             stored = self.history.latest(job.conversation_id, self.window)
+            edit_at = oldest_edit_outside(stored, job)
+            if edit_at is not None:
+                # An edit older than the newest window: judge it on the messages before it.
+                older = self.history.latest(job.conversation_id, self.window, until=edit_at)
+                stored = with_context(stored, older)
             plan = plan_checkpoints(
                 stored,
                 job.messages,
@@ -364,15 +378,17 @@ class StreamHandler:
             # Oldest first: the newest verdict, the conversation's current one, comes last.
             for window in earlier:
                 verdict, duplicate, _, fresh = self._deliver(
-                    window, self.template, False, remaining_ms, correlation_id, outcome.stats
-                )
+                    window, self.template, False, remaining_ms, correlation_id, outcome.stats,
+                    edited=job.edited,
+                )  # fmt: skip
                 outcome.earlier.append((verdict, fresh and not duplicate))
                 fresh_earlier = fresh_earlier or fresh
                 if remaining_ms() < self.settings.min_remaining_ms:
                     raise NotFinished(f"conversation {job.conversation_id}: out of time")
             outcome.verdict, outcome.duplicate, outcome.published, fresh = self._deliver(
-                newest, self.template, False, remaining_ms, correlation_id, outcome.stats
-            )
+                newest, self.template, False, remaining_ms, correlation_id, outcome.stats,
+                edited=job.edited,
+            )  # fmt: skip
             outcome.status = "judged" if fresh or fresh_earlier else "already_done"
         except Exception as exc:  # one conversation's failure must not fail the others
             outcome.status = "failed"
@@ -424,9 +440,17 @@ class StreamHandler:
         remaining_ms: Callable[[], float],
         correlation_id: str | None,
         stats: RetryStats,
+        edited: frozenset[datetime] = frozenset(),
     ) -> tuple[Verdict, bool, bool, bool]:
-        """Judge unless already stored, then deliver: (verdict, duplicate, published, fresh)."""
-        key = verdict_key(window.id, window.last.timestamp, template.meta.ref, shadow=shadow)
+        """Judge unless already stored, then deliver: (verdict, duplicate, published, fresh).
+
+        The key ends with the digest of the window's texts: the same texts are judged
+        once, whatever the redeliveries; an edited text is judged again.
+        """
+        digest = window.digest()
+        key = verdict_key(
+            window.id, window.last.timestamp, template.meta.ref, shadow=shadow, digest=digest
+        )
         existing: StoredVerdict | None = self.publisher.lookup(key)
         if existing is not None:
             # A redelivery: no second model call; finish publishing if a crash interrupted it.
@@ -441,6 +465,12 @@ class StreamHandler:
             rng=self.rng,
             stats=stats,
             backoff_on_throttle=self.pacer is None,
+        )
+        verdict = verdict.model_copy(
+            update={
+                "window_digest": digest,
+                "edited": any(m.timestamp in edited for m in window.messages),
+            }
         )
         delivery = self.publisher.deliver(verdict, shadow=shadow, correlation_id=correlation_id)
         return delivery.stored.verdict, delivery.duplicate, delivery.published, True
@@ -523,9 +553,9 @@ class AwsClients:
     def get(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                import boto3
+                from . import aws
 
-                self._clients[service] = boto3.client(
+                self._clients[service] = aws.client(
                     service,
                     region_name=self.settings.region,
                     endpoint_url=self.settings.aws_endpoint_url,

@@ -28,7 +28,7 @@ from ask_sdk_model import RequestEnvelope
 from ask_sdk_model.ui import SimpleCard
 from aws_lambda_powertools import Logger
 
-from pipeline.assistant import REPROMPT, Companion, SessionInfo, reply
+from pipeline.assistant import REPROMPT, Companion, SessionInfo, forget_session, reply
 from pipeline.errors import InputError, ParleyError
 from pipeline.redact import install_redaction
 from pipeline.screen import ssml_escape
@@ -130,6 +130,15 @@ def _respond(
     return builder.response
 
 
+def _forget(handler_input: HandlerInput, companion: Companion) -> dict[str, Any]:
+    """The session is over: delete its turns now (expiry covers a failed delete)."""
+    session = handler_input.request_envelope.session
+    if session is None or not session.session_id:
+        return {}
+    deleted = forget_session(companion, session.session_id)
+    return {"turns_deleted": deleted}
+
+
 def _as_count(value: Any) -> int:
     # Session attributes come back from the device: trust only a plain non-negative int.
     return value if isinstance(value, int) and value >= 0 else 0
@@ -165,6 +174,21 @@ class SpokenLineHandler(AbstractRequestHandler):
         return _respond(handler_input, self.line, status=self.status, end_session=self.end_session)
 
 
+class GoodbyeHandler(SpokenLineHandler):
+    """Cancel / Stop: say goodbye, end the session and delete its turns.
+
+    Alexa sends no SessionEndedRequest when the skill itself ends the session.
+    """
+
+    def __init__(self, line: str, companion: Companion, *, intent_names: tuple[str, ...]):
+        super().__init__(line, intent_names=intent_names, end_session=True)
+        self.companion = companion
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        forgotten = _forget(handler_input, self.companion)
+        return _respond(handler_input, self.line, status=self.status, end_session=True, **forgotten)
+
+
 class ChatIntentHandler(AbstractRequestHandler):
     """Free speech: one companion turn (memory, deadline, screen) per request."""
 
@@ -191,8 +215,10 @@ class ChatIntentHandler(AbstractRequestHandler):
         handler_input.attributes_manager.session_attributes = attributes
         builder = handler_input.response_builder.speak(turn.speech)
         builder.set_card(SimpleCard(title=CARD_TITLE, content=turn.text))
-        if turn.end_session:
+        forgotten: dict[str, Any] = {}
+        if turn.end_session:  # a limit ended it: no SessionEndedRequest will follow
             builder.set_should_end_session(True)
+            forgotten = _forget(handler_input, self.companion)
         elif turn.reprompt:
             builder.ask(turn.reprompt)
         _log(
@@ -205,12 +231,19 @@ class ChatIntentHandler(AbstractRequestHandler):
             turn_ms=round(turn.total_ms, 1),
             turns_shown=turn.turns_shown,
             screen=list(turn.screen),
+            **forgotten,
         )
         return builder.response
 
 
 class SessionEndedHandler(AbstractRequestHandler):
-    """The session is over (user said nothing, exceeded reprompts, or an error): no speech."""
+    """The session is over (user said nothing, exceeded reprompts, or an error): no speech.
+
+    The session's turns are deleted here: nothing needs them any more.
+    """
+
+    def __init__(self, companion: Companion) -> None:
+        self.companion = companion
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_request_type(intents.SESSION_ENDED_REQUEST)(handler_input))
@@ -224,6 +257,7 @@ class SessionEndedHandler(AbstractRequestHandler):
             "session_ended",
             reason=getattr(reason, "value", reason),
             error_type=getattr(getattr(error, "object_type", None), "value", None),
+            **_forget(handler_input, self.companion),
         )
         return handler_input.response_builder.response
 
@@ -246,8 +280,9 @@ class CatchAllExceptionHandler(AbstractExceptionHandler):
 
 
 def _aws_client(service: str, settings: Settings, *, read_timeout: float) -> Any:
-    import boto3
     from botocore.config import Config
+
+    from pipeline import aws
 
     # Short timeouts: a store or a guardrail must not eat Alexa's 8 seconds.
     config = Config(
@@ -258,7 +293,7 @@ def _aws_client(service: str, settings: Settings, *, read_timeout: float) -> Any
     endpoint = (
         settings.bedrock_endpoint_url if service == "bedrock-runtime" else settings.aws_endpoint_url
     )
-    return boto3.client(service, region_name=settings.region, endpoint_url=endpoint, config=config)
+    return aws.client(service, region_name=settings.region, endpoint_url=endpoint, config=config)
 
 
 def build_companion(
@@ -322,14 +357,12 @@ def build_skill(
         SpokenLineHandler(LAUNCH_LINE, request_type=intents.LAUNCH_REQUEST, status="launch"),
         ChatIntentHandler(companion),
         SpokenLineHandler(HELP_LINE, intent_names=(intents.HELP,)),
-        SpokenLineHandler(
-            GOODBYE_LINE, intent_names=(intents.CANCEL, intents.STOP), end_session=True
-        ),
+        GoodbyeHandler(GOODBYE_LINE, companion, intent_names=(intents.CANCEL, intents.STOP)),
         SpokenLineHandler(YES_LINE, intent_names=(intents.YES,)),
         SpokenLineHandler(NO_LINE, intent_names=(intents.NO,)),
         SpokenLineHandler(FALLBACK_LINE, intent_names=(intents.FALLBACK,)),
         SpokenLineHandler(HOME_LINE, intent_names=(intents.NAVIGATE_HOME,)),
-        SessionEndedHandler(),
+        SessionEndedHandler(companion),
     ):
         builder.add_request_handler(handler)
     builder.add_exception_handler(CatchAllExceptionHandler())

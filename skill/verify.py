@@ -1,15 +1,19 @@
 """Verify that an HTTPS request really comes from Alexa, as Alexa requires of web services.
 
-Checks, in order: the `SignatureCertChainUrl` (https, host s3.amazonaws.com, port 443
-if given, normalised path under /echo.api/); the certificate chain fetched from it
-(cached by URL), valid now, issued for `echo-api.amazon.com` and chaining to a
-trusted root (path validation by `cryptography.x509.verification`); the
-`Signature-256` header, RSA-SHA256 (PKCS#1 v1.5) over the raw body with the leaf's
-key; and the request timestamp within 150 seconds of now.
+Checks, cheapest first, so that a forged request costs no download: both headers
+present; the `SignatureCertChainUrl` normalised (https, host s3.amazonaws.com, port
+443 if given, dot segments resolved, path under /echo.api/; user info, query,
+fragment, percent-escapes and backslashes refused); the `Signature-256` header is
+base64 of an RSA-sized signature; the request timestamp is a string within 150
+seconds of now. Only then the certificate chain is fetched from the normalised URL
+(cached by it, one download at a time), checked valid now, issued for
+`echo-api.amazon.com` and chaining to a trusted root (path validation by
+`cryptography.x509.verification`), and the signature checked: RSA-SHA256 (PKCS#1
+v1.5) over the raw body with the leaf's key.
 
 ask-sdk-webservice-support would do this, but fails at import on OpenSSL 3 (see
-API-NOTES), hence this module. Trusted roots default to certifi's bundle when
-certifi is installed, else the system's OpenSSL CA file; tests pass their own root.
+API-NOTES), hence this module. Trusted roots are certifi's bundle; tests pass their
+own root.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import binascii
 import json
 import posixpath
 import re
-import ssl
 import threading
 import warnings
 from collections import OrderedDict
@@ -46,8 +49,18 @@ MAX_SKEW_S = 150
 CERT_HEADER = "SignatureCertChainUrl"
 SIGNATURE_HEADER = "Signature-256"
 _CACHE_SIZE = 16
+_RSA_SIGNATURE_BYTES = (256, 384, 512)  # RSA 2048, 3072 and 4096-bit keys
 _MAX_CHAIN_BYTES = 64 * 1024
+_FETCH_WAIT_S = 5.0
 
+# Alexa's URL has none of these; each would make a new cache key for the same file.
+_REFUSED_IN_URL = (
+    ("\\", "a backslash"),
+    ("@", "user info"),
+    ("?", "a query"),
+    ("#", "a fragment"),
+    ("%", "a percent-escape"),
+)
 _PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 
 Fetcher = Callable[[str], bytes]
@@ -61,8 +74,20 @@ class VerificationError(ParleyError):
         self.reason = reason
 
 
-def check_cert_url(url: str) -> None:
-    """Alexa's rules for `SignatureCertChainUrl`; raise VerificationError if broken."""
+def normalise_cert_url(url: str) -> str:
+    """The one form of a `SignatureCertChainUrl` that is fetched and cached, if it obeys
+    Alexa's rules; raise VerificationError (before any download) if it does not.
+
+    Scheme and host are lowercased, port 443 dropped, dot segments resolved. Alexa's
+    URL has no user info, query, fragment, percent-escape or backslash, so a URL with
+    any of them is refused rather than cleaned: each variant would otherwise be a new
+    cache key, and so a new download, for an unsigned request.
+    """
+    for mark, what in _REFUSED_IN_URL:
+        if mark in url:
+            raise VerificationError(f"certificate URL has {what}")
+    if any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in url):
+        raise VerificationError("certificate URL has a space, control or non-ASCII character")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -70,13 +95,19 @@ def check_cert_url(url: str) -> None:
         raise VerificationError("certificate URL is malformed") from None
     if parts.scheme.lower() != "https":
         raise VerificationError("certificate URL is not https")
-    if (parts.hostname or "").lower() != ALEXA_CERT_HOST:
+    if parts.hostname != ALEXA_CERT_HOST:  # urlsplit lowercases it
         raise VerificationError(f"certificate URL host is not {ALEXA_CERT_HOST}")
     if port is not None and port != 443:
         raise VerificationError("certificate URL port is not 443")
     path = posixpath.normpath(parts.path) if parts.path else ""
     if not path.startswith(ALEXA_CERT_PATH):
         raise VerificationError(f"certificate URL path is not under {ALEXA_CERT_PATH}")
+    return f"https://{ALEXA_CERT_HOST}{path}"
+
+
+def check_cert_url(url: str) -> None:
+    """Alexa's rules for `SignatureCertChainUrl`; raise VerificationError if broken."""
+    normalise_cert_url(url)
 
 
 def fetch_url(url: str) -> bytes:
@@ -89,19 +120,10 @@ def fetch_url(url: str) -> bytes:
 
 
 def default_trusted_roots() -> list[x509.Certificate]:
-    """certifi's CA bundle if certifi is installed, else the OpenSSL default CA file."""
-    try:
-        import certifi
+    """The roots of certifi's CA bundle (Mozilla's list, a declared dependency)."""
+    import certifi
 
-        bundle = Path(certifi.where())
-    except ImportError:
-        cafile = ssl.get_default_verify_paths().cafile
-        if not cafile:
-            raise ConfigError(
-                "no trusted CA bundle: install certifi or pass trusted_roots"
-            ) from None
-        bundle = Path(cafile)
-    return load_ca_bundle(bundle.read_bytes())
+    return load_ca_bundle(Path(certifi.where()).read_bytes())
 
 
 def load_ca_bundle(data: bytes) -> list[x509.Certificate]:
@@ -130,9 +152,25 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _request_time(body: bytes) -> datetime:
     try:
-        return parse_timestamp(json.loads(body)["request"]["timestamp"])
-    except (ValueError, KeyError, TypeError, InputError):
+        stamp = json.loads(body)["request"]["timestamp"]
+    except (ValueError, KeyError, TypeError, IndexError):
         raise VerificationError("request has no readable timestamp") from None
+    if not isinstance(stamp, str):  # a number, null, a list: not Alexa's ISO-8601 string
+        raise VerificationError("request timestamp is not a string")
+    try:
+        return parse_timestamp(stamp)
+    except InputError:
+        raise VerificationError("request has no readable timestamp") from None
+
+
+def _signature_bytes(signature_b64: str) -> bytes:
+    try:
+        signature = base64.b64decode(signature_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise VerificationError("signature is not base64") from None
+    if len(signature) not in _RSA_SIGNATURE_BYTES:
+        raise VerificationError("signature has the wrong length for an RSA key")
+    return signature
 
 
 class RequestVerifier:
@@ -153,6 +191,8 @@ class RequestVerifier:
         self.clock = clock
         self._cache: OrderedDict[str, list[x509.Certificate]] = OrderedDict()
         self._lock = threading.Lock()
+        self._fetch_lock = threading.Lock()
+        self.downloads = 0
 
     @property
     def store(self) -> Store:
@@ -162,27 +202,51 @@ class RequestVerifier:
         return self._store
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> None:
-        """Raise VerificationError unless the request passes every check."""
+        """Raise VerificationError unless the request passes every check.
+
+        The checks that cost nothing come first (headers, URL, signature shape,
+        timestamp), so an unsigned or stale request never makes the server download.
+        """
         url = _header(headers, CERT_HEADER)
         signature = _header(headers, SIGNATURE_HEADER)
         if not url:
             raise VerificationError(f"missing {CERT_HEADER} header")
         if not signature:
             raise VerificationError(f"missing {SIGNATURE_HEADER} header")
-        check_cert_url(url)
+        url = normalise_cert_url(url)
+        signature_bytes = _signature_bytes(signature)
         now = self.clock()
-        leaf = self.check_chain(self.chain(url), now)
-        self.check_signature(leaf, signature, body)
         skew = abs((now - _request_time(body)).total_seconds())
         if skew > self.max_skew_s:
             raise VerificationError(f"request timestamp is {skew:.0f} s from now")
+        leaf = self.check_chain(self.chain(url), now)
+        self.check_signature(leaf, signature_bytes, body)
 
     def chain(self, url: str) -> list[x509.Certificate]:
-        """The certificate chain at `url`, leaf first (fetched once, then cached)."""
+        """The certificate chain at `url` (normalised), leaf first: fetched once, then
+        cached. One download at a time, so forged requests cannot fan them out."""
         with self._lock:
             if url in self._cache:
                 self._cache.move_to_end(url)
                 return self._cache[url]
+        # Wait a bounded time for another download: a queue of them must not hold threads.
+        if not self._fetch_lock.acquire(timeout=_FETCH_WAIT_S):
+            raise VerificationError("certificate download busy")
+        try:
+            with self._lock:  # fetched by another thread while this one waited
+                if url in self._cache:
+                    return self._cache[url]
+            certificates = self._download(url)
+            with self._lock:
+                self._cache[url] = certificates
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        finally:
+            self._fetch_lock.release()
+        return certificates
+
+    def _download(self, url: str) -> list[x509.Certificate]:
+        self.downloads += 1
         try:
             data = self.fetcher(url)
         except Exception as exc:
@@ -192,14 +256,9 @@ class RequestVerifier:
         if len(data) > _MAX_CHAIN_BYTES:
             raise VerificationError("certificate chain is too large")
         try:
-            certificates = x509.load_pem_x509_certificates(data)
+            return x509.load_pem_x509_certificates(data)
         except ValueError:
             raise VerificationError("certificate chain is not PEM certificates") from None
-        with self._lock:
-            self._cache[url] = certificates
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return certificates
 
     def check_chain(self, chain: Sequence[x509.Certificate], now: datetime) -> x509.Certificate:
         """The leaf, if the chain is valid now, for echo-api.amazon.com, to a trusted root."""
@@ -227,15 +286,13 @@ class RequestVerifier:
         return leaf
 
     @staticmethod
-    def check_signature(leaf: x509.Certificate, signature_b64: str, body: bytes) -> None:
+    def check_signature(leaf: x509.Certificate, signature: str | bytes, body: bytes) -> None:
         """`Signature-256`: RSA-SHA256 with PKCS#1 v1.5 padding over the raw body."""
         key = leaf.public_key()
         if not isinstance(key, rsa.RSAPublicKey):
             raise VerificationError("certificate key is not RSA")
-        try:
-            signature = base64.b64decode(signature_b64, validate=True)
-        except (binascii.Error, ValueError):
-            raise VerificationError("signature is not base64") from None
+        if isinstance(signature, str):
+            signature = _signature_bytes(signature)
         try:
             key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:

@@ -37,7 +37,8 @@ class Clock:
     """A clock that moves one second per reading (distinct, ordered timestamps)."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+        # Near the real time: stores given without a clock expire turns against it.
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
 
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
@@ -45,8 +46,9 @@ class Clock:
 
 
 def make(template: Any, model: Any, **options: Any) -> Companion:
-    options.setdefault("history", SqliteHistory())
-    options.setdefault("clock", Clock())
+    clock = options.setdefault("clock", Clock())
+    # The store's expiry reads the same time as the companion (without moving it).
+    options.setdefault("history", SqliteHistory(clock=lambda: clock.now))
     return Companion(model=model, template=template, **options)
 
 
@@ -136,10 +138,13 @@ def test_session_limit_refuses_without_calling_the_model(template: Any) -> None:
 
 
 class BrokenHistory:
-    def append(self, message: Any) -> None:
+    def append(self, message: Any, *, expires_at: Any = None) -> None:
         raise OSError("disk full")
 
-    def latest(self, conversation_id: str, limit: int) -> Any:
+    def latest(self, conversation_id: str, limit: int, *, until: Any = None) -> Any:
+        raise OSError("table gone")
+
+    def forget(self, conversation_id: str) -> int:
         raise OSError("table gone")
 
 

@@ -26,7 +26,6 @@ from pipeline.models.bedrock import (
     build_converse_request,
     capabilities,
     deadline_bucket,
-    json_instruction,
     map_client_error,
     parse_converse_response,
 )
@@ -40,7 +39,12 @@ from pipeline.models.invoke_bodies import (
 from pipeline.moderation import assess
 from pipeline.prompts import DirectoryPromptStore, Inference, RenderedPrompt
 from pipeline.settings import REPO_ROOT
-from pipeline.verdict import Category, verdict_tool_schema
+from pipeline.verdict import (
+    Category,
+    answer_nonce_in,
+    text_answer_instruction,
+    verdict_tool_schema,
+)
 from tests.conftest import load_fixture
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -159,11 +163,14 @@ def verdict_tool(choice: dict[str, Any]) -> dict[str, Any]:
 )
 def test_request_with_tools(model_id: str, choice: dict[str, Any]) -> None:
     request = build_converse_request(model_id, prompt(), SCHEMA)
+    system: list[dict[str, Any]] = [{"text": "SYS"}]
+    if "nova" in model_id:  # a model with prompt caching: a cache point after the system text
+        system.append({"cachePoint": {"type": "default"}})
     assert request == {
         "modelId": model_id,
         "messages": [{"role": "user", "content": [{"text": "USER"}]}],
         "inferenceConfig": {"maxTokens": 400, "temperature": 0.0},
-        "system": [{"text": "SYS"}],
+        "system": system,
         "toolConfig": verdict_tool(choice),
     }
 
@@ -173,7 +180,10 @@ def test_request_titan_text_fallback_folds_system_and_asks_for_json() -> None:
     assert request == {
         "modelId": TITAN,
         "messages": [
-            {"role": "user", "content": [{"text": f"SYS\n\nUSER\n\n{json_instruction(SCHEMA)}"}]}
+            {
+                "role": "user",
+                "content": [{"text": f"SYS\n\nUSER\n\n{text_answer_instruction(SCHEMA)}"}],
+            }
         ],
         "inferenceConfig": {"maxTokens": 400, "temperature": 0.0},
     }
@@ -223,11 +233,13 @@ def test_max_tokens_always_set(model_id: str, schema: dict[str, Any] | None) -> 
     assert request["inferenceConfig"]["maxTokens"] == 17
 
 
-def test_json_instruction_names_every_field_and_category() -> None:
-    text = json_instruction(SCHEMA)
+@pytest.mark.parametrize("nonce", [None, "0a1b2c3d"])
+def test_text_answer_instruction_names_every_field_and_category(nonce: str | None) -> None:
+    text = text_answer_instruction(SCHEMA, nonce)
     for field in ("suspicious (boolean)", "score (number from 0 to 1)", "rationale (string)"):
         assert field in text
     assert all(c.value in text for c in Category)
+    assert (answer_nonce_in(text) == nonce) and (nonce is None or f"VERDICT {nonce}: <" in text)
 
 
 # --------------------------------------------------------------- response parsing
@@ -565,7 +577,8 @@ def test_assess_v2_on_titan_uses_the_json_text_fallback(
     assert (verdict.status, verdict.suspicious) == ("scored", True)
     text = script.requests[0].body["messages"][0]["content"][0]["text"]
     assert text.startswith("You are a trust-and-safety reviewer")  # system folded in
-    assert text.endswith(json_instruction(SCHEMA))
+    nonce = answer_nonce_in(text)
+    assert nonce is not None and text.endswith(text_answer_instruction(SCHEMA, nonce))
 
 
 def test_guardrail_is_sent(bedrock_emulator: BedrockEmulator, emulator_client: Any) -> None:

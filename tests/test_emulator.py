@@ -29,6 +29,7 @@ from pipeline.emulator import (
     base_model_id,
     example_for_schema,
 )
+from pipeline.tokens import count_for_model
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 HAIKU_ARN = f"arn:aws:bedrock:us-east-1::foundation-model/{HAIKU}"
@@ -94,8 +95,14 @@ def test_usage_and_metrics(bedrock_emulator: BedrockEmulator, emulator_client: A
     bedrock_emulator.responder = ScriptedResponder(
         [EmulatorReply(text="x" * 40), EmulatorReply(text="y", input_tokens=7, output_tokens=3)]
     )
-    first = converse(emulator_client, "a" * 400)
-    assert first["usage"] == {"inputTokens": 100, "outputTokens": 10, "totalTokens": 110}
+    text = "Send me a 5000 dollar deposit before the visit, other buyers are waiting."
+    first = converse(emulator_client, text)
+    tokens_in, tokens_out = count_for_model(HAIKU, text), count_for_model(HAIKU, "x" * 40)
+    assert first["usage"] == {
+        "inputTokens": tokens_in,
+        "outputTokens": tokens_out,
+        "totalTokens": tokens_in + tokens_out,
+    }
     assert isinstance(first["metrics"]["latencyMs"], int)
     second = converse(emulator_client)
     assert second["usage"] == {"inputTokens": 7, "outputTokens": 3, "totalTokens": 10}
@@ -208,9 +215,16 @@ def test_invoke_titan_body(bedrock_emulator: BedrockEmulator, emulator_client: A
     )
     assert response["contentType"] == "application/json"
     payload = json.loads(response["body"].read())
+    titan = "amazon.titan-text-lite-v1"
     assert payload == {
-        "inputTextTokenCount": 4,
-        "results": [{"tokenCount": 1, "outputText": "0.42", "completionReason": "FINISH"}],
+        "inputTextTokenCount": count_for_model(titan, "classify this"),
+        "results": [
+            {
+                "tokenCount": count_for_model(titan, "0.42"),
+                "outputText": "0.42",
+                "completionReason": "FINISH",
+            }
+        ],
     }
     assert script.requests[0].prompt_text == "classify this"
     assert script.requests[0].max_tokens == 8
@@ -243,7 +257,10 @@ def test_invoke_anthropic_messages_body(
     response = emulator_client.invoke_model(modelId=f"us.{HAIKU}", body=json.dumps(body))
     payload = json.loads(response["body"].read())
     assert payload["content"] == [{"type": "text", "text": "hello"}]
-    assert payload["usage"] == {"input_tokens": 3, "output_tokens": 2}
+    assert payload["usage"] == {
+        "input_tokens": count_for_model(HAIKU, "be brief\nhi"),
+        "output_tokens": count_for_model(HAIKU, "hello"),
+    }
     assert script.requests[0].prompt_text == "be brief\nhi"
     assert base_model_id(f"arn:aws:bedrock:us-east-1:1:inference-profile/us.{HAIKU}") == HAIKU
 

@@ -14,12 +14,11 @@ from pipeline.conversation import conversation_from_dict
 from pipeline.emulator import BedrockEmulator, EmulatorReply, ScriptedResponder
 from pipeline.errors import ConfigError, DeadlineExceeded, ModelError, ThrottledError
 from pipeline.models import VERDICT_TOOL, resolve
-from pipeline.models.bedrock import json_instruction
 from pipeline.models.langchain_adapter import LangChainModel
 from pipeline.moderation import assess
 from pipeline.prompts import DirectoryPromptStore
 from pipeline.settings import REPO_ROOT
-from pipeline.verdict import Category, verdict_tool_schema
+from pipeline.verdict import Category, answer_nonce_in, text_answer_instruction, verdict_tool_schema
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 SCHEMA = verdict_tool_schema()
@@ -108,7 +107,9 @@ def test_titan_gets_the_json_text_fallback(bedrock_emulator: BedrockEmulator) ->
     assert (verdict.status, verdict.suspicious) == ("scored", True)
     body = script.requests[0].body
     assert "toolConfig" not in body and not body.get("system")
-    assert body["messages"][0]["content"][0]["text"].endswith(json_instruction(SCHEMA))
+    text = body["messages"][0]["content"][0]["text"]
+    assert text.endswith(text_answer_instruction(SCHEMA, answer_nonce_in(text)))
+    assert answer_nonce_in(text) is not None
 
 
 @pytest.mark.parametrize(

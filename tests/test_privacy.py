@@ -107,14 +107,19 @@ def assert_private(text: str) -> None:
 
 
 def stream_event() -> dict[str, Any]:
-    """The burst fixture with the sentinels in every message, plus an edit (skipped)."""
+    """The burst fixture with the sentinels in every message, plus an edit that keeps the
+    text (skipped) and one that changes it (judged)."""
     event = load_fixture("streams/marketplace-burst.json")
     for i, record in enumerate(event["Records"]):
         record["dynamodb"]["NewImage"]["message"]["S"] = f"{SCAM} ({i})"
     edit = copy.deepcopy(event["Records"][0])
     edit["eventName"] = "MODIFY"
     edit["dynamodb"]["SequenceNumber"] = "9" * 28
-    event["Records"].append(edit)
+    edit["dynamodb"]["OldImage"] = copy.deepcopy(edit["dynamodb"]["NewImage"])
+    changed = copy.deepcopy(edit)
+    changed["dynamodb"]["SequenceNumber"] = "9" * 27 + "8"
+    changed["dynamodb"]["NewImage"]["message"]["S"] = f"{SCAM} (edited)"
+    event["Records"] += [edit, changed]
     return event
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from pipeline.conversation import Conversation, Message
 from pipeline.errors import ConfigError, InputError
+from pipeline.normalise import normalise
 from pipeline.prompts import (
     DirectoryPromptStore,
     PromptTemplate,
@@ -84,7 +85,10 @@ def test_hostile_text_renders_literally_inside_its_delimiters(text, ref):
         assert body.count("</conversation>") == 1
         inner = re.search(r'sender="seller"[^>]*>\n(.*?)\n</message>', body, re.DOTALL)
         assert inner is not None
-        assert inner.group(1) == neutralise(text)
+        # the message as normalised (hidden characters gone), after a marker if it had any
+        found = normalise(text)
+        marker = f"{found.marker()}\n" if found.obfuscated else ""
+        assert inner.group(1) == marker + neutralise(found.text)
     assert "49" not in body  # {{ 7*7 }} never evaluated
     assert "loop" not in body or "{% for" in body
     assert "\x00" not in body and "\x1b" not in body and "\u202e" not in body
@@ -157,6 +161,11 @@ def test_s3_prompt_store_on_moto(aws_client):
         )
     store = S3PromptStore("prompts-bucket", "team/prompts", client=s3)
     assert {m.ref for m in store.list()} == {m.ref for m in STORE.list()}
-    local = STORE.get("suspicious-conversation@2").render_conversation(conv("a", "b"))
-    remote = store.get("suspicious-conversation@2").render_conversation(conv("a", "b"))
+    nonce = "0a1b2c3d"  # fixed: every render draws its own answer code otherwise
+    local = STORE.get("suspicious-conversation@2").render_conversation(
+        conv("a", "b"), answer_nonce=nonce
+    )
+    remote = store.get("suspicious-conversation@2").render_conversation(
+        conv("a", "b"), answer_nonce=nonce
+    )
     assert local == remote

@@ -31,7 +31,12 @@ def skips(event) -> dict[str, SkipReason | None]:
 
 def test_each_skip_reason_from_real_shaped_records():
     # GIVEN one record per skip reason between two usable INSERTs of one conversation
-    parsed = parse_stream_event(load_fixture("streams/marketplace-skips.json"))
+    event = load_fixture("streams/marketplace-skips.json")
+    removed = copy.deepcopy(event["Records"][1])
+    removed["eventName"] = "REMOVE"
+    removed["dynamodb"].pop("NewImage")
+    event["Records"].append(removed)
+    parsed = parse_stream_event(event)
     # THEN every reason is named, the two INSERTs are messages, and nothing raised
     reasons = [r.skip for r in parsed if r.skip]
     assert set(reasons) == set(SkipReason) - {SkipReason.TOO_LARGE}
@@ -69,7 +74,7 @@ def test_original_sam_sample_is_an_unknown_shape_not_a_crash():
     parsed = parse_stream_event(load_fixture("streams/sam-dynamodb-update-original.json"))
     assert [r.skip for r in parsed] == [
         SkipReason.UNKNOWN_SHAPE,
-        SkipReason.NOT_INSERT,
+        SkipReason.UNKNOWN_SHAPE,  # a MODIFY is read now; this one has no marketplace fields
         SkipReason.NOT_INSERT,
     ]
     assert parsed[0].conversation_id == "101"  # the N id, converted for the logs

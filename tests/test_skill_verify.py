@@ -31,6 +31,7 @@ from skill.verify import (
     check_cert_url,
     default_trusted_roots,
     load_ca_bundle,
+    normalise_cert_url,
 )
 from tests.conftest import load_fixture
 
@@ -127,8 +128,8 @@ class Chain:
         return _pem(self.leaf(**leaf_options), self.intermediate)
 
 
-@pytest.fixture(scope="module")
-def chain() -> Chain:
+def make_chain() -> Chain:
+    """A root, an intermediate and keys for leaves, made with `cryptography`."""
     root_key, intermediate_key, leaf_key, other_key = _key(), _key(), _key(), _key()
     root = _cert(
         "Test Root", root_key, "Test Root", root_key, ca=True, path_length=None,
@@ -136,6 +137,11 @@ def chain() -> Chain:
     )  # fmt: skip
     intermediate = _cert("Test Intermediate", intermediate_key, "Test Root", root_key, ca=True)
     return Chain(root, intermediate, intermediate_key, leaf_key, other_key)
+
+
+@pytest.fixture(scope="module")
+def chain() -> Chain:
+    return make_chain()
 
 
 def body(timestamp: datetime = NOW) -> bytes:
@@ -228,6 +234,7 @@ def test_missing_headers_fail(chain: Chain, missing: str) -> None:
 )
 def test_valid_cert_urls(url: str) -> None:
     check_cert_url(url)
+    assert normalise_cert_url(url) == "https://s3.amazonaws.com/echo.api/echo-api-cert.pem"
 
 
 @pytest.mark.parametrize(
@@ -241,6 +248,16 @@ def test_valid_cert_urls(url: str) -> None:
         ("https://s3.amazonaws.com/echo.api/../invalid.path/echo-api-cert.pem", "path"),
         ("https://s3.amazonaws.com:563/echo.api/echo-api-cert.pem", "port"),
         ("https://s3.amazonaws.com:notaport/echo.api/cert.pem", "malformed"),
+        ("https://s3.amazonaws.com/echo.api/echo-api-cert.pem?x=1", "a query"),
+        ("https://s3.amazonaws.com/echo.api/echo-api-cert.pem?", "a query"),
+        ("https://s3.amazonaws.com/echo.api/echo-api-cert.pem#f", "a fragment"),
+        ("https://u:p@s3.amazonaws.com/echo.api/echo-api-cert.pem", "user info"),
+        ("https://evil.example\\@s3.amazonaws.com/echo.api/cert.pem", "a backslash"),
+        ("https://s3.amazonaws.com/echo.api\\..\\x.pem", "a backslash"),
+        ("https://s3.amazonaws.com/echo.api/%2e%2e/x.pem", "a percent-escape"),
+        ("https://s3.amazonaws.com./echo.api/echo-api-cert.pem", "host"),
+        ("https://s3.amazonaws.com/echo.api/ x.pem", "space"),
+        ("https://s3.amazonaws.com//echo.api/x.pem", "path"),
     ],
 )
 def test_invalid_cert_urls_fail_before_any_fetch(chain: Chain, url: str, reason: str) -> None:

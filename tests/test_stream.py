@@ -127,7 +127,7 @@ def test_original_sam_sample_is_skipped_not_crashed():
         load_fixture("streams/sam-dynamodb-update-original.json"), FakeContext()
     )
     assert report.response == {"batchItemFailures": []}
-    assert {str(k): v for k, v in report.skipped.items()} == {"unknown_shape": 1, "not_insert": 2}
+    assert {str(k): v for k, v in report.skipped.items()} == {"unknown_shape": 2, "not_insert": 1}
     assert model.history == []
 
 
@@ -357,8 +357,8 @@ def test_publish_failure_then_redelivery_publishes_exactly_once(aws_client, even
         events=EventBridgeSink(event_bus.name, client=FailingFirst(aws_client("events"))),
     )
     first = handler(event, FakeContext())
-    # the verdict was written but not published: its records come back for a retry
-    assert failures(first) == sorted(sequence_numbers(event)[:2])
+    # the verdict was written but not published: its records (the edit too) come back
+    assert failures(first) == sorted(sequence_numbers(event)[:3])
     assert [s.published for s in store.all()] == [False]
     second = handler(event, FakeContext())
     assert second == {"batchItemFailures": []}
@@ -403,7 +403,7 @@ def test_non_retryable_error_fails_without_retry():
         [ModelError("schema refused", retryable=False, code="ValidationException")], default=CLEARED
     )
     report = make(model).run(event, FakeContext())
-    assert failures(report.response) == sorted(sequence_numbers(event)[:2])
+    assert failures(report.response) == sorted(sequence_numbers(event)[:3])
     assert len(model.history) == 1
     assert (
         report.outcomes[0].error == "ValidationException" and report.outcomes[0].retryable is False
@@ -549,11 +549,14 @@ def test_lambda_handler_builds_lazily_from_settings(monkeypatch, tmp_path):
     assert handler(event, FakeContext()) == {"batchItemFailures": []}
     assert handler.handler is built  # once per container
     stored = SqliteVerdictSink(tmp_path / "verdicts.db").all()
-    assert [s.key for s in stored] == [
-        verdict_key(
-            "conv-house-visit", parse_timestamp("2024-05-01T09:05:00Z"), "suspicious-conversation@2"
-        )
-    ]
+    (verdict,) = stored
+    assert verdict.key == verdict_key(
+        "conv-house-visit",
+        parse_timestamp("2024-05-01T09:05:00Z"),
+        "suspicious-conversation@2",
+        digest=verdict.verdict.window_digest,
+    )
+    assert verdict.verdict.edited  # the batch's MODIFY changed the newest message's text
 
 
 def test_handler_module_imports_no_langchain_and_no_boto3():

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline.history import EXPIRES_AT
+
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
 
 Template = dict[str, Any]
@@ -30,6 +32,16 @@ MAX_STREAM_RETRIES = 5
 ALEXA_TIMEOUT_S = 8
 SKILL_HANDLER = "skill.handler.lambda_handler"
 STREAM_HANDLER = "pipeline.stream.lambda_handler"
+REVIEW_HANDLER = "review.lambda_handler.lambda_handler"
+DYNAMODB_WRITES = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+}
 FOUNDATION_MODEL_ARN = re.compile(
     r"arn:\$\{AWS::Partition\}:bedrock:(?P<region>\$\{AWS::Region\}|\*)::"
     r"foundation-model/\$\{BedrockModelId\}"
@@ -275,16 +287,44 @@ def stream_mapping_problems(template: Template) -> list[str]:
             problems.append(f"{where}: on-failure destination {destination!r} is not an SQS queue")
         filters = props.get("FilterCriteria", {}).get("Filters", [])
         if not filters:
-            problems.append(f"{where}: no FilterCriteria (MODIFY/REMOVE would invoke the job)")
-        for item in filters:  # filters are ORed: every one must keep INSERTs only
+            problems.append(f"{where}: no FilterCriteria (REMOVE and skill turns would reach it)")
+        for item in filters:  # filters are ORed: every one must hold both rules
             try:
                 pattern = json.loads(item["Pattern"])
             except (KeyError, TypeError, ValueError):
                 problems.append(f"{where}: unreadable filter {item!r}")
                 continue
-            if pattern.get("eventName") != ["INSERT"]:
-                problems.append(f"{where}: filter {item['Pattern']} does not keep INSERT only")
+            if sorted(pattern.get("eventName") or ["?"]) != ["INSERT", "MODIFY"]:
+                problems.append(
+                    f"{where}: filter {item['Pattern']} must keep INSERT and MODIFY (edits), "
+                    "never REMOVE"
+                )
+            ttl = pattern.get("dynamodb", {}).get("NewImage", {}).get(EXPIRES_AT, {})
+            if ttl != {"N": [{"exists": False}]}:
+                problems.append(
+                    f"{where}: filter {item['Pattern']} lets items with {EXPIRES_AT} "
+                    "(the skill's turns) reach the moderation job"
+                )
     return problems
+
+
+def filter_matches(pattern: dict[str, Any], record: Any) -> bool:
+    """The subset of Lambda's filter rules the template uses: value lists and exists."""
+    for key, rule in pattern.items():
+        present = isinstance(record, dict) and key in record
+        if isinstance(rule, dict):
+            if not filter_matches(rule, record.get(key) if present else None):
+                return False
+            continue
+        for option in rule:
+            if isinstance(option, dict) and "exists" in option:
+                if option["exists"] == present:
+                    break
+            elif present and record[key] == option:
+                break
+        else:
+            return False
+    return True
 
 
 def on_failure_queues(template: Template) -> set[str]:
@@ -429,18 +469,70 @@ def log_problems(template: Template) -> list[str]:
 
 
 def table_problems(template: Template) -> list[str]:
-    """Streamed table: Id/timestamp, NEW_IMAGE (verdict idempotency is the sink's conditional put)."""
+    """Streamed table: Id/timestamp, NEW_AND_OLD_IMAGES, TTL on the skill turns' expires_at."""
     tables = resources(template, "AWS::DynamoDB::Table")
     problems = []
     for where, props in stream_mappings(template):
         name = ref_target(props.get("Stream"))
         table = tables.get(name or "", {}).get("Properties", {})
         view = table.get("StreamSpecification", {}).get("StreamViewType")
-        if view != "NEW_IMAGE":
-            problems.append(f"{where}: table {name} stream view type {view!r}, not NEW_IMAGE")
+        if view != "NEW_AND_OLD_IMAGES":
+            problems.append(
+                f"{where}: table {name} stream view type {view!r}, not NEW_AND_OLD_IMAGES "
+                "(an edit of another attribute would cost a model call)"
+            )
+        ttl = table.get("TimeToLiveSpecification", {})
+        if ttl != {"AttributeName": EXPIRES_AT, "Enabled": True}:
+            problems.append(f"{where}: table {name} has no TTL on {EXPIRES_AT} (skill turns kept)")
         keys = {k["AttributeName"]: k["KeyType"] for k in table.get("KeySchema", [])}
         if keys != {"Id": "HASH", "timestamp": "RANGE"}:
             problems.append(f"{where}: table {name} keys {keys} are not Id/timestamp")
+    return problems
+
+
+def review_problems(template: Template) -> list[str]:
+    """Review app: optional, behind a JWT authorizer, writes only its decisions table."""
+    fns = {n: p for n, p in functions(template).items() if p.get("Handler") == REVIEW_HANDLER}
+    if len(fns) != 1:
+        return [f"expected one function with handler {REVIEW_HANDLER}, found {len(fns)}"]
+    [(name, props)] = fns.items()
+    res = template.get("Resources", {})
+    problems = [
+        f"{other}: review resource without Condition ReviewEnabled"
+        for other, body in res.items()
+        if other.startswith("Review") and body.get("Condition") != "ReviewEnabled"
+    ]
+    apis = set()
+    for event_name, event in props.get("Events", {}).items():
+        event_props = event.get("Properties", {})
+        if event.get("Type") != "HttpApi" or ref_target(event_props.get("ApiId")) is None:
+            problems.append(f"{name}/{event_name}: not a route of the reviewers' HTTP API")
+            continue
+        if event_props.get("Auth", {}).get("Authorizer") == "NONE":
+            problems.append(f"{name}/{event_name}: route without authorizer")
+        apis.add(ref_target(event_props.get("ApiId")))
+    for api in apis:
+        auth = res.get(api or "", {}).get("Properties", {}).get("Auth", {})
+        default = auth.get("DefaultAuthorizer")
+        jwt = auth.get("Authorizers", {}).get(default or "", {}).get("JwtConfiguration", {})
+        if "cognito-idp" not in (sub_text(jwt.get("issuer")) or ""):
+            problems.append(f"{api}: default authorizer is not a Cognito JWT authorizer")
+    role = ref_target(props.get("Role")) or ""
+    decisions = {"Fn::GetAtt": ["ReviewDecisionsTable", "Arn"]}
+    for where, statement in policy_statements(template):
+        if not where.startswith(f"{role}/") or statement.get("Effect") != "Allow":
+            continue
+        actions = {a for arm in branches(statement.get("Action", [])) for a in as_list(arm)}
+        targets = [r for arm in branches(statement.get("Resource", [])) for r in as_list(arm)]
+        if actions & DYNAMODB_WRITES and any(t != decisions for t in targets):
+            problems.append(f"{where}: writes outside the decisions table")
+    alarms = [
+        a
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if "FlagsOverturned" in json.dumps(a.get("Properties", {}).get("Metrics", []))
+    ]
+    if not alarms:
+        problems.append("no alarm on the review overturn rate (FlagsOverturned)")
     return problems
 
 
@@ -454,6 +546,7 @@ RULES: dict[str, Callable[[Template], list[str]]] = {
     "buckets": bucket_problems,
     "logs": log_problems,
     "tables": table_problems,
+    "review": review_problems,
 }
 
 
@@ -480,7 +573,7 @@ def test_loader_expands_short_tags(template: Template) -> None:
 
 def test_handlers_and_stream_event_source(template: Template) -> None:
     fns = functions(template)
-    assert {p["Handler"] for p in fns.values()} == {STREAM_HANDLER, SKILL_HANDLER}
+    assert {p["Handler"] for p in fns.values()} == {STREAM_HANDLER, SKILL_HANDLER, REVIEW_HANDLER}
     [(where, props)] = stream_mappings(template)
     assert where.startswith("ModerationFunction/")
     assert props["BatchSize"] == {"Ref": "StreamBatchSize"}
@@ -492,8 +585,10 @@ def test_handlers_and_stream_event_source(template: Template) -> None:
 
 def test_functions_get_the_settings_they_read(template: Template) -> None:
     from pipeline.settings import Settings
+    from review.wiring import ReviewSettings
 
     known = {f"PARLEY_{name.upper()}" for name in Settings.model_fields}
+    known |= {f"PARLEY_REVIEW_{name.upper()}" for name in ReviewSettings.model_fields}
     fns = functions(template)
     for name, props in fns.items():
         names = set(props["Environment"]["Variables"])
@@ -533,10 +628,33 @@ def test_functions_get_the_settings_they_read(template: Template) -> None:
     assert skill_vars["PARLEY_SKILL_MODEL"] == skill_vars["PARLEY_MODEL"]
 
 
+def test_stream_filter_admits_marketplace_messages_and_edits_only(template: Template) -> None:
+    # GIVEN the mapping's filter and real-shaped records (the SAM sample's shape)
+    from tests.conftest import load_fixture
+
+    (item,) = _stream_event(template)["FilterCriteria"]["Filters"]
+    pattern = json.loads(item["Pattern"])
+    insert, _, edit, remove = load_fixture("streams/marketplace-insert-modify-remove.json")[
+        "Records"
+    ]
+    skill_turn = copy.deepcopy(insert)
+    skill_turn["dynamodb"]["NewImage"]["Id"] = {"S": "skill#amzn1.echo-api.session.1"}
+    skill_turn["dynamodb"]["NewImage"][EXPIRES_AT] = {"N": "1764500000"}
+    # THEN new messages and edits reach the job; deletions and the skill's turns do not
+    assert filter_matches(pattern, insert) and filter_matches(pattern, edit)
+    assert not filter_matches(pattern, remove)
+    assert not filter_matches(pattern, skill_turn)
+
+
 def test_skill_reaches_only_its_own_history(template: Template) -> None:
     statements = dict(policy_statements(template))
     history = statements["SkillRole/skill/SkillHistoryOnly"]
-    assert sorted(history["Action"]) == ["dynamodb:PutItem", "dynamodb:Query"]
+    # DeleteItem: a session's turns are deleted when it ends (docs/skill.md).
+    assert sorted(history["Action"]) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+    ]
     assert history["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["skill#*"]}
     }
@@ -615,6 +733,10 @@ ANY_REGION_MODEL = {
     "Fn::Sub": "arn:${AWS::Partition}:bedrock:*::foundation-model/${BedrockModelId}"
 }
 EVERY_KEY = '{"dynamodb": {"Keys": {"Id": {"S": [{"exists": true}]}}}}'
+FILTER = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {"NewImage": {EXPIRES_AT: {"N": [{"exists": False}]}}},
+}
 
 CARELESS_EDITS: dict[str, tuple[Callable[[Template], None], str]] = {
     "star action": (_grant("ModerationRole", "*", VERDICTS_ARN), "wildcards"),
@@ -659,12 +781,44 @@ CARELESS_EDITS: dict[str, tuple[Callable[[Template], None], str]] = {
     "records never expire": (_set([*STREAM, "MaximumRecordAgeInSeconds"], -1), "stream mapping"),
     "no on-failure destination": (_delete([*STREAM, "DestinationConfig"]), "stream mapping"),
     "no event filter": (_delete([*STREAM, "FilterCriteria"]), "stream mapping"),
-    "filter lets MODIFY in": (
+    "filter lets REMOVE in": (
+        _set(
+            [*STREAM, "FilterCriteria", "Filters"],
+            [{"Pattern": json.dumps({**FILTER, "eventName": ["INSERT", "MODIFY", "REMOVE"]})}],
+        ),
+        "stream mapping",
+    ),
+    "filter drops edits": (
+        _set(
+            [*STREAM, "FilterCriteria", "Filters"],
+            [{"Pattern": json.dumps({**FILTER, "eventName": ["INSERT"]})}],
+        ),
+        "stream mapping",
+    ),
+    "filter lets skill turns in": (
         _set(
             [*STREAM, "FilterCriteria", "Filters"],
             [{"Pattern": '{"eventName": ["INSERT", "MODIFY"]}'}],
         ),
         "stream mapping",
+    ),
+    "new-image-only stream": (
+        _set(
+            [*R, "ConversationsTable", "Properties", "StreamSpecification", "StreamViewType"],
+            "NEW_IMAGE",
+        ),
+        "tables",
+    ),
+    "no ttl": (
+        _delete([*R, "ConversationsTable", "Properties", "TimeToLiveSpecification"]),
+        "tables",
+    ),
+    "ttl on another attribute": (
+        _set(
+            [*R, "ConversationsTable", "Properties", "TimeToLiveSpecification", "AttributeName"],
+            "ttl",
+        ),
+        "tables",
     ),
     "second filter matching everything": (
         lambda t: _stream_event(t)["FilterCriteria"]["Filters"].append({"Pattern": EVERY_KEY}),
@@ -712,6 +866,23 @@ CARELESS_EDITS: dict[str, tuple[Callable[[Template], None], str]] = {
     "plain http allowed": (_delete([*R, "PromptsBucketPolicy"]), "buckets"),
     "logs kept forever": (_delete([*R, "SkillLogGroup", "Properties", "RetentionInDays"]), "logs"),
     "function logs to an unmanaged group": (_delete([*MODERATION, "LoggingConfig"]), "logs"),
+    "review route without authorizer": (
+        _set(
+            [*R, "ReviewFunction", "Properties", "Events", "Pages", "Properties", "Auth"],
+            {"Authorizer": "NONE"},
+        ),
+        "review",
+    ),
+    "review api without default authorizer": (
+        _delete([*R, "ReviewHttpApi", "Properties", "Auth", "DefaultAuthorizer"]),
+        "review",
+    ),
+    "review writes verdicts": (
+        _grant("ReviewRole", "dynamodb:UpdateItem", VERDICTS_ARN),
+        "review",
+    ),
+    "review table always deployed": (_delete([*R, "ReviewDecisionsTable", "Condition"]), "review"),
+    "overturn alarm removed": (_delete([*R, "ReviewOverturnRateAlarm"]), "review"),
     "keys-only stream": (
         _set(
             [*R, "ConversationsTable", "Properties", "StreamSpecification", "StreamViewType"],
@@ -786,7 +957,7 @@ def test_lambda_bundle_lists_every_runtime_dependency_it_needs() -> None:
         for line in bundle_text.splitlines()
         if line.strip() and not line.startswith("#")
     }
-    left_out = {"click", "cryptography", "numpy", "jsonschema", "py3langid"}  # reasons: header
+    left_out = {"certifi", "click", "cryptography", "numpy", "jsonschema", "py3langid"}  # header
     assert runtime - bundled == left_out
     for name in left_out:
         assert name in bundle_text.split("# boto3")[0], f"{name} left out without a reason"

@@ -11,21 +11,29 @@ from pipeline.verdict import (
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [
-        (" 0", False),
-        ("1", True),
-        ("1.", True),
-        ("Answer: 1", True),
-        ("answer:0\n", False),
-        ("I think the answer is 1 because of the deposit.", True),
-        ("**0**", False),
-        ("Réponse : 1", True),
-    ],
+    [(" 0", False), ("1", True), ("1.", True), ("\n0\n", False), ("0.", False)],
 )
-def test_legacy_forms_are_parsed(text, expected):
+def test_legacy_whole_reply_forms_are_parsed(text, expected):
     parsed = parse_legacy(text)
     assert parsed.status == "scored"
     assert parsed.suspicious is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Answer: 1",
+        "answer:0\n",
+        "I think the answer is 1 because of the deposit.",
+        "**0**",
+        "Réponse : 1",
+    ],
+)
+def test_a_digit_inside_prose_is_no_longer_a_verdict(text):
+    # The text answer contract: v1 shows no answer code, so only a whole "0"/"1" counts.
+    parsed = parse_legacy(text)
+    assert (parsed.status, parsed.suspicious) == ("undetermined", None)
+    assert parsed.reason
 
 
 @pytest.mark.parametrize(
@@ -46,13 +54,16 @@ def test_structured_dict_and_json_text():
     }
     a = parse_structured(data)
     assert a.status == "scored" and a.suspicious and a.categories == (Category.ADVANCE_FEE_DEPOSIT,)
-    b = parse_answer(
+    b = parse_answer(text='{"suspicious": false, "score": 0.1, "categories": [], "rationale": ""}')
+    assert b.status == "scored" and b.suspicious is False
+    # JSON inside prose is not an answer (finding 1 of issue 12)
+    c = parse_answer(
         text='Here you go: {"suspicious": false, "score": 0.1, "categories": [], "rationale": ""}'
     )
-    assert b.status == "scored" and b.suspicious is False
+    assert c.status == "undetermined"
 
 
-def test_unknown_category_maps_to_other_and_cleared_verdict_has_no_categories():
+def test_unknown_category_maps_to_other_and_a_cleared_verdict_with_categories_is_undetermined():
     a = parse_structured(
         {"suspicious": True, "score": 0.8, "categories": ["crypto"], "rationale": ""}
     )
@@ -60,7 +71,11 @@ def test_unknown_category_maps_to_other_and_cleared_verdict_has_no_categories():
     b = parse_structured(
         {"suspicious": False, "score": 0.1, "categories": ["phishing_link"], "rationale": ""}
     )
-    assert b.categories == ()
+    assert (b.status, b.suspicious, b.categories) == (
+        "undetermined",
+        None,
+        (Category.PHISHING_LINK,),
+    )
 
 
 @pytest.mark.parametrize(

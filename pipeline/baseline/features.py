@@ -1,8 +1,9 @@
 """Hashed features of a conversation (pure Python, stdlib only).
 
 A conversation is a sequence of `(sender, text)` pairs in chronological order. Each
-message becomes `[seller] words …` (sender markers, lowercased, numbers and contact
-details folded into placeholders); from that come five feature groups:
+message becomes `[seller] words …` (sender markers, text normalised by
+`pipeline.normalise`, lowercased, numbers and contact details folded into
+placeholders); from that come five feature groups:
 
 - `w`: word unigrams and bigrams (bigrams never cross a message boundary);
 - `s`: word unigrams prefixed by the sender's side (`s:` seller, `b:` buyer, `u:` other);
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,6 +31,8 @@ from functools import lru_cache
 from itertools import pairwise, repeat
 from operator import mul
 from typing import Any
+
+from ..normalise import normalised_text
 
 # Bump when the feature code changes meaning: an artifact built with another version
 # would score garbage, so the loader refuses it.
@@ -150,8 +152,9 @@ def side(sender: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Lowercase, NFKC, contact details and numbers folded into placeholders."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    """Lowercase, `pipeline.normalise` (NFKC, hidden characters removed, look-alike letters
+    mapped to Latin), contact details and numbers folded into placeholders."""
+    text = normalised_text(text).lower()
     text = _EMAIL.sub(" _email_ ", text)
     text = _URL.sub(" _url_ ", text)
     text = _PHONE.sub(_phone_placeholder, text)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..errors import ParleyError
+from .failures import one_line
 
 # command name -> "module:attribute" (a click command or group)
 COMMANDS: dict[str, str] = {
@@ -22,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "stream": "pipeline.cli.stream:stream",
     "skill": "pipeline.cli.skill:skill",
     "eval": "pipeline.cli.evaluate:evaluate",
+    "review": "pipeline.cli.review:review",
 }
 
 
@@ -58,7 +60,8 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: parley errors become one line on stderr and exit code 2."""
+    """Entry point: parley errors, and the outside errors a user's setting causes
+    (`failures.one_line`), become one line on stderr and exit code 2."""
     try:
         return cli.main(args=argv, standalone_mode=False)
     except ParleyError as exc:
@@ -72,6 +75,12 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(2)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # settings, region, credentials, endpoint, table: one line
+        line = one_line(exc)
+        if line is None:
+            raise
+        click.echo(f"error: {line}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

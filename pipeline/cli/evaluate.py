@@ -4,6 +4,7 @@
     parley eval compare RUN_A/results.json [RUN_B/results.json] [--a CELL] [--b CELL]
     parley eval batch evals/<suite>.yaml --s3 s3://bucket/prefix --role-arn ARN
     parley eval cache clear [SUITE.yaml | --cache PATH] [--older-than 7d]
+    parley eval attack [STRATEGY TEXT]     (the evasion suite's strategies, or one applied)
 
 `eval` is a group whose default command is `run`: a first argument that is not a
 subcommand name is a suite file. Exit codes: 0 gate passed, 1 gate broken, 2 bad input.
@@ -302,3 +303,31 @@ def cache_clear(suite_path: Path | None, cache_path: Path | None, older_than: st
         f"cleared {cache_path}: {deleted['responses']} cached answers"
         + (f", {deleted['runs']} journaled runs" if age is None else "")
     )
+
+
+@evaluate.command("attack")
+@click.argument("strategy", required=False)
+@click.argument("text", required=False)
+@click.option("--seed", type=int, default=0, show_default=True, help="the strategy's seed")
+def attack_command(strategy: str | None, text: str | None, seed: int) -> None:
+    """List the attack strategies of the evasion suite, or show what STRATEGY does to
+    a message TEXT (invisible and non-ASCII characters shown as \\uXXXX below it)."""
+    import random
+
+    from ..evaluation.attacks import STRATEGIES, known
+
+    if strategy is None:
+        for name, item in STRATEGIES.items():
+            kind = "character" if item.character_level else "content"
+            click.echo(f"{name:<16} {kind:<10} {item.summary}")
+        return
+    if not known(strategy):
+        raise InputError(f"unknown attack {strategy!r}; known: {', '.join(STRATEGIES)}")
+    if text is None:
+        raise InputError("give the message to attack: parley eval attack STRATEGY TEXT")
+    rng, parts = random.Random(seed), [text]
+    for name in strategy.split("+"):  # a+b: a, then b
+        parts = [out for part in parts for out in STRATEGIES[name].rewrite(part, rng)]
+    for part in parts:
+        click.echo(part)
+        click.echo("  " + part.encode("ascii", "backslashreplace").decode("ascii"))

@@ -46,6 +46,9 @@ PLACEHOLDER_SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 ENDPOINT_PLACEHOLDER = "${SKILL_ENDPOINT_ARN}"
 EMULATED_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 CANNED_LABEL = "emulator: canned companion answers (a lookup table, not an LLM)"
+# skill.server's defaults (a test keeps them equal): importing it here loads the ASK SDK.
+MAX_CONNECTIONS = 32
+READ_TIMEOUT_S = 5.0
 _LAMBDA_ARN = re.compile(
     r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$"
 )
@@ -369,7 +372,8 @@ _verbose_opt = click.option(
 
 @click.group()
 def skill() -> None:
-    """The Alexa skill: simulate a session, chat, serve over HTTPS, package for the ASK CLI."""
+    """The Alexa skill: simulate a session, chat, serve it (HTTPS or HTTP behind a proxy),
+    package for the ASK CLI."""
 
 
 @skill.command()
@@ -434,29 +438,81 @@ def chat(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8443, show_default=True, type=int)
 @click.option(
+    "--skill-id",
+    default=None,
+    metavar="ID",
+    help="the Alexa skill id served; default: $PARLEY_SKILL_ID (one of the two, or --any-skill)",
+)
+@click.option(
+    "--any-skill",
+    is_flag=True,
+    help="answer genuinely signed requests of ANY Alexa skill (no skill id): local tests only",
+)
+@click.option(
     "--no-verify", is_flag=True, help="accept unsigned requests: LOCAL TESTING ONLY, never online"
 )
-@click.option("--cert", "certfile", default=None, type=click.Path(exists=True, dir_okay=False))
-@click.option("--key", "keyfile", default=None, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--certfile",
+    "--cert",
+    "certfile",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM certificate (chain): serve HTTPS; without it the server speaks plain HTTP",
+)
+@click.option(
+    "--keyfile",
+    "--key",
+    "keyfile",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM private key of --certfile",
+)
+@click.option(
+    "--max-connections",
+    default=MAX_CONNECTIONS,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="connections served at once (one thread each); more are refused",
+)
+@click.option(
+    "--read-timeout",
+    "read_timeout_s",
+    default=READ_TIMEOUT_S,
+    show_default=True,
+    type=click.FloatRange(0.1, 60),
+    help="seconds to read a whole request (TLS handshake, headers and body)",
+)
 @_model_opt
 @click.option("--emulator", is_flag=True, help="use the canned-answer emulator as the model")
 def serve(
     host: str,
     port: int,
+    skill_id: str | None,
+    any_skill: bool,
     no_verify: bool,
     certfile: str | None,
     keyfile: str | None,
+    max_connections: int,
+    read_timeout_s: float,
     model_ref: str | None,
     emulator: bool,
 ) -> None:
-    """Serve the skill as an HTTPS endpoint that verifies Alexa's signatures."""
+    """Serve the skill over HTTPS (with --certfile/--keyfile) or plain HTTP behind a TLS
+    proxy, verifying Alexa's signatures and answering one skill id."""
     from skill.handler import build_skill
-    from skill.server import SkillServer
+    from skill.server import MAX_BODY_BYTES, SkillServer
     from skill.verify import RequestVerifier
 
     if bool(certfile) != bool(keyfile):
-        raise InputError("--cert and --key go together")
-    settings = settings_with()
+        raise InputError("--certfile and --keyfile go together")
+    settings = settings_with(skill_id=skill_id)
+    if settings.skill_id and any_skill:
+        raise InputError(f"--any-skill contradicts the skill id {settings.skill_id!r}: drop one")
+    if not settings.skill_id and not any_skill:
+        raise InputError(
+            "no skill id: set PARLEY_SKILL_ID or --skill-id, or pass --any-skill to answer "
+            "every Alexa skill (local tests only)"
+        )
     if no_verify:
         click.secho(
             "WARNING: request verification is OFF. Anyone can call this endpoint as if they "
@@ -474,16 +530,53 @@ def serve(
         skill_ = build_skill(model=model, settings=settings)
         verifier = None if no_verify else RequestVerifier()
         server = SkillServer(
-            skill_, verifier=verifier, host=host, port=port, certfile=certfile, keyfile=keyfile
+            skill_,
+            verifier=verifier,
+            host=host,
+            port=port,
+            certfile=certfile,
+            keyfile=keyfile,
+            max_connections=max_connections,
+            read_timeout_s=read_timeout_s,
         ).start()
-        click.echo(f"serving the skill at {server.url} (model: {label}); Ctrl-C stops")
+        limits = (max_connections, read_timeout_s, MAX_BODY_BYTES)
         try:
+            for line in _serve_modes(settings.skill_id, certfile, *limits):
+                click.echo(line)
+            click.echo(f"serving the skill at {server.url} (model: {label}); Ctrl-C stops")
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             click.echo("stopping")
         finally:
             server.stop()
+
+
+def _serve_modes(
+    skill_id: str | None,
+    certfile: str | None,
+    max_connections: int,
+    read_timeout_s: float,
+    max_body_bytes: int,
+) -> list[str]:
+    """What the operator must know about a running `serve`: whose requests, which transport."""
+    skill_line = (
+        f"skill id: {skill_id} (requests for any other skill get 403)"
+        if skill_id
+        else "skill id: ANY (--any-skill): signed requests of every Alexa skill are answered"
+    )
+    transport = (
+        f"transport: HTTPS (TLS certificate {certfile})"
+        if certfile
+        else "transport: plain HTTP, no TLS (Alexa calls only HTTPS: serve behind a "
+        "TLS-terminating proxy, or pass --certfile/--keyfile)"
+    )
+    limits = (
+        f"limits: {max_connections} connections at once (more are refused), "
+        f"each request read within {read_timeout_s:g} s, bodies up to "
+        f"{max_body_bytes // 1024} KiB (413 beyond)"
+    )
+    return [skill_line, transport, limits]
 
 
 @skill.command()

@@ -313,9 +313,12 @@ def _handler(settings: Settings) -> StreamHandler:
 
 def _client(service: str, settings: Settings) -> Any:
     import boto3
+    from botocore.config import Config
 
+    # An endpoint that does not answer is reported in seconds, not after minutes of retries.
+    config = Config(connect_timeout=5, retries={"mode": "standard", "max_attempts": 3})
     return boto3.client(
-        service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url
+        service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=config
     )
 
 

@@ -25,7 +25,12 @@ from typing import Any, Literal
 
 from ..errors import ConfigError, InputError, ModelError
 from ..models import ModelResult
-from ..models.bedrock import BedrockModel, build_converse_request, json_instruction
+from ..models.bedrock import (
+    BedrockModel,
+    answer_nonce_extra,
+    build_converse_request,
+    invoke_text,
+)
 from ..models.bedrock import parse_converse_response as _parse_converse
 from ..models.invoke_bodies import build_invoke_body, parse_invoke_body
 from ..models.pricing import estimate_cost
@@ -78,9 +83,7 @@ def model_input(task: Task, model: BedrockModel) -> dict[str, Any]:
         body = build_converse_request(model.model_id, task.prompt, task.schema, model.capabilities)
         body.pop("modelId")  # the job names the model once
         return body
-    text = task.prompt.as_text()
-    if task.schema is not None:
-        text = f"{text}\n\n{json_instruction(task.schema)}"
+    text = invoke_text(task.prompt, task.schema)
     return build_invoke_body(model.base_id, text, task.prompt.inference)
 
 
@@ -204,7 +207,8 @@ def result_from_record(model: BedrockModel, record: dict[str, Any], task: Task) 
         )
         tokens = (answer.input_tokens, answer.output_tokens)
     cost = estimate_cost(model.model_id, *tokens) * BATCH_PRICE_FACTOR
-    return dataclasses.replace(result, cost_usd=cost, extra={**result.extra, "batch": True})
+    extra = {**result.extra, **answer_nonce_extra(task.prompt), "batch": True}
+    return dataclasses.replace(result, cost_usd=cost, extra=extra)
 
 
 def ingest(job: BatchJob, model: BedrockModel, records: list[dict[str, Any]]) -> list[CaseResult]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..settings import get_settings
 from .suite import EmulatorSpec, Suite
 
 if TYPE_CHECKING:
-    from ..emulator import BedrockEmulator
+    from ..emulator import BedrockEmulator, EmulatorReply, EmulatorRequest, Responder
 
 
 class LazyClient:
@@ -66,17 +67,20 @@ class SuiteEmulator:
 
 
 def suite_responder(spec: EmulatorSpec) -> Any:
-    """The suite's responder: `baseline` (the local baseline's verdict), `companion`
+    """The suite's responder: `baseline` (the local baseline's verdict), `baseline_echo`
+    (the same, quoting the conversation first: see `echoing`), `companion`
     (canned companion answers, a lookup table, not an LLM) or `default`; a judge's
     request (the grade tool) is answered from the queued `grades` instead, and once
     they run out with a text no grade parser accepts: ungradable, never a pass."""
-    from ..emulator import EmulatorReply, EmulatorRequest, ScriptedResponder, default_responder
+    from ..emulator import EmulatorReply, ScriptedResponder, default_responder
 
     main: Any = default_responder
-    if spec.responder == "baseline":
+    if spec.responder in ("baseline", "baseline_echo"):
         from ..models.local import baseline_responder
 
         main = baseline_responder()
+        if spec.responder == "baseline_echo":
+            main = echoing(main)
     elif spec.responder == "companion":
         from ..cli.skill import canned_companion
 
@@ -90,6 +94,41 @@ def suite_responder(spec: EmulatorSpec) -> Any:
         return main(request)  # type: ignore[no-any-return]
 
     return respond
+
+
+def echoing(responder: Responder) -> Responder:
+    """A talkative text model: its text answers first quote the conversation it was
+    shown, then give `responder`'s answer; tool answers are left as they are.
+
+    Whatever an attacker wrote that looks like a verdict (a quoted verdict, a fake
+    moderator line) is then inside the model's answer, where the text answer parser
+    must not take it for the model's own (the evasion suite's text-answer cells).
+    """
+    from ..models.local import turns_from_text
+
+    def respond(request: EmulatorRequest) -> EmulatorReply:
+        reply = responder(request)
+        if reply.text is None or reply.tool_input is not None:
+            return reply
+        lines = [
+            f'{sender} wrote: "{_ends(text)}"'
+            for sender, text in turns_from_text(request.prompt_text)
+        ]
+        # Bounded as a real answer is by the prompt's max_tokens: the newest messages.
+        while len(lines) > 1 and sum(len(line) + 1 for line in lines) > ECHO_CHARS:
+            lines.pop(0)
+        quoted = "\n".join(lines)
+        return replace(reply, text=f"I read the conversation.\n{quoted}\n{reply.text}")
+
+    return respond
+
+
+ECHO_CHARS = 1200  # with the answer, under the verdict prompts' 400 output tokens
+
+
+def _ends(text: str, keep: int = 100) -> str:
+    """A long message quoted by its two ends, where an attacker's additions sit."""
+    return text if len(text) <= 2 * keep + 40 else f"{text[:keep]} … {text[-keep:]}"
 
 
 def suite_emulator(suite: Suite) -> SuiteEmulator | None:

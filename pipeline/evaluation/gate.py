@@ -68,6 +68,8 @@ def check_gate(
                 outcome.failures.append(f"{cell.key}: {name} {summary[name]:.3f} > {ceiling:.3f}")
         if gate.f1_drop_max is not None:
             _check_baseline(outcome, cell, summary, baseline, gate.f1_drop_max)
+        if gate.asr_rise_max is not None and "attack" in summary:
+            _check_attack(outcome, cell, summary["attack"], baseline, gate.asr_rise_max)
     return outcome
 
 
@@ -90,6 +92,26 @@ def _check_generative(
     if summary["error_rate"] > gate.error_max:
         outcome.failures.append(
             f"{cell.key}: error_rate {summary['error_rate']:.3f} > {gate.error_max:.3f}"
+        )
+
+
+def _check_attack(
+    outcome: GateOutcome,
+    cell: Cell,
+    attack: dict[str, Any],
+    baseline: dict[str, Any] | None,
+    margin: float,
+) -> None:
+    """An attack may not succeed more often than the stored rate (plus `margin`)."""
+    stored = (baseline or {}).get("cells", {}).get(cell.key, {}).get("attack_success_rate")
+    if stored is None:
+        outcome.notes.append(f"{cell.key}: no stored attack success rate (--update-baseline)")
+        return
+    rate = attack["attack_success_rate"]
+    if rate > float(stored) + margin + 5e-5:  # stored rounded to 4 places
+        outcome.failures.append(
+            f"{cell.key}: attack success rate {rate:.3f} rose above the recorded "
+            f"{float(stored):.3f} (+{margin:.3f} allowed)"
         )
 
 
@@ -139,9 +161,20 @@ def baseline_document(
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "cases": cases,
         "cells": {
-            key: {name: _round(summary[name]) for name in keep}
+            key: {name: _round(summary[name]) for name in keep} | _attack_fields(summary)
             for key, summary in summaries.items()
         },
+    }
+
+
+def _attack_fields(summary: dict[str, Any]) -> dict[str, Any]:
+    attack = summary.get("attack")
+    if attack is None:
+        return {}
+    return {
+        "attack_success_rate": _round(attack["attack_success_rate"]),
+        "detected_before": attack["detected_before"],
+        "missed_after": attack["missed_after"],
     }
 
 

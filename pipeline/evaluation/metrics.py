@@ -27,6 +27,7 @@ __all__ = [
     "pr_curve",
     "roc_auc",
     "roc_curve",
+    "wilson_interval",
 ]
 
 
@@ -230,3 +231,18 @@ def mcnemar_chi2(b: int, c: int) -> float:
         return 1.0
     statistic = max(0.0, abs(b - c) - 1) ** 2 / (b + c)
     return math.erfc(math.sqrt(statistic / 2))  # survival of chi2(1) at `statistic`
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """Wilson score interval of a proportion (95% by default); None when n is 0.
+
+    Unlike the normal approximation it stays inside [0, 1] and is not empty at 0 or n
+    successes, which is where attack success rates often are.
+    """
+    if n <= 0:
+        return None
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -23,10 +23,13 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from .attacks import STRATEGIES
 from .compare import Comparison, compare
+from .endpoint import endpoint_label
 from .gate import GateOutcome, baseline_document, check_gate, load_baseline, write_baseline
-from .results import CaseResult, by_cell, summarise_cell
+from .results import CaseResult, attack_success, by_cell, summarise_cell
 from .suite import Cell, Suite
+from .variants import attack_of
 
 if TYPE_CHECKING:
     from .runner import RunOutcome
@@ -65,13 +68,19 @@ class Report:
 def summarise(
     cells: list[Cell], results: list[CaseResult], *, resamples: int = 1000, seed: int = 0
 ) -> dict[str, dict[str, Any]]:
-    """Metrics of every cell that has results, in matrix order."""
+    """Metrics of every cell that has results, in matrix order; an attack cell also
+    gets its attack success rate against the same prompt and model's `full` cell."""
     groups = by_cell(results)
-    return {
+    summaries = {
         cell.key: summarise_cell(groups[cell.key], resamples=resamples, seed=seed)
         for cell in cells
         if cell.key in groups
     }
+    for cell in cells:
+        reference = Cell(cell.prompt, cell.model, "full").key
+        if cell.key in summaries and attack_of(cell.variant) and reference in groups:
+            summaries[cell.key]["attack"] = attack_success(groups[reference], groups[cell.key])
+    return summaries
 
 
 def default_comparisons(cells: list[Cell], results: list[CaseResult]) -> list[Comparison]:
@@ -144,6 +153,7 @@ def build_report(suite: Suite, outcome: RunOutcome, *, update_baseline: bool = F
         "stopped": outcome.stopped,
         "cases": cases,
         "stats": dict(outcome.stats.__dict__),
+        "bedrock_endpoint": endpoint_label(suite) or "aws",
         **outcome.info,
     }
     return Report(
@@ -353,6 +363,49 @@ def _category_table(report: Report) -> tuple[list[str], list[list[str]]]:
     return ["cell", *categories], rows
 
 
+def _attack_table(report: Report) -> tuple[list[str], list[list[str]]]:
+    """Attack success rate per strategy (rows) and prompt · model (columns)."""
+    attacks = [c for c in report.cells if "attack" in report.summaries.get(c.key, {})]
+    columns = list(dict.fromkeys((c.prompt, c.model) for c in attacks))
+    variants = list(dict.fromkeys(c.variant for c in attacks))
+    rows = []
+    for variant in variants:
+        parts = [STRATEGIES[name] for name in (attack_of(variant) or "").split("+")]
+        kind = (
+            "combined" if len(parts) > 1 else "character" if parts[0].character_level else "content"
+        )
+        row = [variant, kind]
+        for prompt, model in columns:
+            found = report.summaries.get(Cell(prompt, model, variant).key, {}).get("attack")
+            row.append("–" if found is None else _asr(found))
+        rows.append(row)
+    headers = [
+        "attack",
+        "kind",
+        *(f"{prompt} · {model}{_served_by(report, model)}" for prompt, model in columns),
+    ]
+    return headers, rows
+
+
+def _served_by(report: Report, model: str) -> str:
+    """The "(emulator)" label of a model whose Bedrock calls the suite's emulator answered."""
+    endpoint = str(report.run.get("bedrock_endpoint") or "")
+    return " (emulator)" if "bedrock:" in model and endpoint.startswith("emulator") else ""
+
+
+def _asr(attack: dict[str, Any]) -> str:
+    interval = attack["asr_ci"]
+    ci = f" [{interval[0]:.1%}–{interval[1]:.1%}]" if interval else ""
+    rate = attack["attack_success_rate"]
+    return f"{rate:.1%}{ci} ({attack['missed_after']}/{attack['detected_before']})"
+
+
+ATTACK_NOTE = (
+    "Attack success rate: of the scams flagged on the conversation as written (`full`), "
+    "the share missed after the attack; 95% Wilson interval; (missed / flagged before)."
+)
+
+
 def _tier_rows(report: Report) -> list[list[str]]:
     rows = []
     for cell in report.cells:
@@ -434,6 +487,9 @@ def markdown_summary(report: Report) -> str:
         "",
         _md_table(*_variant_table(report)),
     ]
+    headers, rows = _attack_table(report)
+    if rows:
+        parts += ["", "## Attack success rate", "", ATTACK_NOTE, "", _md_table(headers, rows)]
     tiers = _tier_rows(report)
     if tiers:
         parts += [
@@ -734,8 +790,19 @@ def _sections(report: Report) -> list[dict[str, Any]]:
             "what the model is shown changes what it catches.",
             "table": _table(headers, rows, 2),
         },
-        {"title": "ROC and precision-recall curves, per variant", "cards": _curve_cards(report)},
     ]
+    attack_headers, attack_rows = _attack_table(report)
+    if attack_rows:
+        sections.append(
+            {
+                "title": "Attack success rate",
+                "note": ATTACK_NOTE.replace("`", ""),
+                "table": _table(attack_headers, attack_rows, 2),
+            }
+        )
+    sections.append(
+        {"title": "ROC and precision-recall curves, per variant", "cards": _curve_cards(report)}
+    )
     points = [
         (
             cell.key,

@@ -259,6 +259,28 @@ def summarise_generative(
     }
 
 
+def attack_success(before: list[CaseResult], after: list[CaseResult]) -> dict[str, Any]:
+    """Attack success rate of one attack cell against its unattacked cell (same prompt
+    and model, variant `full`): of the scams flagged before the attack, the share not
+    flagged after it, with a 95% Wilson interval. Benign cases do not count.
+    """
+    after_by_id = {r.case_id: r for r in after}
+    detected = [r.case_id for r in before if r.label == 1 and r.flagged]
+    pairs = [after_by_id[i] for i in detected if i in after_by_id]
+    missed = sorted(r.case_id for r in pairs if not r.flagged)
+    n = len(pairs)
+    interval = metrics.wilson_interval(len(missed), n)
+    return {
+        "reference": before[0].cell if before else None,
+        "scams": sum(r.label == 1 for r in after),
+        "detected_before": n,
+        "missed_after": len(missed),
+        "attack_success_rate": len(missed) / n if n else 0.0,
+        "asr_ci": list(interval) if interval else None,
+        "missed": missed,
+    }
+
+
 def load_results(path: Path) -> list[CaseResult]:
     """The case records of a results.json written by `parley eval`."""
     try:

@@ -30,7 +30,8 @@ from ..conversation import Conversation, Message, conversation_from_dict
 from ..errors import ConfigError, InputError
 from ..prompts import split_ref
 from .assertions import TYPES, AssertionSpec, load_function
-from .variants import GENERATIVE, parse_variant
+from .attacks import STRATEGIES, known
+from .variants import GENERATIVE, attack_variant, parse_variant
 
 
 class DatasetSpec(BaseModel):
@@ -42,6 +43,7 @@ class DatasetSpec(BaseModel):
     name: str | None = Field(None, description="label in reports; default: the file stem")
     split: str | None = Field(None, description="keep cases of this split only (train/test)")
     tags: list[str] | None = Field(None, description="keep cases carrying any of these tags")
+    label: Literal[0, 1] | None = Field(None, description="keep cases of this label only")
     limit: int | None = Field(None, ge=1, description="first N cases after filtering")
 
 
@@ -101,6 +103,12 @@ class GateSpec(BaseModel):
     f1_drop_max: float | None = Field(
         None, ge=0, le=1, description="F1 may fall at most this much below the baseline"
     )
+    asr_rise_max: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="an attack's success rate may rise at most this much above the baseline",
+    )
     baseline: str | None = Field(None, description="stored baseline JSON (evals/baselines/)")
     cells: list[CellSelector] = Field(
         default_factory=lambda: [CellSelector(variant="full")],
@@ -125,7 +133,12 @@ class EmulatorSpec(BaseModel):
 
     start: bool = True
     latency_ms: float = Field(0.0, ge=0)
-    responder: Literal["baseline", "default", "companion"] = "baseline"
+    responder: Literal["baseline", "baseline_echo", "default", "companion"] = Field(
+        "baseline",
+        description="baseline: the local baseline's judgement; baseline_echo: the same, "
+        "with text answers that first quote the conversation (a talkative text model); "
+        "companion: canned companion answers (a lookup table, not an LLM)",
+    )
     grades: list[dict[str, Any]] = Field(
         default_factory=list,
         description="graded answers queued for llm-rubric judges served by the emulator",
@@ -144,6 +157,10 @@ class Suite(BaseModel):
     prompts: list[str] = Field(min_length=1)
     models: list[str] = Field(min_length=1)
     variants: list[str] = Field(default_factory=lambda: ["full"], min_length=1)
+    attacks: list[str] = Field(
+        default_factory=list,
+        description="attack strategies (attacks.py), `all`, or `a+b`; each becomes a variant",
+    )
     gate: GateSpec = Field(default_factory=lambda: GateSpec.model_validate({}))
     concurrency: int = Field(8, ge=1, le=256)
     max_attempts: int = Field(4, ge=1, le=20, description="attempts per case on retryable errors")
@@ -181,6 +198,8 @@ class Suite(BaseModel):
                 )
             if not generative and variant in GENERATIVE:
                 raise ValueError(f"variant {variant!r} needs `kind: generative`")
+        if generative and self.attacks:
+            raise ValueError("attacks are for labelled suites, not `kind: generative`")
         if not generative and (self.asserts or self.gate.assertions):
             raise ValueError("assertions (`assert`, gate `assertion`) need `kind: generative`")
         if generative and "cells" not in self.gate.model_fields_set:
@@ -235,6 +254,24 @@ class Suite(BaseModel):
     def graders(self) -> list[str]:
         """Judge model references used by the suite-level llm-rubric assertions."""
         return [a.grader or self.grader for a in self.asserts if a.type == "llm-rubric"]  # type: ignore[misc]
+
+    @field_validator("attacks")
+    @classmethod
+    def _known_attacks(cls, value: list[str]) -> list[str]:
+        # `all` stands for every single strategy; `a+b` combines strategies.
+        value = [n for name in value for n in (list(STRATEGIES) if name == "all" else [name])]
+        unknown = [name for name in value if not known(name)]
+        if unknown:
+            raise ValueError(f"unknown attack {unknown[0]!r}; known: all, {', '.join(STRATEGIES)}")
+        return _unique(value, "attack")
+
+    @model_validator(mode="after")
+    def _attack_variants(self) -> Suite:
+        # An attack is measured against the conversation as written: `full` is needed.
+        if self.attacks:
+            wanted = ["full", *(attack_variant(a, self.seed).name for a in self.attacks)]
+            self.variants = list(dict.fromkeys([*self.variants, *wanted]))
+        return self
 
     def path(self, relative: str) -> Path:
         """A suite path made absolute against the suite file's directory."""
@@ -380,6 +417,8 @@ def load_dataset(path: Path, spec: DatasetSpec, *, generative: bool = False) -> 
         if spec.split is not None and case.split != spec.split:
             continue
         if spec.tags is not None and not set(spec.tags) & set(case.tags):
+            continue
+        if spec.label is not None and case.label != spec.label:
             continue
         cases.append(case)
         if spec.limit is not None and len(cases) >= spec.limit:

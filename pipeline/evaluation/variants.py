@@ -2,7 +2,8 @@
 
 Each variant is a pure function Conversation -> Conversation. Together they replay
 the original lesson: a request can be innocent alone and a scam in context, and the
-order of the messages matters.
+order of the messages matters. `attack:<strategy>` (or `attack:<strategy>:<seed>`)
+shows the conversation as an attacker rewrote it (attacks.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,19 @@ from dataclasses import dataclass
 
 from ..conversation import Conversation, last_message_only, reversed_order
 from ..errors import ConfigError
+from .attacks import STRATEGIES, attack, known
 
 _WINDOW = re.compile(r"^window:(\d+)$")
-NAMES = ("full", "last_message", "reversed", "window:N", "with_history", "without_history")
+_ATTACK = re.compile(r"^attack:([a-z][a-z0-9_+]*)(?::(\d+))?$")
+NAMES = (
+    "full",
+    "last_message",
+    "reversed",
+    "window:N",
+    "attack:STRATEGY[:SEED]",
+    "with_history",
+    "without_history",
+)
 #: Variants of a generative case's earlier turns (the child's new turn is always shown).
 GENERATIVE = ("with_history", "without_history")
 
@@ -64,4 +75,26 @@ def parse_variant(name: str) -> Variant:
     match = _WINDOW.match(text)
     if match and int(match.group(1)) >= 1:
         return Variant(f"window:{int(match.group(1))}", window_of(int(match.group(1))))
+    match = _ATTACK.match(text)
+    if match and known(match.group(1)):
+        return attack_variant(match.group(1), int(match.group(2) or 0))
+    if match:
+        names = ", ".join(STRATEGIES)
+        raise ConfigError(f"unknown attack strategy {match.group(1)!r}; known: {names}")
     raise ConfigError(f"unknown variant {name!r}; use one of {', '.join(NAMES)}")
+
+
+def attack_variant(strategy: str, seed: int = 0) -> Variant:
+    """The conversation with one attack strategy applied to its request."""
+    name = f"attack:{strategy}" if seed == 0 else f"attack:{strategy}:{seed}"
+
+    def attacked(conversation: Conversation) -> Conversation:
+        return attack(conversation, strategy, seed)
+
+    return Variant(name, attacked)
+
+
+def attack_of(variant: str) -> str | None:
+    """The strategy an `attack:` variant applies, or None for any other variant."""
+    match = _ATTACK.match(variant)
+    return match.group(1) if match else None

@@ -29,6 +29,8 @@ class ModelResult:
     structured: dict[str, Any] | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_read_tokens: int = 0  # prompt-cache tokens, not counted in input_tokens
+    cache_write_tokens: int = 0
     latency_ms: float = 0.0
     cost_usd: float = 0.0
     stop_reason: str | None = None

@@ -23,13 +23,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..errors import ConfigError, DeadlineExceeded, ModelError, ThrottledError
+from ..verdict import text_answer_instruction
 from . import VERDICT_TOOL, ModelResult
 from .invoke_bodies import build_invoke_body, invoke_family, parse_invoke_body
 from .pricing import estimate_cost
+from .prompt_cache import min_prefix_tokens
 
 if TYPE_CHECKING:
     from ..prompts import Inference, RenderedPrompt
@@ -137,22 +139,15 @@ def tool_config(schema: dict[str, Any], choice: ToolChoice) -> dict[str, Any]:
     }
 
 
-def json_instruction(schema: dict[str, Any]) -> str:
-    """For models without tool use: ask for the schema's fields as one JSON object."""
-    fields = []
-    for name, spec in (schema.get("properties") or {}).items():
-        kind = spec.get("type", "value")
-        items = (spec.get("items") or {}).get("enum")
-        if items:
-            fields.append(f"{name} (array of: {', '.join(items)})")
-        elif "minimum" in spec and "maximum" in spec:
-            fields.append(f"{name} ({kind} from {spec['minimum']} to {spec['maximum']})")
-        else:
-            fields.append(f"{name} ({kind})")
-    return (
-        "No tool is available for this answer. Reply with one JSON object and nothing "
-        f"else, with the fields: {', '.join(fields)}."
-    )
+def answer_instruction(schema: dict[str, Any], caps: Capabilities, nonce: str | None) -> str | None:
+    """The text answer contract's instruction for this model, or None when it answers
+    only through the tool: models without tool use always get it, models that may
+    ignore the offered tool (`auto`) get it when the prompt has an answer code."""
+    if not caps.tools:
+        return text_answer_instruction(schema, nonce)
+    if caps.tool_choice == "auto" and nonce is not None:
+        return text_answer_instruction(schema, nonce, tool_offered=True)
+    return None
 
 
 def guardrail_config(guardrail: dict[str, Any]) -> dict[str, Any]:
@@ -173,13 +168,14 @@ def build_converse_request(
     """The keyword arguments of one `client.converse(...)` call.
 
     With a schema, models with tool use get the verdict tool (forced where they
-    allow it); others get the text fallback: an instruction to answer JSON only.
+    allow it); others get the text fallback: the text answer contract's instruction
+    with the prompt's answer code (pipeline.verdict).
     Models without a system prompt get `prompt.as_text()` as the user message.
     """
     caps = caps or capabilities(model_id)
     user_text = prompt.user if caps.system else prompt.as_text()
-    if schema is not None and not caps.tools:
-        user_text = f"{user_text}\n\n{json_instruction(schema)}"
+    if schema is not None and (instruction := answer_instruction(schema, caps, prompt.nonce)):
+        user_text = f"{user_text}\n\n{instruction}"
     request: dict[str, Any] = {
         "modelId": model_id,
         "messages": [{"role": "user", "content": [{"text": user_text}]}],
@@ -187,6 +183,10 @@ def build_converse_request(
     }
     if caps.system and prompt.system:
         request["system"] = [{"text": prompt.system}]
+        if min_prefix_tokens(model_id) is not None:
+            # The system text is the stable part; Bedrock ignores the point below the
+            # model's minimum prefix, so it costs nothing where it cannot help.
+            request["system"].append({"cachePoint": {"type": "default"}})
     if schema is not None and caps.tool_choice is not None:
         request["toolConfig"] = tool_config(schema, caps.tool_choice)
     if guardrail:
@@ -214,6 +214,8 @@ def parse_converse_response(
     usage = response.get("usage") or {}
     input_tokens = int(usage.get("inputTokens") or 0)
     output_tokens = int(usage.get("outputTokens") or 0)
+    cache_read = int(usage.get("cacheReadInputTokens") or 0)
+    cache_write = int(usage.get("cacheWriteInputTokens") or 0)
     stop_reason = response.get("stopReason")
     extra: dict[str, Any] = {"api": "converse"}
     if (server_ms := (response.get("metrics") or {}).get("latencyMs")) is not None:
@@ -228,11 +230,27 @@ def parse_converse_response(
         structured=structured,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
         latency_ms=round(latency_ms, 3),
-        cost_usd=estimate_cost(model_id, input_tokens, output_tokens),
+        cost_usd=estimate_cost(model_id, input_tokens, output_tokens, cache_read, cache_write),
         stop_reason=stop_reason,
         extra=extra,
     )
+
+
+def invoke_text(prompt: RenderedPrompt, schema: dict[str, Any] | None) -> str:
+    """The whole text of an InvokeModel prompt (Titan and Mistral 7B have no tool use)."""
+    text = prompt.as_text()
+    if schema is not None:
+        text = f"{text}\n\n{text_answer_instruction(schema, prompt.nonce)}"
+    return text
+
+
+def answer_nonce_extra(prompt: RenderedPrompt) -> dict[str, str]:
+    """The answer code the request carried, kept on the result: a cached answer is read
+    with the code its own request showed, not a later render's."""
+    return {"answer_nonce": prompt.nonce} if prompt.nonce else {}
 
 
 # --------------------------------------------------------------- error mapping
@@ -363,7 +381,6 @@ class BedrockModel:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._lock = threading.Lock()
-        self._session: Any = None
         self._deadline_clients: dict[int, Any] = {}
         self.owns_client = client is None
         self.client = (
@@ -382,15 +399,14 @@ class BedrockModel:
     # ---- clients
 
     def _make_client(self, **config: Any) -> Any:
-        import boto3
         from botocore.config import Config
         from botocore.exceptions import NoRegionError
 
-        with self._lock:  # boto3 sessions are not thread-safe; one per model
-            if self._session is None:
-                self._session = boto3.session.Session()
+        from .. import aws
+
+        with self._lock:
             try:
-                return self._session.client(
+                return aws.client(
                     "bedrock-runtime",
                     region_name=self.region,
                     endpoint_url=self.endpoint_url,
@@ -451,6 +467,7 @@ class BedrockModel:
         )
         response, latency_ms = self._call(lambda c: c.converse(**request), deadline_s)
         result = parse_converse_response(self.model_id, response, latency_ms)
+        result = replace(result, extra={**result.extra, **answer_nonce_extra(prompt)})
         logger.debug(
             "bedrock converse",
             extra={
@@ -465,9 +482,7 @@ class BedrockModel:
     def _generate_invoke(
         self, prompt: RenderedPrompt, schema: dict[str, Any] | None, deadline_s: float | None
     ) -> ModelResult:
-        text = prompt.as_text()
-        if schema is not None:
-            text = f"{text}\n\n{json_instruction(schema)}"
+        text = invoke_text(prompt, schema)
         body = build_invoke_body(self.base_id, text, prompt.inference)
         request: dict[str, Any] = {
             "modelId": self.model_id,
@@ -486,7 +501,7 @@ class BedrockModel:
 
         (payload, headers), latency_ms = self._call(invoke, deadline_s)
         answer = parse_invoke_body(self.base_id, payload, body.get("prompt", text), headers)
-        extra: dict[str, Any] = {"api": "invoke"}
+        extra: dict[str, Any] = {"api": "invoke", **answer_nonce_extra(prompt)}
         if answer.tokens_estimated:
             extra["tokens_estimated"] = True
         if payload.get("amazon-bedrock-guardrailAction") == "INTERVENED":

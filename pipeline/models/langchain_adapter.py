@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import importlib
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..verdict import text_answer_instruction
 from . import VERDICT_TOOL, ModelResult
-from .bedrock import TOOL_DESCRIPTION, call_with_deadline, json_instruction, known_capabilities
+from .bedrock import TOOL_DESCRIPTION, answer_nonce_extra, call_with_deadline, known_capabilities
 from .bedrock import map_client_error as _map_client_error
 from .pricing import estimate_cost
 
@@ -71,7 +73,10 @@ class LangChainModel:
         except (ClientError, BotoCoreError) as exc:
             raise _map_client_error(exc, self.model_id, deadline_s=deadline_s) from None
         latency_ms = (time.perf_counter() - started) * 1000
-        return _result(self.model_id, raw, parsed, latency_ms)
+        result = _result(self.model_id, raw, parsed, latency_ms)
+        if text_fallback:
+            result = replace(result, extra={**result.extra, **answer_nonce_extra(prompt)})
+        return result
 
 
 def _model_name(chat_model: Any) -> str:
@@ -106,12 +111,12 @@ def _messages(
     prompt: RenderedPrompt, fallback_schema: dict[str, Any] | None, *, fold_system: bool
 ) -> list[BaseMessage]:
     """[system, human]; Bedrock models without a system prompt get one human message,
-    and models without tool use an instruction to answer the schema as JSON."""
+    and models without tool use the text answer contract's instruction."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
     user = prompt.as_text() if fold_system else prompt.user
     if fallback_schema is not None:
-        user = f"{user}\n\n{json_instruction(fallback_schema)}"
+        user = f"{user}\n\n{text_answer_instruction(fallback_schema, prompt.nonce)}"
     if fold_system or not prompt.system:
         return [HumanMessage(user)]
     return [SystemMessage(prompt.system), HumanMessage(user)]

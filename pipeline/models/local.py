@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..baseline.artifact import DEFAULT_ARTIFACT, BaselineArtifact, load_artifact
 from ..errors import ConfigError
+from ..normalise import OBFUSCATION_MARKER, normalise
 from . import ModelResult
 
 if TYPE_CHECKING:
@@ -25,9 +26,24 @@ if TYPE_CHECKING:
 MODEL_ID = "local:baseline"
 KNOWN = ("baseline", "baseline@<artifact path>")
 
+# What the emulated text-answering model writes before its marked verdict line.
+TEXT_PREFACE = "Judged by the local baseline classifier, served by parley's Bedrock emulator."
 # A rendered message block: <message index=".." sender="seller" at="..">text</message>.
 _MESSAGE = re.compile(r"<message\b([^>]*)>(.*?)</message>", re.DOTALL)
 _SENDER = re.compile(r'\bsender="([^"]*)"')
+# The obfuscation marker a rendered message starts with (pipeline.normalise).
+_MARKER = re.compile(
+    re.escape(OBFUSCATION_MARKER)
+    .replace(re.escape("{hidden}"), r"(\d{1,9})")
+    .replace(re.escape("{lookalikes}"), r"(\d{1,9})")
+    + r"\n"
+)
+
+# Obfuscation is evidence: a conversation with at least this many hidden or look-alike
+# characters scores at least the threshold (flagged; in a cascade, inside the uncertain
+# band, so the second model, which sees the marker, decides). Three, not one: a stray
+# zero-width space or soft hyphen comes with copied text.
+OBFUSCATION_MIN = 3
 
 
 class BaselineModel:
@@ -48,23 +64,37 @@ class BaselineModel:
         return self.artifact.low, self.artifact.high
 
     def score(self, conversation: Conversation) -> float:
-        """Calibrated probability that the conversation is a scam attempt."""
-        return self.artifact.probability([(m.sender, m.text) for m in conversation.messages])
+        """Probability that the conversation is a scam attempt (calibrated, unless raised
+        by the obfuscation rule)."""
+        turns = [(m.sender, m.text) for m in conversation.messages]
+        return self._raised(self.artifact.probability(turns), obfuscation(turns))
 
-    def judge(self, turns: list[tuple[str, str]]) -> dict[str, Any]:
-        """The verdict tool input for (sender, text) turns."""
+    def _raised(self, p: float, obfuscated: int) -> float:
+        return max(p, self.artifact.threshold) if obfuscated >= OBFUSCATION_MIN else p
+
+    def judge(self, turns: list[tuple[str, str]], *, obfuscated: int = 0) -> dict[str, Any]:
+        """The verdict tool input for (sender, text) turns.
+
+        `obfuscated`: hidden or look-alike characters already removed from the turns
+        (by the prompt); those still in them are counted here.
+        """
         groups = self.artifact.features_of(turns)
-        p = self.artifact.probability_of(groups)
+        calibrated = self.artifact.probability_of(groups)
+        obfuscated += obfuscation(turns)
+        p = self._raised(calibrated, obfuscated)
         suspicious = p >= self.artifact.threshold
         category = self.artifact.category_of(groups) if suspicious else None
+        rationale = (
+            f"local baseline classifier: probability p={calibrated:.3f} "
+            f"(threshold {self.artifact.threshold:.3f}); not a language model"
+        )
+        if p != calibrated:
+            rationale += f"; raised to the threshold: {obfuscated} hidden or look-alike characters"
         return {
             "suspicious": suspicious,
             "score": round(p, 4),
             "categories": [category or "other"] if suspicious else [],
-            "rationale": (
-                f"local baseline classifier: probability p={p:.3f} "
-                f"(threshold {self.artifact.threshold:.3f}); not a language model"
-            ),
+            "rationale": rationale,
         }
 
     def generate(
@@ -78,9 +108,9 @@ class BaselineModel:
         started = time.perf_counter()
         if prompt.conversation is not None and prompt.conversation.messages:
             turns = [(m.sender, m.text) for m in prompt.conversation.messages]
+            answer = self.judge(turns, obfuscated=sum(prompt.obfuscation))
         else:
-            turns = turns_from_text(prompt.user)
-        answer = self.judge(turns)
+            answer = self.judge(turns_from_text(prompt.user), obfuscated=marked(prompt.user))
         return ModelResult(
             model_id=self.model_id,
             text=("1" if answer["suspicious"] else "0") if prompt.output == "legacy" else None,
@@ -94,16 +124,33 @@ class BaselineModel:
         )
 
 
+def obfuscation(turns: list[tuple[str, str]]) -> int:
+    """Hidden and look-alike characters in the turns' texts."""
+    return sum(normalise(text).obfuscated for _, text in turns)
+
+
 def turns_from_text(text: str) -> list[tuple[str, str]]:
-    """(sender, text) turns from rendered `<message sender="…">` blocks, unescaped.
+    """(sender, text) turns from rendered `<message sender="…">` blocks, unescaped, without
+    the obfuscation markers (their words are parley's, not the conversation's).
 
     Text without such blocks (a legacy prompt) is one turn of an unknown sender.
     """
     turns = [
-        (match.group(1) if (match := _SENDER.search(attrs)) else "unknown", _unescape(body))
+        (
+            match.group(1) if (match := _SENDER.search(attrs)) else "unknown",
+            _MARKER.sub("", _unescape(body)),
+        )
         for attrs, body in _MESSAGE.findall(text)
     ]
     return turns or [("unknown", text)]
+
+
+def marked(text: str) -> int:
+    """Characters the obfuscation markers in a rendered prompt say were removed.
+
+    A message can write a marker of its own: that only raises its own score.
+    """
+    return sum(int(hidden) + int(alike) for hidden, alike in _MARKER.findall(text))
 
 
 def _unescape(text: str) -> str:
@@ -127,16 +174,21 @@ def baseline_responder(
     """An emulator responder answering like a model with the baseline's judgement.
 
     Reads the `<message>` blocks of the prompt text; answers the verdict tool input when
-    a tool is offered, else the legacy text "1" / "0".
+    a tool is offered; in text, by the text answer contract when the prompt asks for it
+    (a preface, then the marked line with the prompt's answer code and the verdict as
+    JSON), else the legacy whole reply "1" / "0" (the v1 prompt).
     """
-    from ..emulator import EmulatorReply  # lazy: the emulator is a test/demo dependency
+    from ..emulator import EmulatorReply, contract_answer  # lazy: a test/demo dependency
 
     model = BaselineModel(artifact_path)
 
     def respond(request: EmulatorRequest) -> EmulatorReply:
-        answer = model.judge(turns_from_text(request.prompt_text))
+        text = request.prompt_text
+        answer = model.judge(turns_from_text(text), obfuscated=marked(text))
         if request.forced_tool is not None or request.tool_schema is not None:
             return EmulatorReply(tool_input=answer)
+        if reply := contract_answer(request.prompt_text, answer, TEXT_PREFACE):
+            return EmulatorReply(text=reply)
         return EmulatorReply(text="1" if answer["suspicious"] else "0")
 
     return respond

@@ -26,6 +26,18 @@ PRICES: dict[str, tuple[float, float]] = {
     "local": (0.0, 0.0),
 }
 
+# model id prefix -> (cache read USD / 1k tokens, cache write USD / 1k tokens), for the
+# models that take a cache point (pipeline/models/prompt_cache.py). Claude: reads at a
+# tenth of input, writes at 1.25x; Nova: reads at a quarter of input, writes at input.
+CACHE_PRICES: dict[str, tuple[float, float]] = {
+    "amazon.nova-micro": (0.00000875, 0.000035),
+    "amazon.nova-lite": (0.000015, 0.00006),
+    "amazon.nova-pro": (0.0002, 0.0008),
+    "anthropic.claude-3-5-haiku": (0.00008, 0.001),
+    "anthropic.claude-3-7-sonnet": (0.0003, 0.00375),
+    "anthropic.claude-sonnet-4": (0.0003, 0.00375),
+}
+
 
 def _strip_region(model_id: str) -> str:
     # Inference profiles prefix the id with a geography: us., eu., apac., global.
@@ -33,16 +45,41 @@ def _strip_region(model_id: str) -> str:
     return tail if head in {"us", "eu", "apac", "global", "us-gov"} and tail else model_id
 
 
+def _lookup(table: dict[str, tuple[float, float]], model_id: str) -> tuple[float, float] | None:
+    bare = _strip_region(model_id.rsplit("/", 1)[-1])
+    matches = [prefix for prefix in table if bare.startswith(prefix)]
+    return table[max(matches, key=len)] if matches else None
+
+
 def price_of(model_id: str) -> tuple[float, float] | None:
     """(input, output) USD per 1k tokens, or None when the model is not in the table."""
-    bare = _strip_region(model_id.rsplit("/", 1)[-1])
-    matches = [prefix for prefix in PRICES if bare.startswith(prefix)]
-    return PRICES[max(matches, key=len)] if matches else None
+    return _lookup(PRICES, model_id)
 
 
-def estimate_cost(model_id: str, input_tokens: int, output_tokens: int) -> float:
-    """Cost in USD of one call; 0.0 for unknown models (reported as such, never guessed)."""
+def cache_price_of(model_id: str) -> tuple[float, float] | None:
+    """(cache read, cache write) USD per 1k tokens, or None without prompt caching."""
+    return _lookup(CACHE_PRICES, model_id)
+
+
+def estimate_cost(
+    model_id: str,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int = 0,
+    cache_write_tokens: int = 0,
+) -> float:
+    """Cost in USD of one call; 0.0 for unknown models (reported as such, never guessed).
+
+    Input tokens exclude cached ones, as Bedrock reports them; cache tokens of a model
+    without cache prices are billed as input.
+    """
     price = price_of(model_id)
     if price is None:
         return 0.0
-    return (input_tokens * price[0] + output_tokens * price[1]) / 1000.0
+    read, write = cache_price_of(model_id) or (price[0], price[0])
+    return (
+        input_tokens * price[0]
+        + output_tokens * price[1]
+        + cache_read_tokens * read
+        + cache_write_tokens * write
+    ) / 1000.0

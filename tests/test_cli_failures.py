@@ -1,0 +1,189 @@
+"""A bad setting or a missing AWS service is one line on stderr and exit code 2, never a
+traceback: settings validation, no region, no credentials, an endpoint that does not
+answer, a table that does not exist. Loopback only (moto's server, a closed port)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.cli.failures import one_line
+from tests.conftest import REPO
+
+EXAMPLE = str(REPO / "examples" / "deposit-before-visit.json")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def fresh_boto3_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3's default session keeps the region and credentials an earlier test resolved."""
+    import boto3
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PARLEY_MODEL_RPM", "-1", "PARLEY_MODEL_RPM='-1': Input should be greater than 0"),
+        ("PARLEY_MAX_CONCURRENCY", "abc", "PARLEY_MAX_CONCURRENCY='abc': Input should be a valid"),
+        ("PARLEY_MODEL_DEADLINE_S", "-3", "PARLEY_MODEL_DEADLINE_S='-3': Input should be greater"),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    expected: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    code, out, err = run(capsys, "moderate", EXAMPLE)
+
+    assert code == 2
+    assert out == ""
+    assert one_error_line(err).startswith(f"error: {expected}")
+
+
+def test_a_bad_setting_in_a_fresh_process_prints_no_traceback() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "moderate", EXAMPLE],
+        env={**env, "PARLEY_MODEL_RPM": "-1"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert one_error_line(result.stderr) == (
+        "error: PARLEY_MODEL_RPM='-1': Input should be greater than 0"
+    )
+
+
+def test_dynamodb_history_without_a_region(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("PARLEY_HISTORY", "dynamodb:tbl")
+    fresh_boto3_session(monkeypatch)
+
+    code, _, err = run(capsys, "history", "show", "conv-1")
+
+    assert code == 2
+    assert "no AWS region" in one_error_line(err)
+
+
+def test_stream_watch_without_credentials(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, moto_server: str
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup
+    fresh_boto3_session(monkeypatch)
+
+    code, _, err = run(
+        capsys,
+        "stream",
+        "watch",
+        "--table",
+        "t",
+        "--endpoint-url",
+        moto_server,
+        "--iterations",
+        "1",
+    )
+
+    assert code == 2
+    assert "no AWS credentials" in one_error_line(err)
+
+
+def test_stream_watch_with_an_endpoint_that_does_not_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+
+    code, _, err = run(
+        capsys, "stream", "watch", "--table", "t", "--endpoint-url", endpoint, "--iterations", "1"
+    )
+
+    assert code == 2
+    assert one_error_line(err).startswith(f"error: cannot reach {endpoint}")
+
+
+def test_stream_watch_without_the_table(
+    capsys: pytest.CaptureFixture[str], moto_server: str
+) -> None:
+    code, _, err = run(
+        capsys,
+        "stream",
+        "watch",
+        "--table",
+        "no-such-table",
+        "--endpoint-url",
+        moto_server,
+        "--iterations",
+        "1",
+    )
+
+    assert code == 2
+    line = one_error_line(err)
+    assert line.startswith("error: DescribeTable: ResourceNotFoundException:")
+
+
+def test_other_errors_keep_their_traceback() -> None:
+    from botocore.exceptions import ClientError
+
+    throttled = ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Query"
+    )
+
+    assert one_line(throttled) is None  # transient: not the user's setting
+    assert one_line(RuntimeError("a bug")) is None
+    assert one_line(KeyError("x")) is None
+
+
+def test_only_settings_validation_errors_are_one_line() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    from pipeline.settings import Settings
+
+    class Other(BaseModel):
+        n: int
+
+    with pytest.raises(ValidationError) as other:
+        Other(n="x")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as settings:
+        Settings(max_concurrency=0, model_rpm=-1)
+
+    assert one_line(other.value) is None  # a bug in parley's own code keeps its traceback
+    assert one_line(settings.value) == (
+        "PARLEY_MAX_CONCURRENCY: Input should be greater than or equal to 1 (and 1 more)"
+    )

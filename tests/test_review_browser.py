@@ -1,0 +1,157 @@
+"""End to end in a real browser: headless Chromium (Debian's chromium and chromium-driver)
+driven by Selenium against `parley review serve`'s app on loopback.
+
+Open the queue, read an item, decide three items with the keyboard, undo one, export;
+then check the decisions store and the exported file. Set REVIEW_SCREENSHOTS_DIR to a
+directory to keep the screenshots (docs/review-queue.png and docs/review-item.png come
+from this test).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.cli import main
+from review.app import create_app
+from review.auth import LocalTokenAuth
+from tests.review_helpers import local_service
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+)
+TOKEN = "browser-test-token"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Any:
+    import uvicorn
+
+    db = tmp_path / "parley.db"
+    store = ["--verdicts", f"sqlite:{db}", "--history", f"sqlite:{db}"]
+    main(["review", "demo", *store, "--conversations", "12"])
+    service = local_service(db, sample_rate=1.0)
+    app = create_app(service, LocalTokenAuth("alice", TOKEN), secret="browser-secret")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}", service, db, store
+    uv.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1200,900",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _shot(driver: Any, tmp_path: Path, name: str) -> None:
+    driver.save_screenshot(str(tmp_path / name))
+    keep = os.environ.get("REVIEW_SCREENSHOTS_DIR")
+    if keep:
+        shutil.copy(tmp_path / name, Path(keep) / name)
+
+
+def test_review_with_the_keyboard_in_chromium(server: Any, browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, service, _db, store = server
+    wait = WebDriverWait(browser, 10)
+
+    # Open the queue (the sign-in link sets the cookie and lands on it).
+    browser.get(f"{base}/login?token={TOKEN}")
+    rows = browser.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert len(rows) == 12 and browser.find_element(By.TAG_NAME, "h1").text == "Review queue"
+    _shot(browser, tmp_path, "review-queue.png")
+
+    # Read an item: the window the model saw, the judged message marked.
+    browser.find_element(By.LINK_TEXT, "Start reviewing").click()
+    heading = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#item h1"))
+    assert heading.text.startswith("Conversation demo-")
+    judged = browser.find_element(By.CSS_SELECTOR, "li.msg.judged")
+    assert judged.get_attribute("aria-current") == "true" and judged.text
+    _shot(browser, tmp_path, "review-item.png")
+    browser.execute_script("window.__sameDocument = true;")  # gone after a full reload
+
+    def current() -> str:  # read in the page: the element is replaced on every swap
+        return browser.execute_script(
+            "const h = document.querySelector('#item h1'); return h ? h.textContent : ''"
+        )
+
+    # Decide three items with the keyboard: scam, not a scam, cannot tell.
+    decided = []
+    body = browser.find_element(By.TAG_NAME, "body")
+    for key in ("s", "n", "c"):
+        before = current()
+        decided.append(before.removeprefix("Conversation "))
+        body.send_keys(key)
+        wait.until(lambda _, b=before: current() != b)
+    status = browser.execute_script("return document.getElementById('status').textContent")
+    assert status == "Decided: cannot tell."
+
+    # Undo the last one: it comes back, with its decision form.
+    body.send_keys("u")
+    wait.until(lambda _: current() == f"Conversation {decided[2]}")
+    assert browser.find_elements(By.ID, "decide-form")
+    assert browser.execute_script("return window.__sameDocument === true")
+    fetches = browser.execute_script(
+        "return performance.getEntriesByType('resource')"
+        ".filter(e => e.initiatorType === 'fetch').map(e => e.name)"
+    )
+    assert [u.rsplit("/", 1)[1] for u in fetches] == ["decide", "decide", "decide", "undo"]
+
+    # The decisions store: two active decisions and one withdrawn, by alice.
+    active = {d.pk: d for d in service.decisions.all_active()}
+    assert {pk: d.label for pk, d in active.items()} == {
+        decided[0]: "scam",
+        decided[1]: "not_scam",
+    }
+    withdrawn = [d for d in service.decisions.for_conversation(decided[2]) if d.undone_at]
+    assert [(d.label, d.reviewer) for d in withdrawn] == [("cannot_tell", "alice")]
+
+    # Export: the two decisions become evaluation cases with the reviewer's labels.
+    out = tmp_path / "reviewed.jsonl"
+    main(["review", "export", *store, "-o", str(out)])
+    cases = [json.loads(line) for line in out.read_text().splitlines()]
+    labels = {c["provenance"]["verdict_key"]["pk"]: c["label"] for c in cases}
+    assert labels == {decided[0]: 1, decided[1]: 0}
+    assert all(c["provenance"]["reviewer"] == "alice" and c["messages"] for c in cases)
