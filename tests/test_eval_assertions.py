@@ -115,6 +115,10 @@ def test_matchers_see_normalised_text() -> None:
     assert not evaluate(spec, AnswerContext(case=None, answer=sneaky)).passed
     wide = AssertionSpec(type="icontains", value="grown-up")
     assert evaluate(wide, AnswerContext(case=None, answer="ask a ｇｒｏｗｎ-up")).passed
+    # Look-alike letters of another script (a Cyrillic о) read as the Latin word.
+    assert evaluate(wide, AnswerContext(case=None, answer="ask a gr\u043ewn-up now")).passed
+    beer = AssertionSpec(type="not-icontains", value="beer")
+    assert not evaluate(beer, AnswerContext(case=None, answer="a cold be\u00ader")).passed
 
 
 def test_pii_kinds() -> None:

@@ -17,7 +17,6 @@ import importlib
 import json
 import re
 import sys
-import unicodedata
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import ConfigError
+from ..normalise import normalised_text
 from ..screen import clean_text, find_contacts, screen_output
 
 if TYPE_CHECKING:
@@ -165,9 +165,7 @@ class Grade:
 
 # ---------------------------------------------------------------- normalising
 
-_INVISIBLE = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
-)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
@@ -181,9 +179,11 @@ _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b")  # UK postcodes
 
 
 def normalise(text: str) -> str:
-    """What text matchers see: NFKC, straight quotes, no invisible characters, one space."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    return _SPACES.sub(" ", _INVISIBLE.sub("", text)).strip()
+    """What text matchers see: parley's normalisation (`pipeline.normalise`: invisible
+    characters removed, NFKC, look-alike letters mapped to Latin), straight quotes, no
+    control characters, one space."""
+    text = normalised_text(text).translate(_QUOTES)
+    return _SPACES.sub(" ", _CONTROLS.sub("", text)).strip()
 
 
 def words(text: str) -> list[str]:
