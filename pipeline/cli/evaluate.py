@@ -3,6 +3,7 @@
     parley eval evals/smoke.yaml [--output DIR] [--max-cost USD] ...   (= parley eval run …)
     parley eval compare RUN_A/results.json [RUN_B/results.json] [--a CELL] [--b CELL]
     parley eval batch evals/<suite>.yaml --s3 s3://bucket/prefix --role-arn ARN
+    parley eval cache clear [SUITE.yaml | --cache PATH] [--older-than 7d]
     parley eval attack [STRATEGY TEXT]     (the evasion suite's strategies, or one applied)
 
 `eval` is a group whose default command is `run`: a first argument that is not a
@@ -71,6 +72,12 @@ def _suite_reports_dir(suite: Any) -> Path:
     show_default=True,
     help="continue an interrupted run of the same suite, or start over",
 )
+@click.option(
+    "--cache-ttl",
+    metavar="AGE",
+    default=None,
+    help="cached answers older than AGE (3600, 30m, 12h, 7d) are asked again",
+)
 @click.option("--quiet", is_flag=True, help="no progress line and no summary on the terminal")
 @click.option("--update-baseline", is_flag=True, help="store this run's F1 as the gate baseline")
 @click.pass_context
@@ -83,24 +90,30 @@ def run(
     no_cache: bool,
     cache_path: Path | None,
     resume: bool,
+    cache_ttl: str | None,
     quiet: bool,
     update_baseline: bool,
 ) -> None:
     """Run every prompt x model x variant of a suite on its cases; write the reports."""
     from ..evaluation.progress import Progress
-    from ..evaluation.report import build_report, markdown_summary, write_reports
+    from ..evaluation.report import build_report, write_reports
     from ..evaluation.runner import RunOptions, run_suite
-    from ..evaluation.suite import load_suite
+    from ..evaluation.suite import load_suite, parse_ttl
 
     suite = load_suite(suite_path)
     if cache_path is not None:
         suite = suite.model_copy(update={"cache": str(cache_path.resolve())})
+    try:
+        ttl = parse_ttl(cache_ttl) if cache_ttl is not None else None
+    except ValueError as exc:
+        raise InputError(f"--cache-ttl: {exc}") from None
     options = RunOptions.from_suite(
         suite,
         concurrency=concurrency,
         max_cost=max_cost,
         use_cache=not no_cache,
         resume=resume,
+        cache_ttl=ttl,
     )
 
     def progress(total: int) -> Progress | None:
@@ -117,13 +130,23 @@ def run(
     directory = output or _suite_reports_dir(suite)
     paths = write_reports(report, directory)
     if not quiet:
-        click.echo(markdown_summary(report))
-        click.echo(f"reports: {paths['summary']}, {paths['results'].name}, {paths['html'].name}")
+        _echo_summary(report, paths)
     gate = report.gate
     if gate is not None and not gate.passed:
         for failure in gate.failures:
             click.echo(f"gate: {failure}", err=True)
         ctx.exit(1)
+
+
+def _echo_summary(report: Any, paths: dict[str, Path]) -> None:
+    from ..evaluation.report import failed_cases, markdown_summary
+
+    click.echo(markdown_summary(report))
+    failed = len(failed_cases(report))
+    if failed:
+        click.echo(f"{failed} failed cases, with what the model said: summary.md, report.html")
+    names = ", ".join(p.name for key, p in paths.items() if key != "summary")
+    click.echo(f"reports: {paths['summary']}, {names}")
 
 
 def _write_stderr(text: str) -> None:
@@ -173,7 +196,8 @@ def compare_command(
     )
     for flip in result.flipped:
         side = "B right" if flip.b_wins else "A right"
-        click.echo(f"  {flip.case_id}  label {flip.label} ({flip.category}): {side}")
+        label = "" if flip.label is None else f"label {flip.label} "
+        click.echo(f"  {flip.case_id}  {label}({flip.category}): {side}")
 
 
 @evaluate.command("batch")
@@ -203,7 +227,7 @@ def batch_command(
     import boto3
 
     from ..evaluation.batch import run_batch
-    from ..evaluation.report import build_report, markdown_summary, write_reports
+    from ..evaluation.report import build_report, write_reports
     from ..evaluation.suite import load_suite
     from ..settings import get_settings
 
@@ -224,12 +248,61 @@ def batch_command(
     report = build_report(suite, outcome)
     paths = write_reports(report, output or _suite_reports_dir(suite))
     if not quiet:
-        click.echo(markdown_summary(report))
-        click.echo(f"reports: {paths['summary']}, {paths['results'].name}, {paths['html'].name}")
+        _echo_summary(report, paths)
     if report.gate is not None and not report.gate.passed:
         for failure in report.gate.failures:
             click.echo(f"gate: {failure}", err=True)
         ctx.exit(1)
+
+
+@evaluate.group("cache")
+def cache_group() -> None:
+    """The evaluation cache: cached answers and the run journal."""
+
+
+@cache_group.command("clear")
+@click.argument(
+    "suite_path", metavar="[SUITE.yaml]", type=click.Path(path_type=Path), required=False
+)
+@click.option(
+    "--cache",
+    "cache_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="the SQLite cache to clear; default: the suite's `cache`",
+)
+@click.option(
+    "--older-than",
+    metavar="AGE",
+    default=None,
+    help="delete only answers cached longer ago than AGE (30m, 12h, 7d); keeps the journal",
+)
+def cache_clear(suite_path: Path | None, cache_path: Path | None, older_than: str | None) -> None:
+    """Delete cached answers (and, without --older-than, the run journal)."""
+    from ..evaluation.cache import clear_cache, open_db
+    from ..evaluation.suite import load_suite, parse_ttl
+
+    if cache_path is None:
+        if suite_path is None:
+            raise InputError("name a suite (its `cache`) or --cache PATH")
+        suite = load_suite(suite_path)
+        cache_path = suite.path(suite.cache)
+    try:
+        age = parse_ttl(older_than) if older_than is not None else None
+    except ValueError as exc:
+        raise InputError(f"--older-than: {exc}") from None
+    if not cache_path.exists():
+        click.echo(f"no cache at {cache_path}: nothing to clear")
+        return
+    db = open_db(cache_path)
+    try:
+        deleted = clear_cache(db, age)
+    finally:
+        db.close()
+    click.echo(
+        f"cleared {cache_path}: {deleted['responses']} cached answers"
+        + (f", {deleted['runs']} journaled runs" if age is None else "")
+    )
 
 
 @evaluate.command("attack")

@@ -256,6 +256,8 @@ def run_batch(
 
     Cascades and LangChain models cannot run as a batch job: the suite is refused.
     """
+    if suite.kind != "classification":
+        raise ConfigError("batch runs labelled suites only; use `parley eval run` for generative")
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     unsupported = [m for m in suite.models if not m.startswith(("bedrock:", "local:", "replay:"))]

@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,17 +125,29 @@ def _schema_digest(schema_json: str) -> str:
 
 
 class ResponseCache:
-    """Successful model results by cache key. Use from one thread."""
+    """Successful model results by cache key. Use from one thread.
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    With a `ttl`, an answer stored longer ago than that is a miss (and is replaced
+    by the fresh answer): models behind an id change, and answers should too.
+    """
+
+    def __init__(self, db: sqlite3.Connection, ttl: timedelta | None = None) -> None:
         self.db = db
+        self.ttl = ttl
         self.hits = 0
         self.misses = 0
+        self.expired = 0
 
     def get(self, key: str) -> ModelResult | None:
-        row = self.db.execute("SELECT result FROM responses WHERE key = ?", (key,)).fetchone()
+        row = self.db.execute(
+            "SELECT result, created_at FROM responses WHERE key = ?", (key,)
+        ).fetchone()
         if row is None:
             self.misses += 1
+            return None
+        if self.ttl is not None and _older_than(row[1], self.ttl):
+            self.misses += 1
+            self.expired += 1
             return None
         self.hits += 1
         return ModelResult(**json.loads(row[0]))
@@ -150,3 +162,36 @@ class ResponseCache:
 
     def __len__(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM responses").fetchone()[0])
+
+
+def _older_than(stamp: str, age: timedelta) -> bool:
+    try:
+        created = datetime.fromisoformat(stamp)
+    except ValueError:
+        return True  # an unreadable date is not trusted to be fresh
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return datetime.now(UTC) - created > age
+
+
+def clear_cache(db: sqlite3.Connection, older_than: timedelta | None = None) -> dict[str, int]:
+    """Delete cached answers (all, or those stored longer ago than `older_than`);
+    without `older_than` the run journal goes too. Returns the rows deleted."""
+    deleted = {"responses": 0, "runs": 0, "run_results": 0}
+    db.execute("BEGIN")
+    try:
+        if older_than is None:
+            deleted["responses"] = db.execute("DELETE FROM responses").rowcount
+            deleted["run_results"] = db.execute("DELETE FROM run_results").rowcount
+            deleted["runs"] = db.execute("DELETE FROM runs").rowcount
+        else:
+            cutoff = (datetime.now(UTC) - older_than).isoformat(timespec="seconds")
+            deleted["responses"] = db.execute(
+                "DELETE FROM responses WHERE created_at < ?", (cutoff,)
+            ).rowcount
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("VACUUM")
+    return deleted

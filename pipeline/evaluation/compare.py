@@ -15,17 +15,19 @@ ALPHA = 0.05
 
 @dataclass(frozen=True)
 class Flip:
-    """A case that one cell got right and the other wrong."""
+    """A case that one cell got right and the other wrong (for a generative case,
+    "right" is: every assertion passed)."""
 
     case_id: str
-    label: int
+    label: int | None
     category: str
     a_flagged: bool
     b_flagged: bool
+    b_correct: bool
 
     @property
     def b_wins(self) -> bool:
-        return self.b_flagged == bool(self.label)
+        return self.b_correct
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ class Comparison:
 def compare(a: list[CaseResult], b: list[CaseResult]) -> Comparison:
     """Compare two cells on the cases both judged (matched by case id).
 
-    Undetermined verdicts and failed calls count as "not flagged", as in the metrics.
+    Undetermined verdicts and failed calls count as "not flagged", as in the metrics;
+    for generative cells a failed call is a failed case.
     """
     if not a or not b:
         raise InputError("compare needs two non-empty cells")
@@ -68,7 +71,7 @@ def compare(a: list[CaseResult], b: list[CaseResult]) -> Comparison:
     if not pairs:
         raise InputError(f"cells {a[0].cell!r} and {b[0].cell!r} share no case")
     flips = tuple(
-        Flip(x.case_id, x.label, x.category, x.flagged, y.flagged)
+        Flip(x.case_id, x.label, x.category, x.flagged, y.flagged, y.correct)
         for x, y in sorted(pairs, key=lambda p: p[0].case_id)
         if x.correct != y.correct
     )

@@ -49,15 +49,8 @@ class SuiteEmulator:
             if self.emulator is None:
                 from ..emulator import BedrockEmulator, FaultConfig  # test/demo dependency
 
-                responder = None
-                if self.spec.responder in ("baseline", "baseline_echo"):
-                    from ..models.local import baseline_responder
-
-                    responder = baseline_responder()
-                if responder is not None and self.spec.responder == "baseline_echo":
-                    responder = echoing(responder)
                 faults = FaultConfig(latency_ms=self.spec.latency_ms)
-                self.emulator = BedrockEmulator(responder, faults).start()
+                self.emulator = BedrockEmulator(suite_responder(self.spec), faults).start()
             return self.emulator
 
     def client(self) -> Any:
@@ -71,6 +64,36 @@ class SuiteEmulator:
     def stop(self) -> None:
         if self.emulator is not None:
             self.emulator.stop()
+
+
+def suite_responder(spec: EmulatorSpec) -> Any:
+    """The suite's responder: `baseline` (the local baseline's verdict), `baseline_echo`
+    (the same, quoting the conversation first: see `echoing`), `companion`
+    (canned companion answers, a lookup table, not an LLM) or `default`; a judge's
+    request (the grade tool) is answered from the queued `grades` instead, and once
+    they run out with a text no grade parser accepts: ungradable, never a pass."""
+    from ..emulator import EmulatorReply, ScriptedResponder, default_responder
+
+    main: Any = default_responder
+    if spec.responder in ("baseline", "baseline_echo"):
+        from ..models.local import baseline_responder
+
+        main = baseline_responder()
+        if spec.responder == "baseline_echo":
+            main = echoing(main)
+    elif spec.responder == "companion":
+        from ..cli.skill import canned_companion
+
+        main = canned_companion
+    grades = ScriptedResponder(spec.grades, fallback=EmulatorReply(text="no grade queued"))
+
+    def respond(request: EmulatorRequest) -> EmulatorReply:
+        properties = (request.tool_schema or {}).get("properties") or {}
+        if "pass" in properties and "reason" in properties:
+            return grades(request)
+        return main(request)  # type: ignore[no-any-return]
+
+    return respond
 
 
 def echoing(responder: Responder) -> Responder:

@@ -57,6 +57,9 @@ def check_gate(
             outcome.failures.append(f"{cell.key}: no results")
             continue
         outcome.checked.append(cell.key)
+        if summary.get("kind") == "generative":
+            _check_generative(outcome, gate, cell, summary)
+            continue
         for name, floor in floors.items():
             if floor is not None and summary[name] < floor:
                 outcome.failures.append(f"{cell.key}: {name} {summary[name]:.3f} < {floor:.3f}")
@@ -68,6 +71,28 @@ def check_gate(
         if gate.asr_rise_max is not None and "attack" in summary:
             _check_attack(outcome, cell, summary["attack"], baseline, gate.asr_rise_max)
     return outcome
+
+
+def _check_generative(
+    outcome: GateOutcome, gate: GateSpec, cell: Cell, summary: dict[str, Any]
+) -> None:
+    """Pass-rate floors of named assertions (`all`: whole cases) and the error ceiling."""
+    for rule in gate.assertions:
+        if rule.assertion == "all":
+            rate: float | None = summary["pass_rate"]
+        else:
+            entry = summary["per_assertion"].get(rule.assertion)
+            rate = None if entry is None else entry["pass_rate"]
+        if rate is None:
+            outcome.failures.append(f"{cell.key}: no case carries the assertion {rule.assertion}")
+        elif rate < rule.floor:
+            outcome.failures.append(
+                f"{cell.key}: {rule.assertion} pass rate {rate:.3f} < {rule.floor:.3f}"
+            )
+    if summary["error_rate"] > gate.error_max:
+        outcome.failures.append(
+            f"{cell.key}: error_rate {summary['error_rate']:.3f} > {gate.error_max:.3f}"
+        )
 
 
 def _check_attack(
@@ -126,7 +151,10 @@ def baseline_document(
     suite: str, summaries: dict[str, dict[str, Any]], cases: int
 ) -> dict[str, Any]:
     """What `--update-baseline` stores: the headline metrics of every cell."""
-    keep = ("n", "precision", "recall", "f1", "accuracy", "undetermined_rate", "roc_auc")
+    keep: tuple[str, ...] = ("n", "precision", "recall", "f1", "accuracy", "undetermined_rate")
+    keep += ("roc_auc",)
+    if any(s.get("kind") == "generative" for s in summaries.values()):
+        keep = ("n", "pass_rate", "error_rate")
     return {
         "format": BASELINE_FORMAT,
         "suite": suite,

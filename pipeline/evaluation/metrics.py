@@ -21,6 +21,7 @@ __all__ = [
     "confusion",
     "mcnemar_chi2",
     "mcnemar_exact",
+    "pass_rate_ci",
     "per_category_recall",
     "percentile",
     "pr_curve",
@@ -188,6 +189,16 @@ def bootstrap_ci(
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def pass_rate_ci(
+    passed: Sequence[bool], *, resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of a pass rate: the recall of "every case should
+    pass" (each case a positive, a pass a catch), so one resampler serves both."""
+    return bootstrap_ci(
+        [1] * len(passed), passed, recall_statistic, resamples=resamples, seed=seed, level=level
+    )
 
 
 def f1_statistic(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:

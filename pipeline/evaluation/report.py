@@ -1,18 +1,27 @@
-"""Reports of a run: a Markdown summary, JSON with every case, and a self-contained
-HTML page with hand-drawn inline SVG plots (no script, no network, no CDN).
+"""Reports of a run: a Markdown summary, JSON and CSV with every case, and a
+self-contained HTML page (Jinja2 templates in `templates/`, hand-drawn inline SVG
+plots, a few lines of inline script to sort and filter; no network, no CDN).
 
-Reports hold case ids, labels, categories and verdict fields; never message text.
+Reports hold case ids, labels, categories, verdicts and generated answers; the
+conversation's text only when the suite opts in (`show_text`). A cell served by
+the emulator is named so in every form, and shows no Bedrock cost.
 """
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import itertools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from .attacks import STRATEGIES
 from .compare import Comparison, compare
@@ -39,6 +48,21 @@ class Report:
     comparisons: list[Comparison]
     results: list[CaseResult]
     gate: GateOutcome | None = None
+    kind: str = "classification"
+    show_text: bool = False
+    served: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def generative(self) -> bool:
+        return self.kind == "generative"
+
+    def model_label(self, model: str) -> str:
+        """The model as reports name it: with who really served it, when not Bedrock."""
+        served = self.served.get(model, "")
+        return f"{model} — {served}" if served.startswith("emulator") else model
+
+    def emulated(self, model: str) -> bool:
+        return self.served.get(model, "").startswith("emulator")
 
 
 def summarise(
@@ -140,27 +164,46 @@ def build_report(suite: Suite, outcome: RunOutcome, *, update_baseline: bool = F
         comparisons=default_comparisons(outcome.cells, outcome.results),
         results=outcome.results,
         gate=gate,
+        kind=suite.kind,
+        show_text=suite.show_text,
+        served=dict(outcome.info.get("served_by") or {}),
     )
 
 
 # ---------------------------------------------------------------------- JSON
 
 
-def results_document(report: Report) -> dict[str, Any]:
+def results_document(report: Report, *, with_cases: bool = True) -> dict[str, Any]:
     """results.json: the run, each cell's metrics, the comparisons, the gate, every case."""
     return {
         "format": "parley-eval-results/1",
         "suite": report.suite,
         "run": report.run,
+        "kind": report.kind,
         "cells": [
-            {**cell.as_dict(), "metrics": report.summaries[cell.key]}
+            {
+                **cell.as_dict(),
+                "served_by": report.served.get(cell.model, ""),
+                "metrics": report.summaries[cell.key],
+            }
             for cell in report.cells
             if cell.key in report.summaries
         ],
         "comparisons": [c.as_dict() for c in report.comparisons],
         "gate": report.gate.as_dict() if report.gate is not None else None,
-        "cases": [r.model_dump(mode="json") for r in report.results],
+        "cases": [r.model_dump(mode="json") for r in report.results] if with_cases else [],
     }
+
+
+def results_json(report: Report) -> str:
+    """results.json as text: indented, with one line per case (thousands of cases are
+    written by pydantic's serializer, not the slow indenting encoder)."""
+    document = results_document(report, with_cases=False)
+    head = json.dumps({**document, "cases": []}, indent=1, ensure_ascii=False)
+    if not report.results:
+        return head + "\n"
+    cases = ",\n  ".join(r.model_dump_json() for r in report.results)
+    return head.removesuffix("[]\n}").removesuffix("[]}") + f"[\n  {cases}\n ]\n}}\n"
 
 
 # ------------------------------------------------------------------ Markdown
@@ -191,7 +234,7 @@ def _cell_rows(report: Report) -> list[list[str]]:
         rows.append(
             [
                 cell.prompt,
-                cell.model,
+                report.model_label(cell.model),
                 cell.variant,
                 str(s["n"]),
                 _num(s["precision"]),
@@ -202,10 +245,70 @@ def _cell_rows(report: Report) -> list[list[str]]:
                 f"{s['undetermined_rate']:.1%}",
                 f"{_ms(s['latency_p50_ms'])} / {_ms(s['latency_p95_ms'])}",
                 f"{s['input_tokens']:,} / {s['output_tokens']:,}",
-                _money(s["cost_per_1k_cases"]),
+                _cost_cell(report, cell.model, s["cost_per_1k_cases"]),
             ]
         )
     return rows
+
+
+def _cost_cell(report: Report, model: str, value: float) -> str:
+    return "none (emulator)" if report.emulated(model) else _money(value)
+
+
+def _pass_rate(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "–"
+    return f"{entry['pass_rate']:.3f}{_ci(entry['ci'])} ({entry['passed']}/{entry['n']})"
+
+
+def _generative_rows(report: Report) -> list[list[str]]:
+    rows = []
+    for cell in report.cells:
+        s = report.summaries.get(cell.key)
+        if s is None:
+            continue
+        rows.append(
+            [
+                cell.prompt,
+                report.model_label(cell.model),
+                cell.variant,
+                str(s["n"]),
+                _pass_rate(s),
+                _num(s["mean_score"]),
+                f"{s['error_rate']:.1%}",
+                f"{_ms(s['latency_p50_ms'])} / {_ms(s['latency_p95_ms'])}",
+                f"{s['input_tokens']:,} / {s['output_tokens']:,}",
+                _cost_cell(report, cell.model, s["cost_per_1k_cases"]),
+                _money(s["grader_cost_usd"]) if s["grader_cost_usd"] else "–",
+            ]
+        )
+    return rows
+
+
+GENERATIVE_HEADERS = [
+    "prompt",
+    "model",
+    "variant",
+    "n",
+    "pass rate [95% CI] (passed/n)",
+    "mean score",
+    "errors",
+    "latency p50 / p95 ms",
+    "tokens in / out",
+    "cost / 1k cases",
+    "judge cost",
+]
+
+
+def _breakdown(report: Report, key: str) -> tuple[list[str], list[list[str]]]:
+    """Pass rate per assertion type (`per_assertion`) or per category, one row a cell."""
+    names = sorted({name for s in report.summaries.values() for name in s.get(key, {})})
+    rows = []
+    for cell in report.cells:
+        s = report.summaries.get(cell.key)
+        if s is not None:
+            rows.append([cell.key, *(_pass_rate(s[key].get(n)) for n in names)])
+    return ["cell", *names], rows
 
 
 CELL_HEADERS = [
@@ -352,8 +455,21 @@ def _run_line(report: Report) -> str:
     return line
 
 
+def _served_lines(report: Report) -> list[str]:
+    lines = [
+        f"- `{model}`: {label}" + (" (parley's local emulator, not Bedrock: no Bedrock cost)"
+                                   if label.startswith("emulator") else "")
+        for model, label in report.served.items()
+    ]  # fmt: skip
+    graders = report.run.get("graders") or {}
+    lines += [f"- judge `{model}`: {label}" for model, label in graders.items()]
+    return ["Who answered:", "", *lines, ""] if lines else []
+
+
 def markdown_summary(report: Report) -> str:
-    """summary.md, also printed on the terminal."""
+    """The summary printed on the terminal (summary.md adds the failed cases)."""
+    if report.generative:
+        return _markdown_generative(report)
     parts = [
         f"# Evaluation `{report.suite}`",
         "",
@@ -362,6 +478,7 @@ def markdown_summary(report: Report) -> str:
         "Undetermined verdicts and failed calls count as *not flagged*; "
         "their rates are shown on their own.",
         "",
+        *_served_lines(report),
         "## Cells",
         "",
         _md_table(CELL_HEADERS, _cell_rows(report)),
@@ -393,6 +510,93 @@ def markdown_summary(report: Report) -> str:
         ]
     if report.gate is not None:
         parts += ["", "## Gate", "", gate_text(report.gate)]
+    return "\n".join(parts) + "\n"
+
+
+def _markdown_generative(report: Report) -> str:
+    parts = [
+        f"# Evaluation `{report.suite}` (generative)",
+        "",
+        f"Run `{report.run.get('run_id')}`: {_run_line(report)}.",
+        "",
+        "A case passes when every assertion it carries passes; a failed call fails it.",
+        "",
+        *_not_graded_lines(report),
+        *_served_lines(report),
+        "## Cells",
+        "",
+        _md_table(GENERATIVE_HEADERS, _generative_rows(report)),
+        "",
+        "## Pass rate per assertion [95% CI] (passed/n)",
+        "",
+        _md_table(*_breakdown(report, "per_assertion")),
+        "",
+        "## Pass rate per category [95% CI] (passed/n)",
+        "",
+        _md_table(*_breakdown(report, "per_category")),
+    ]
+    if report.comparisons:
+        parts += [
+            "",
+            "## Comparisons (B against A on the same cases; McNemar on pass/fail)",
+            "",
+            _md_table(COMPARISON_HEADERS, _comparison_rows(report)),
+        ]
+    if report.gate is not None:
+        parts += ["", "## Gate", "", gate_text(report.gate)]
+    return "\n".join(parts) + "\n"
+
+
+def not_graded_note(report: Report) -> str:
+    """A line when rubrics went ungraded (no grader): they neither pass nor fail a case."""
+    count = sum(s.get("not_graded", 0) for s in report.summaries.values())
+    if not count:
+        return ""
+    return (
+        f"{count} llm-rubric assertions were not graded: the suite names no grader. "
+        "They neither pass nor fail a case; set `grader:` to grade them."
+    )
+
+
+def _not_graded_lines(report: Report) -> list[str]:
+    note = not_graded_note(report)
+    return [f"**{note}**", ""] if note else []
+
+
+def failed_cases(report: Report) -> list[CaseResult]:
+    """Every case that did not pass (wrong verdict, failed assertion, failed call)."""
+    return [r for r in report.results if not r.correct]
+
+
+def _what_it_said(result: CaseResult) -> str:
+    if result.status == "error":
+        return f"call failed: {result.error}"
+    if result.kind == "generative":
+        return result.answer if result.answer is not None else "(no answer)"
+    decision = "flagged" if result.flagged else "not flagged"
+    if result.status == "undetermined":
+        decision = "undetermined"
+    score = "" if result.score is None else f", score {result.score:.2f}"
+    why = f" — {result.rationale}" if result.rationale else ""
+    return f"{decision} (label {result.label}{score}){why}"
+
+
+def _reasons(result: CaseResult) -> list[str]:
+    return [f"{a.label}: {a.reason}" for a in result.failed_assertions]
+
+
+def markdown_failures(report: Report) -> str:
+    """The failed cases, one block per case (summary.md, not the terminal)."""
+    failed = failed_cases(report)
+    parts = ["", f"## Failed cases ({len(failed)})", ""]
+    for result in failed:
+        said = _what_it_said(result).replace("\n", " ")
+        parts.append(f"- `{result.case_id}` ({result.category}) in `{result.cell}`: {said}")
+        parts += [f"  - failed {reason}" for reason in _reasons(result)]
+        if report.show_text and (result.turns or result.utterance):
+            talk = [f"{who}: {text}" for who, text in result.turns]
+            talk += [f"child: {result.utterance}"] if result.utterance else []
+            parts.append("  - conversation: " + " / ".join(talk))
     return "\n".join(parts) + "\n"
 
 
@@ -556,82 +760,50 @@ def svg_scatter(points: list[tuple[str, float, float]], *, title: str) -> str:
 
 # ---------------------------------------------------------------------- HTML
 
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
-body{max-width:1400px}
-h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:8px 0;font-size:13px}
-th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.pass{color:#2ca02c;font-weight:bold}.fail{color:#d62728;font-weight:bold}
-.grid-cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{border:1px solid #ddd;border-radius:6px;padding:8px}
-.card h3{font-size:13px;margin:0 0 4px;word-break:break-all;max-width:560px}
-svg.chart{font-family:inherit}svg .plot{fill:#fafafa;stroke:#999}
-svg .grid{stroke:#e4e4e4}svg .chance{stroke:#aaa;stroke-dasharray:4 3}
-svg .tick{font-size:10px;fill:#555}svg .axis{font-size:11px;fill:#333}
-svg .title{font-size:12px;font-weight:bold;fill:#222}svg .legend{font-size:10px;fill:#333}
-svg .count{font-size:16px;font-weight:bold;fill:#111}
-.muted{color:#666}
-"""
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def _html_table(headers: list[str], rows: list[list[str]], numeric_from: int = 99) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td{' class=num' if i >= numeric_from else ''}>{html.escape(v)}</td>"
-            for i, v in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def html_report(report: Report) -> str:
-    """report.html: readable by a person, with every plot inline."""
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>parley evaluation: {esc(report.suite)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Evaluation <code>{esc(report.suite)}</code></h1>",
-        f"<p>Run <code>{esc(str(report.run.get('run_id')))}</code>, "
-        f"{esc(report.run.get('finished_at', ''))}: "
-        f"{esc(_run_line(report).replace('**', ''))}.</p>",
-        '<p class="muted">Undetermined verdicts and failed calls count as not flagged; '
-        "their rates are shown on their own. Intervals are 95% bootstrap intervals.</p>",
-    ]
-    if report.gate is not None:
-        status = "pass" if report.gate.passed else "fail"
-        parts.append(
-            f'<h2>Gate: <span class="{status}">{status.upper()}</span></h2>'
-            f"<p>{len(report.gate.checked)} cells checked.</p>"
-        )
-        items = [f"<li>broken: {esc(f)}</li>" for f in report.gate.failures]
-        items += [f'<li class="muted">note: {esc(n)}</li>' for n in report.gate.notes]
-        if items:
-            parts.append(f"<ul>{''.join(items)}</ul>")
-    parts += ["<h2>Cells</h2>", _html_table(CELL_HEADERS, _cell_rows(report), numeric_from=3)]
+def _table(headers: list[str], rows: list[list[str]], numeric_from: int = 99) -> dict:
+    return {"headers": headers, "rows": rows, "numeric_from": numeric_from}
+
+
+def _sections(report: Report) -> list[dict[str, Any]]:
+    if report.generative:
+        return _generative_sections(report)
     headers, rows = _variant_table(report)
-    parts += [
-        "<h2>Variants side by side (F1 / recall)</h2>",
-        '<p class="muted">Full history, the last message alone, the order reversed, '
-        "windows: what the model is shown changes what it catches.</p>",
-        _html_table(headers, rows, numeric_from=2),
+    sections: list[dict[str, Any]] = [
+        {"title": "Cells", "table": _table(CELL_HEADERS, _cell_rows(report), 3)},
+        {
+            "title": "Variants side by side (F1 / recall)",
+            "note": "Full history, the last message alone, the order reversed, windows: "
+            "what the model is shown changes what it catches.",
+            "table": _table(headers, rows, 2),
+        },
     ]
-    headers, rows = _attack_table(report)
-    if rows:
-        parts += [
-            "<h2>Attack success rate</h2>",
-            f'<p class="muted">{html.escape(ATTACK_NOTE.replace("`", ""))}</p>',
-            _html_table(headers, rows, numeric_from=2),
-        ]
-    parts.append(_html_curves(report))
-    scatter_points = [
+    attack_headers, attack_rows = _attack_table(report)
+    if attack_rows:
+        sections.append(
+            {
+                "title": "Attack success rate",
+                "note": ATTACK_NOTE.replace("`", ""),
+                "table": _table(attack_headers, attack_rows, 2),
+            }
+        )
+    sections.append(
+        {"title": "ROC and precision-recall curves, per variant", "cards": _curve_cards(report)}
+    )
+    points = [
         (
             cell.key,
             report.summaries[cell.key]["cost_per_1k_cases"],
@@ -640,56 +812,125 @@ def html_report(report: Report) -> str:
         for cell in report.cells
         if cell.key in report.summaries
     ]
-    legend = "".join(f"<li>{esc(name)}</li>" for name, _, _ in scatter_points)
-    parts += [
-        "<h2>Cost against F1</h2>",
-        '<div class="grid-cards"><div class="card">',
-        svg_scatter(scatter_points, title="cells: estimated cost per 1,000 cases vs F1"),
-        f"</div><div class=card><ol>{legend}</ol></div></div>",
-    ]
+    sections.append(
+        {
+            "title": "Cost against F1",
+            "note": "Cells served by the emulator cost nothing: they sit at $0."
+            if any(report.emulated(c.model) for c in report.cells)
+            else "",
+            "cards": [
+                {
+                    "svg": Markup(
+                        svg_scatter(points, title="cells: estimated cost per 1,000 cases vs F1")
+                    )
+                },
+                {"entries": [name for name, _, _ in points]},
+            ],
+        }
+    )
     tiers = _tier_rows(report)
     if tiers:
-        parts += [
-            "<h2>Cascade: share decided by each tier</h2>",
-            _html_table(["cell", "tiers"], tiers),
-        ]
+        sections.append(
+            {
+                "title": "Cascade: share decided by each tier",
+                "table": _table(["cell", "tiers"], tiers),
+            }
+        )
     headers, rows = _category_table(report)
     if len(headers) > 1:
-        parts += [
-            "<h2>Recall per scam category (n)</h2>",
-            _html_table(headers, rows, numeric_from=1),
-        ]
-    parts.append("<h2>Confusion matrices</h2><div class=grid-cards>")
-    for cell in report.cells:
-        summary = report.summaries.get(cell.key)
-        if summary is not None:
-            parts.append(
-                f'<div class="card"><h3>{esc(cell.key)}</h3>'
-                + svg_confusion(summary, f"n={summary['n']}, F1 {summary['f1']:.3f}")
-                + "</div>"
-            )
-    parts.append("</div>")
+        sections.append(
+            {"title": "Recall per scam category (n)", "table": _table(headers, rows, 1)}
+        )
+    sections.append(
+        {
+            "title": "Confusion matrices",
+            "cards": [
+                {
+                    "title": cell.key,
+                    "svg": Markup(svg_confusion(s, f"n={s['n']}, F1 {s['f1']:.3f}")),
+                }
+                for cell in report.cells
+                if (s := report.summaries.get(cell.key)) is not None
+            ],
+        }
+    )
     if report.comparisons:
-        parts += [
-            "<h2>Comparisons (B against A on the same cases)</h2>",
-            _html_table(COMPARISON_HEADERS, _comparison_rows(report), numeric_from=2),
-        ]
-        for c in report.comparisons:
-            if c.flipped:
-                flips = "".join(
-                    f"<li><code>{esc(f.case_id)}</code> label {f.label} ({esc(f.category)}): "
-                    f"{'B right' if f.b_wins else 'A right'}</li>"
-                    for f in c.flipped
-                )
-                parts.append(
-                    f"<details><summary>{len(c.flipped)} flipped: {esc(c.a)} → {esc(c.b)}"
-                    f"</summary><ul>{flips}</ul></details>"
-                )
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+        sections.append(
+            {
+                "title": "Comparisons (B against A on the same cases)",
+                "table": _table(COMPARISON_HEADERS, _comparison_rows(report), 2),
+            }
+        )
+    return sections
 
 
-def _html_curves(report: Report) -> str:
+def _generative_sections(report: Report) -> list[dict[str, Any]]:
+    sections: list[dict[str, Any]] = [
+        {
+            "title": "Cells",
+            "note": "A case passes when every assertion it carries passes; a failed call fails it.",
+            "table": _table(GENERATIVE_HEADERS, _generative_rows(report), 3),
+        },
+        {
+            "title": "Pass rate per assertion",
+            "table": _table(*_breakdown(report, "per_assertion"), 1),
+            "cards": [
+                {
+                    "title": cell.key,
+                    "svg": Markup(svg_bars(_bars(report.summaries[cell.key]), title="pass rate")),
+                }
+                for cell in report.cells
+                if cell.key in report.summaries
+            ],
+        },
+        {
+            "title": "Pass rate per category",
+            "table": _table(*_breakdown(report, "per_category"), 1),
+        },
+    ]
+    if report.comparisons:
+        sections.append(
+            {
+                "title": "Comparisons (B against A on the same cases; McNemar on pass/fail)",
+                "table": _table(COMPARISON_HEADERS, _comparison_rows(report), 2),
+            }
+        )
+    return sections
+
+
+def _bars(summary: dict[str, Any]) -> list[tuple[str, float, list[float] | None]]:
+    bars = [("every assertion", summary["pass_rate"], summary["ci"])]
+    bars += [(k, v["pass_rate"], v["ci"]) for k, v in summary["per_assertion"].items()]
+    return bars
+
+
+def svg_bars(bars: list[tuple[str, float, list[float] | None]], *, title: str) -> str:
+    """Horizontal bars of pass rates in 0..1, each with its interval as a whisker."""
+    left, top, w, row = 150.0, 24.0, 240.0, 18
+    out = [
+        f'<svg class="chart" width="{left + w + 50}" height="{top + row * len(bars) + 24}" '
+        f'role="img" aria-label="{html.escape(title)}">',
+        _text(4, 14, title, "title"),
+    ]
+    for index, (name, rate, interval) in enumerate(bars):
+        y = top + index * row
+        color = PALETTE[0] if index else PALETTE[2]
+        out.append(_text(left - 6, y + 12, name, anchor="end"))
+        out.append(f'<rect x="{left}" y="{y + 2}" width="{w}" height="{row - 6}" class="plot"/>')
+        out.append(
+            f'<rect x="{left}" y="{y + 2}" width="{round(rate * w, 1)}" height="{row - 6}" '
+            f'fill="{color}" fill-opacity="0.75"/>'
+        )
+        if interval:
+            x1, x2 = _x(interval[0], left, w), _x(interval[1], left, w)
+            mid = y + row / 2 - 1
+            out.append(f'<line x1="{x1}" y1="{mid}" x2="{x2}" y2="{mid}" stroke="#222"/>')
+        out.append(_text(left + w + 4, y + 12, f"{rate:.2f}"))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _curve_cards(report: Report) -> list[dict[str, Any]]:
     groups = list(dict.fromkeys((c.prompt, c.model) for c in report.cells))
     cards = []
     for prompt, model in groups:
@@ -700,39 +941,172 @@ def _html_curves(report: Report) -> str:
         ]
         roc = [(c.variant, report.summaries[c.key]["roc"]) for c in cells]
         pr = [(c.variant, report.summaries[c.key]["pr"]) for c in cells]
-        cards.append(
-            f'<div class="card"><h3>{html.escape(prompt)} · {html.escape(model)}</h3>'
-            + svg_curves(
-                roc,
-                title="ROC",
-                xlabel="false positive rate",
-                ylabel="true positive rate",
-                diagonal=True,
-            )
-            + svg_curves(pr, title="precision-recall", xlabel="recall", ylabel="precision")
-            + "</div>"
+        svg = svg_curves(
+            roc,
+            title="ROC",
+            xlabel="false positive rate",
+            ylabel="true positive rate",
+            diagonal=True,
+        ) + svg_curves(pr, title="precision-recall", xlabel="recall", ylabel="precision")
+        cards.append({"title": f"{prompt} · {report.model_label(model)}", "svg": Markup(svg)})
+    return cards
+
+
+def _flips(report: Report) -> list[dict[str, Any]]:
+    return [
+        {
+            "a": c.a,
+            "b": c.b,
+            "count": len(c.flipped),
+            "cases": [
+                {
+                    "case_id": f.case_id,
+                    "what": f"({f.category})"
+                    if f.label is None
+                    else f"label {f.label} ({f.category})",
+                    "side": "B right" if f.b_wins else "A right",
+                }
+                for f in c.flipped
+            ],
+        }
+        for c in report.comparisons
+        if c.flipped
+    ]
+
+
+def _failed_rows(report: Report) -> list[dict[str, Any]]:
+    rows = []
+    for result in failed_cases(report):
+        turns = [(who, text) for who, text in result.turns]
+        if result.utterance:
+            turns.append(("child", result.utterance))
+        rows.append(
+            {
+                "cell": result.cell,
+                "columns": [
+                    result.cell,
+                    result.served_by or "–",
+                    result.case_id,
+                    result.category,
+                    result.status,
+                    _what_it_said(result),
+                ],
+                "reasons": _reasons(result),
+                "turns": turns,
+            }
         )
-    return (
-        "<h2>ROC and precision-recall curves, per variant</h2><div class=grid-cards>"
-        + "".join(cards)
-        + "</div>"
+    return rows
+
+
+def html_report(report: Report) -> str:
+    """report.html, rendered from templates/report.html.j2."""
+    failed = _failed_rows(report)
+    said = "answer" if report.generative else "verdict and rationale"
+    failed_headers = ["cell", "served by", "case", "category", "status", said, "failed"]
+    if report.show_text:
+        failed_headers.append("conversation")
+    convention = (
+        "A case passes when every assertion it carries passes; a failed call fails it. "
+        + not_graded_note(report)
+        if report.generative
+        else "Undetermined verdicts and failed calls count as not flagged; their rates are "
+        "shown on their own."
     )
+    served = list(report.served.items())
+    served += [(f"judge {m}", label) for m, label in (report.run.get("graders") or {}).items()]
+    page = (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            suite=report.suite,
+            run_id=str(report.run.get("run_id")),
+            finished_at=report.run.get("finished_at", ""),
+            run_line=_run_line(report).replace("**", ""),
+            convention=convention,
+            served=served,
+            gate=report.gate,
+            sections=[
+                {
+                    "note": "",
+                    "table": None,
+                    **section,
+                    "cards": [
+                        {"title": "", "svg": "", "entries": [], **c}
+                        for c in section.get("cards", [])
+                    ],
+                }
+                for section in _sections(report)
+            ],
+            flips=_flips(report),
+            failed=failed,
+            failed_cells=list(dict.fromkeys(r["cell"] for r in failed)),
+            failed_headers=failed_headers,
+            failed_note=(
+                "the model's answer and each failed assertion with its reason."
+                if report.generative
+                else "the verdict and the model's rationale."
+            ),
+            show_text=report.show_text,
+        )
+    )
+    return page if page.endswith("\n") else page + "\n"
+
+
+# ----------------------------------------------------------------------- CSV
+
+CSV_FIELDS = [
+    "cell", "prompt", "model", "served_by", "variant", "case_id", "dataset", "category",
+    "label", "status", "passed", "assertion_score", "failed_assertions", "answer",
+    "suspicious", "score", "rationale", "error", "input_tokens", "output_tokens",
+    "cost_usd", "grader_cost_usd", "grader_served_by", "latency_ms", "cached", "attempts",
+]  # fmt: skip
+
+
+def _cell_safe(value: Any) -> Any:
+    # A spreadsheet runs a cell that starts with = + - @ as a formula: a model's answer
+    # is not allowed to.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def cases_csv(report: Report) -> str:
+    """cases.csv: one row per case and cell (the conversation only with `show_text`)."""
+    fields = CSV_FIELDS + (["conversation"] if report.show_text else [])
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for r in report.results:
+        row = {name: getattr(r, name, None) for name in fields}
+        row["passed"] = r.passed if r.kind == "generative" else r.correct
+        row["failed_assertions"] = " | ".join(_reasons(r))
+        if report.show_text:
+            talk = [f"{who}: {text}" for who, text in r.turns]
+            row["conversation"] = " / ".join(
+                talk + ([f"child: {r.utterance}"] if r.utterance else [])
+            )
+        if report.emulated(r.model):
+            row["served_by"] = r.served_by or report.served.get(r.model, "")
+        writer.writerow({k: _cell_safe(row.get(k)) for k in fields})
+    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------- files
 
 
 def write_reports(report: Report, directory: Path) -> dict[str, Path]:
-    """summary.md, results.json and report.html in `directory` (created)."""
+    """summary.md, results.json, cases.csv and report.html in `directory` (created)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {
         "summary": directory / "summary.md",
         "results": directory / "results.json",
+        "csv": directory / "cases.csv",
         "html": directory / "report.html",
     }
-    paths["summary"].write_text(markdown_summary(report), encoding="utf-8")
-    paths["results"].write_text(
-        json.dumps(results_document(report), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    paths["summary"].write_text(
+        markdown_summary(report) + markdown_failures(report), encoding="utf-8"
     )
+    paths["csv"].write_text(cases_csv(report), encoding="utf-8", newline="")
+    paths["results"].write_text(results_json(report), encoding="utf-8")
     paths["html"].write_text(html_report(report), encoding="utf-8")
     return paths

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import InputError
 from ..verdict import Verdict
 from . import metrics
+from .assertions import AssertionOutcome
 from .suite import Case, Cell
 
 Status = Literal["scored", "undetermined", "error"]
@@ -28,7 +29,8 @@ class CaseResult(BaseModel):
 
     case_id: str
     dataset: str = ""
-    label: int
+    label: int | None = Field(None, description="labelled suites: 1 scam, 0 not; else None")
+    kind: Literal["classification", "generative"] = "classification"
     category: str = "none"
     tags: tuple[str, ...] = ()
     lang: str = ""
@@ -51,6 +53,17 @@ class CaseResult(BaseModel):
     cached: bool = False
     attempts: int = 1
     error: str | None = Field(None, description="error code when the call failed")
+    served_by: str = Field("", description="who answered: bedrock, emulator (…), local, …")
+    # Generative cases: the answer and what its assertions said.
+    answer: str | None = None
+    passed: bool | None = None
+    assertion_score: float | None = None
+    assertions: tuple[AssertionOutcome, ...] = ()
+    grader_cost_usd: float = 0.0
+    grader_served_by: str = ""
+    # The conversation, only when the suite opts in (`show_text`): it is personal data.
+    turns: tuple[tuple[str, str], ...] = ()
+    utterance: str | None = None
 
     @property
     def flagged(self) -> bool:
@@ -59,7 +72,14 @@ class CaseResult(BaseModel):
 
     @property
     def correct(self) -> bool:
+        """Labelled: the decision matches the label; generative: every assertion passed."""
+        if self.kind == "generative":
+            return self.passed is True
         return self.flagged == bool(self.label)
+
+    @property
+    def failed_assertions(self) -> list[AssertionOutcome]:
+        return [a for a in self.assertions if not a.passed and not a.skipped]
 
 
 def case_result(
@@ -93,7 +113,10 @@ def case_result(
 
 def error_result(case: Case, cell: Cell, code: str, attempts: int) -> CaseResult:
     """The record of a case whose model call failed (counted, never cached or journaled)."""
-    return CaseResult(**_case_fields(case, cell), status="error", error=code, attempts=attempts)
+    extra: dict[str, Any] = {"passed": False} if case.generative else {}
+    return CaseResult(
+        **_case_fields(case, cell), status="error", error=code, attempts=attempts, **extra
+    )
 
 
 def _case_fields(case: Case, cell: Cell) -> dict[str, Any]:
@@ -101,6 +124,7 @@ def _case_fields(case: Case, cell: Cell) -> dict[str, Any]:
         "case_id": case.id,
         "dataset": case.dataset,
         "label": case.label,
+        "kind": "generative" if case.generative else "classification",
         "category": case.category,
         "tags": case.tags,
         "lang": case.lang,
@@ -121,10 +145,12 @@ def by_cell(results: list[CaseResult]) -> dict[str, list[CaseResult]]:
 
 def summarise_cell(results: list[CaseResult], *, resamples: int = 1000, seed: int = 0) -> dict:
     """Every metric of one cell (see metrics.py for the undetermined convention)."""
-    labels = [r.label for r in results]
+    if results and results[0].kind == "generative":
+        return summarise_generative(results, resamples=resamples, seed=seed)
+    labels = [int(r.label or 0) for r in results]  # labelled suites: always 0 or 1
     flagged = [r.flagged for r in results]
     matrix = metrics.confusion(labels, flagged)
-    scored = [(r.score, r.label) for r in results if r.score is not None]
+    scored = [(r.score, y) for r, y in zip(results, labels, strict=True) if r.score is not None]
     scores, score_labels = [s for s, _ in scored], [y for _, y in scored]
     auc = metrics.roc_auc(scores, score_labels) if scored else float("nan")
     answered = [r for r in results if r.status != "error"]
@@ -173,6 +199,63 @@ def summarise_cell(results: list[CaseResult], *, resamples: int = 1000, seed: in
         "decided_by": {tier: count / len(answered) for tier, count in sorted(tiers.items())},
         "roc": metrics.roc_curve(scores, score_labels),
         "pr": metrics.pr_curve(scores, score_labels),
+    }
+
+
+def summarise_generative(
+    results: list[CaseResult], *, resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Pass rates of one generative cell: overall, per assertion type, per category,
+    each with a 95% bootstrap interval. A failed call is a failed case."""
+    n = len(results)
+    answered = [r for r in results if r.status != "error"]
+    passed = [r.passed is True for r in results]
+
+    def rate(flags: list[bool]) -> dict[str, Any]:
+        interval = metrics.pass_rate_ci(flags, resamples=resamples, seed=seed)
+        return {
+            "n": len(flags),
+            "passed": sum(flags),
+            "pass_rate": sum(flags) / len(flags) if flags else 0.0,
+            "ci": list(interval) if interval else None,
+        }
+
+    per_assertion: dict[str, list[bool]] = {}
+    for result in results:
+        kinds: dict[str, bool] = {}
+        for outcome in result.assertions:
+            if outcome.skipped:
+                continue
+            kinds[outcome.type] = kinds.get(outcome.type, True) and outcome.passed
+        for kind, ok in kinds.items():
+            per_assertion.setdefault(kind, []).append(ok)
+    per_category: dict[str, list[bool]] = {}
+    for result, ok in zip(results, passed, strict=True):
+        per_category.setdefault(result.category, []).append(ok)
+    errors = n - len(answered)
+    latencies = [r.latency_ms for r in answered]
+    cost = sum(r.cost_usd for r in answered)
+    grader_cost = sum(r.grader_cost_usd for r in results)
+    return {
+        "kind": "generative",
+        **rate(passed),
+        "mean_score": (
+            sum(r.assertion_score or 0.0 for r in answered) / len(answered) if answered else 0.0
+        ),
+        "per_assertion": {kind: rate(flags) for kind, flags in sorted(per_assertion.items())},
+        "per_category": {cat: rate(flags) for cat, flags in sorted(per_category.items())},
+        "errors": errors,
+        "error_rate": errors / n if n else 0.0,
+        "not_graded": sum(o.skipped for r in results for o in r.assertions),
+        "input_tokens": sum(r.input_tokens for r in answered),
+        "output_tokens": sum(r.output_tokens for r in answered),
+        "cost_usd": cost,
+        "grader_cost_usd": grader_cost,
+        "cost_per_1k_cases": cost / len(answered) * 1000 if answered else 0.0,
+        "spent_usd": sum(r.cost_usd for r in answered if not r.cached),
+        "cached": sum(r.cached for r in results),
+        "latency_p50_ms": metrics.percentile(latencies, 50),
+        "latency_p95_ms": metrics.percentile(latencies, 95),
     }
 
 

@@ -13,6 +13,7 @@ workers only call models.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import sqlite3
@@ -20,9 +21,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..conversation import Conversation
 from ..errors import ModelError
 from ..models import ChatModel, ModelResult, resolve
 from ..models.pricing import price_of
@@ -31,12 +33,27 @@ from ..prompts import PromptTemplate, RenderedPrompt, estimate_tokens, open_prom
 from ..retry import RetryStats, call_with_retries
 from ..settings import get_settings
 from ..verdict import verdict_tool_schema
+from .assertions import preload_language_model
 from .cache import ResponseCache, cache_key, open_db
 from .endpoint import SuiteEmulator, endpoint_label, suite_emulator
+from .generative import (
+    FATAL_CODES,
+    GradeAnswer,
+    GradeCall,
+    Judging,
+    build_result,
+    case_specs,
+    first_call_error,
+    grade_calls,
+    is_emulated,
+    judge_estimate_text,
+    served_by,
+)
 from .journal import RunJournal, task_key
 from .progress import Progress
 from .results import CaseResult, case_result, error_result
-from .suite import Case, Cell, Suite, expand_matrix, fingerprint, load_cases
+from .rubric import GRADE_SCHEMA, JUDGE_PROMPT
+from .suite import Case, Cell, Suite, expand_matrix, fingerprint, load_cases, parse_ttl
 from .variants import parse_variant
 
 
@@ -51,6 +68,7 @@ class RunOptions:
     resume: bool = True
     retry_base_s: float = 0.5
     retry_cap_s: float = 20.0
+    cache_ttl: timedelta | None = None
 
     @classmethod
     def from_suite(cls, suite: Suite, **overrides: Any) -> RunOptions:
@@ -58,6 +76,7 @@ class RunOptions:
             "concurrency": suite.concurrency,
             "max_attempts": suite.max_attempts,
             "max_cost": suite.max_cost,
+            "cache_ttl": parse_ttl(suite.cache_ttl) if suite.cache_ttl else None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -112,6 +131,9 @@ class Task:
     schema: dict[str, Any] | None
     key: str
     estimate_usd: float
+    # Generative cases: the earlier turns as shown, and the assertions to check.
+    history: Conversation | None = None
+    specs: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +142,17 @@ class _Answer:
     elapsed_ms: float
     attempts: int
     error: str | None = None
+    grades: tuple[GradeAnswer, ...] = ()
+
+
+@dataclass(frozen=True)
+class GenerativeSetup:
+    """What generative cells need beyond a classification run."""
+
+    suite_asserts: list[Any] = field(default_factory=list)
+    judging: Judging = field(default_factory=Judging)
+    served: dict[str, str] = field(default_factory=dict)
+    show_text: bool = False
 
 
 # ------------------------------------------------------------------ the models
@@ -161,12 +194,14 @@ def _artifact_digests(model: Any) -> list[str]:
     return digests
 
 
-def build_models(suite: Suite, emulator: SuiteEmulator | None = None) -> dict[str, ChatModel]:
+def build_models(
+    suite: Suite, emulator: SuiteEmulator | None = None, references: list[str] | None = None
+) -> dict[str, ChatModel]:
     """Resolve each model reference once; with an emulator, `bedrock:` models call it."""
     # One client for all: the emulator's own (loopback endpoint, dummy credentials).
     client = emulator.client() if emulator is not None else None
     models = {}
-    for reference in suite.models:
+    for reference in suite.models if references is None else references:
         options = {"client": client} if client is not None and "bedrock:" in reference else {}
         models[reference] = resolve(reference, **options)
     return models
@@ -193,15 +228,37 @@ def run_suite(
     options = options or RunOptions.from_suite(suite)
     cases = load_cases(suite)
     cells = expand_matrix(suite)
+    grader_refs = _grader_refs(suite, cases)
+    if any(a.type == "language" for c in cases for a in (*suite.asserts, *c.asserts)):
+        preload_language_model()
     if templates is None:
         store = open_prompt_store(get_settings().prompts)
-        templates = {ref: store.get(ref) for ref in suite.prompts}
+        wanted = [*suite.prompts, *([JUDGE_PROMPT] if grader_refs else [])]
+        templates = {ref: store.get(ref) for ref in wanted}
     emulator = suite_emulator(suite)
     try:
+        label = endpoint_label(suite)
         if models is None:
             models = build_models(suite, emulator)
-        label = endpoint_label(suite)
+        graders = {ref: models[ref] for ref in grader_refs if ref in models}
+        missing = [ref for ref in grader_refs if ref not in graders]
+        if missing:
+            graders.update(build_models(suite, emulator, missing))
         identities = {ref: model_identity(ref, m, label) for ref, m in models.items()}
+        setup = None
+        if suite.kind == "generative":
+            setup = GenerativeSetup(
+                suite_asserts=list(suite.asserts),
+                judging=Judging(
+                    graders=graders,
+                    identities={r: model_identity(r, m, label) for r, m in graders.items()},
+                    served={r: served_by(suite, r, judge=True) for r in graders},
+                    template=templates.get(JUDGE_PROMPT),
+                    default_grader=suite.grader,
+                ),
+                served={ref: served_by(suite, ref) for ref in models},
+                show_text=suite.show_text,
+            )
         own_db = db is None
         db = db if db is not None else open_db(suite.path(suite.cache))
         try:
@@ -217,6 +274,8 @@ def run_suite(
                 options=options,
                 progress=progress(len(cells) * len(cases)) if progress else None,
                 sleep=sleep,
+                generative=setup,
+                served={ref: served_by(suite, ref) for ref in models},
             )
         finally:
             if own_db:
@@ -226,7 +285,24 @@ def run_suite(
             emulator.stop()
     if emulator is not None:
         outcome.info["emulator"] = emulator.stats() or {"started": False}
+    outcome.info["served_by"] = {ref: served_by(suite, ref) for ref in suite.models}
+    if grader_refs:
+        outcome.info["graders"] = {ref: served_by(suite, ref, judge=True) for ref in grader_refs}
+    if suite.kind == "generative":
+        outcome.info["kind"] = "generative"
+        outcome.info["show_text"] = suite.show_text
     return outcome
+
+
+def _grader_refs(suite: Suite, cases: list[Case]) -> list[str]:
+    """Every judge model the suite's rubrics name, in first-seen order."""
+    refs = [
+        spec.grader or suite.grader
+        for case in cases
+        for spec in (*suite.asserts, *case.asserts)
+        if spec.type == "llm-rubric"
+    ]
+    return list(dict.fromkeys(r for r in refs if r))
 
 
 def prepare_task(
@@ -237,10 +313,14 @@ def prepare_task(
     identity: str,
     *,
     estimate: bool = True,
+    generative: GenerativeSetup | None = None,
 ) -> Task:
     """Apply the variant, render the prompt, compute the cache key and the cost estimate
     (skipped with `estimate=False`: only a budget needs it)."""
     conversation = parse_variant(cell.variant).apply(case.conversation)
+    if generative is not None:
+        return _prepare_generative(cell, case, template, model, identity, conversation,
+                                   estimate=estimate, setup=generative)  # fmt: skip
     prompt = template.render_conversation(conversation)
     schema = _VERDICT_SCHEMA if prompt.output == "verdict" else None
     return Task(
@@ -250,6 +330,44 @@ def prepare_task(
         schema=schema,
         key=cache_key(identity, prompt, schema),
         estimate_usd=estimate_cost_usd(model, prompt, schema) if estimate else 0.0,
+    )
+
+
+def _prepare_generative(
+    cell: Cell,
+    case: Case,
+    template: PromptTemplate,
+    model: ChatModel,
+    identity: str,
+    history: Conversation,
+    *,
+    estimate: bool,
+    setup: GenerativeSetup,
+) -> Task:
+    prompt = template.render_conversation(history, utterance=case.utterance)
+    specs = case_specs(setup.suite_asserts, case)
+    cost = 0.0
+    if estimate and not is_emulated(setup.served.get(cell.model, "")):
+        cost = estimate_cost_usd(model, prompt, None)
+    judging = setup.judging
+    if estimate and judging.template is not None:
+        # Judges are budgeted before the answer exists, with an answer of max length.
+        for stand_in in judge_estimate_text(specs, prompt.inference.max_tokens):
+            for call in grade_calls(specs, judging, history, case, stand_in):
+                if not is_emulated(judging.served.get(call.grader, "")):
+                    cost += estimate_cost_usd(
+                        judging.graders[call.grader], call.prompt, GRADE_SCHEMA
+                    )
+            break  # grade_calls covers every rubric at once
+    return Task(
+        cell=cell,
+        case=case,
+        prompt=prompt,
+        schema=None,
+        key=cache_key(identity, prompt, None),
+        estimate_usd=cost,
+        history=history,
+        specs=specs,
     )
 
 
@@ -296,9 +414,18 @@ def run_matrix(
     options: RunOptions,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    generative: GenerativeSetup | None = None,
+    served: dict[str, str] | None = None,
 ) -> RunOutcome:
-    """Evaluate every cell on every case. Without `db`: no cache and no journal."""
+    """Evaluate every cell on every case. Without `db`: no cache and no journal.
+
+    `served` names who answers each model (an emulator's answers cost nothing).
+
+    A model (or judge) whose first calls fail for a configuration reason (no
+    credentials, unknown model, unreachable endpoint) stops the run: FirstCallError.
+    """
     identities = identities or {ref: ref for ref in models}
+    served = served or (generative.served if generative is not None else {})
     total = len(cells) * len(cases)
     stats = RunStats(total=total)
     started = time.perf_counter()
@@ -310,7 +437,8 @@ def run_matrix(
         if db is not None
         else None
     )
-    cache = ResponseCache(db) if db is not None else None
+    cache = ResponseCache(db, ttl=options.cache_ttl) if db is not None else None
+    answered_once: set[str] = set()  # models (and judges) with a successful call
     results: dict[str, CaseResult] = journal.finished() if journal is not None else {}
     stats.resumed = len(results)
     if progress is not None:
@@ -322,11 +450,47 @@ def run_matrix(
         key = task_key(task.cell.key, task.case.id)
         commits.touch()
         if answer.result is None:
-            results[key] = error_result(task.case, task.cell, answer.error or "?", answer.attempts)
+            results[key] = error_result(
+                task.case, task.cell, answer.error or "?", answer.attempts
+            ).model_copy(update={"served_by": served.get(task.cell.model, "")})
             stats.errors += 1
+        elif generative is not None:
+            setup = generative
+            fresh = [g for g in answer.grades if not g.cached and g.result is not None]
+            results[key] = build_result(
+                task.case,
+                task.cell,
+                task.specs,
+                result=answer.result,
+                prompt=task.prompt,
+                history=task.history or task.case.conversation,
+                grades=list(answer.grades),
+                served=served.get(task.cell.model, ""),
+                grader_served=", ".join(
+                    sorted({setup.judging.served.get(g.call.grader, "") for g in answer.grades})
+                ),
+                default_grader=setup.judging.default_grader,
+                cached=cached,
+                attempts=answer.attempts,
+                elapsed_ms=answer.elapsed_ms,
+                show_text=setup.show_text,
+            )
+            if cache is not None:
+                for grade in fresh:
+                    cache.put(grade.call.key, grade.result)  # type: ignore[arg-type]
+            stats.spent_usd += results[key].grader_cost_usd
+            if not cached:
+                stats.spent_usd += results[key].cost_usd
+                if cache is not None:
+                    cache.put(task.key, answer.result)
+                if journal is not None:
+                    journal.append(results[key])
         else:
             conversation = task.prompt.conversation or task.case.conversation
             verdict = build_verdict(conversation, task.prompt, answer.result, answer.elapsed_ms)
+            label = served.get(task.cell.model, "")
+            if is_emulated(label):
+                verdict = verdict.model_copy(update={"cost_usd": 0.0})  # not Bedrock's cost
             results[key] = case_result(
                 task.case,
                 task.cell,
@@ -334,7 +498,7 @@ def run_matrix(
                 messages_shown=task.prompt.messages_shown,
                 cached=cached,
                 attempts=answer.attempts,
-            )
+            ).model_copy(update={"served_by": label})
             # A cached answer is not journaled: a resumed run finds it in the cache again.
             if not cached:
                 stats.spent_usd += verdict.cost_usd
@@ -343,7 +507,8 @@ def run_matrix(
                 if journal is not None:
                     journal.append(results[key])
         if progress is not None:
-            progress.advance(cached=cached, cost_usd=0.0 if cached else results[key].cost_usd)
+            spent = results[key].grader_cost_usd + (0.0 if cached else results[key].cost_usd)
+            progress.advance(cached=cached, cost_usd=spent)
 
     inflight: dict[Future[_Answer], Task] = {}
 
@@ -362,7 +527,18 @@ def run_matrix(
         while backlog:
             task, answer = backlog.pop(0)
             stats.attempts += answer.attempts
-            record(task, answer, cached=False)
+            _fail_fast(task.cell.model, answer.result, answer.error)
+            for grade in answer.grades:
+                stats.attempts += grade.attempts
+                stats.model_calls += not grade.cached
+                _fail_fast(grade.call.grader, grade.result, grade.error)
+            record(task, answer, cached=answer.result is not None and answer.attempts == 0)
+
+    def _fail_fast(reference: str, result: ModelResult | None, error: str | None) -> None:
+        if result is not None:
+            answered_once.add(reference)
+        elif error in FATAL_CODES and reference not in answered_once:
+            raise first_call_error(reference, error)
 
     stopped: str | None = None
     executor = ThreadPoolExecutor(options.concurrency, thread_name_prefix="parley-eval")
@@ -377,12 +553,18 @@ def run_matrix(
                     templates[cell.prompt],
                     models[cell.model],
                     identities[cell.model],
-                    estimate=options.max_cost is not None,
+                    estimate=options.max_cost is not None
+                    and not is_emulated(served.get(cell.model, "")),
+                    generative=generative,
                 )
                 hit = cache.get(task.key) if cache is not None and options.use_cache else None
-                if hit is not None:
+                pending: list[GradeCall] = []
+                known: tuple[GradeAnswer, ...] = ()
+                if hit is not None and generative is not None:
+                    pending, known = _cached_grades(task, hit, generative, cache, options)
+                if hit is not None and not pending:
                     stats.cache_hits += 1
-                    record(task, _Answer(hit, hit.latency_ms, 0), cached=True)
+                    record(task, _Answer(hit, hit.latency_ms, 0, grades=known), cached=True)
                     continue
                 if stopped is not None:
                     stats.skipped_budget += 1
@@ -398,8 +580,14 @@ def run_matrix(
                         stopped = "budget"
                         stats.skipped_budget += 1
                         continue
-                stats.model_calls += 1
-                future = executor.submit(_call, models[cell.model], task, options, sleep)
+                if hit is None:
+                    stats.model_calls += 1
+                else:
+                    stats.cache_hits += 1  # the answer is cached; only judges are asked
+                judging = generative.judging if generative is not None else None
+                future = executor.submit(
+                    _call, models[cell.model], task, options, sleep, judging, hit, known
+                )
                 inflight[future] = task
                 settle()  # after refilling the free slot: the bookkeeping never delays a call
         while inflight:
@@ -447,15 +635,33 @@ def _over_budget(
     return committed + task.estimate_usd > options.max_cost + 1e-12
 
 
-def _call(
-    model: ChatModel, task: Task, options: RunOptions, sleep: Callable[[float], None]
-) -> _Answer:
-    """Worker: one case's model call, with retries on retryable errors."""
+def _cached_grades(
+    task: Task,
+    hit: ModelResult,
+    setup: GenerativeSetup,
+    cache: ResponseCache | None,
+    options: RunOptions,
+) -> tuple[list[GradeCall], tuple[GradeAnswer, ...]]:
+    """For a cached answer: the judge calls still to make, and the grades in the cache."""
+    calls = grade_calls(task.specs, setup.judging, task.history or task.case.conversation,
+                        task.case, hit.text)  # fmt: skip
+    pending, known = [], []
+    for call in calls:
+        grade = cache.get(call.key) if cache is not None and options.use_cache else None
+        if grade is None:
+            pending.append(call)
+        else:
+            known.append(GradeAnswer(call, grade, cached=True))
+    return pending, tuple(known)
+
+
+def _retrying(
+    call: Callable[[], ModelResult], options: RunOptions, sleep: Callable[[float], None]
+) -> tuple[ModelResult | None, int, str | None]:
     retry = RetryStats()
-    started = time.perf_counter()
     try:
         result = call_with_retries(
-            lambda: model.generate(task.prompt, schema=task.schema),
+            call,
             time_left_s=lambda: math.inf,
             max_attempts=options.max_attempts,
             base_s=options.retry_base_s,
@@ -464,5 +670,42 @@ def _call(
             stats=retry,
         )
     except ModelError as exc:
-        return _Answer(None, (time.perf_counter() - started) * 1000, retry.calls, exc.code)
-    return _Answer(result, (time.perf_counter() - started) * 1000, retry.calls)
+        return None, retry.calls, exc.code
+    return result, retry.calls, None
+
+
+def _call(
+    model: ChatModel,
+    task: Task,
+    options: RunOptions,
+    sleep: Callable[[float], None],
+    judging: Judging | None = None,
+    known: ModelResult | None = None,
+    grades: tuple[GradeAnswer, ...] = (),
+) -> _Answer:
+    """Worker: one case's model call (unless `known`, from the cache), with retries on
+    retryable errors; then, for a generative case, the judge calls not in `grades`."""
+    started = time.perf_counter()
+    attempts = 0
+    result = known
+    if result is None:
+        result, attempts, error = _retrying(
+            lambda: model.generate(task.prompt, schema=task.schema), options, sleep
+        )
+        if result is None:
+            return _Answer(None, (time.perf_counter() - started) * 1000, attempts, error)
+    elapsed = (time.perf_counter() - started) * 1000
+    if judging is None or not judging.graders:
+        return _Answer(result, elapsed, attempts)
+    done = {g.call.index for g in grades}
+    answers = list(grades)
+    history = task.history or task.case.conversation
+    for call in grade_calls(task.specs, judging, history, task.case, result.text):
+        if call.index in done:
+            continue
+        ask = functools.partial(
+            judging.graders[call.grader].generate, call.prompt, schema=GRADE_SCHEMA
+        )
+        grade, tries, error = _retrying(ask, options, sleep)
+        answers.append(GradeAnswer(call, grade, tries, error))
+    return _Answer(result, elapsed, attempts, grades=tuple(answers))

@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from ..conversation import Conversation, conversation_from_dict
+from ..conversation import Conversation, Message, conversation_from_dict
 from ..errors import ConfigError, InputError
 from ..prompts import split_ref
+from .assertions import TYPES, AssertionSpec, load_function
 from .attacks import STRATEGIES, known
-from .variants import attack_variant, parse_variant
+from .variants import GENERATIVE, attack_variant, parse_variant
 
 
 class DatasetSpec(BaseModel):
@@ -57,10 +67,33 @@ class CellSelector(BaseModel):
         )
 
 
+class AssertionFloor(BaseModel):
+    """A generative gate: the pass rate of one assertion type (or `all`: whole cases)
+    must reach `floor` in every selected cell."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assertion: str
+    floor: float = Field(ge=0, le=1)
+
+    @field_validator("assertion")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value != "all" and value not in TYPES:
+            raise ValueError(f"gate assertion {value!r} is not an assertion type (or 'all')")
+        return value
+
+
 class GateSpec(BaseModel):
     """Thresholds that make `parley eval` exit 1 when broken."""
 
     model_config = ConfigDict(extra="forbid")
+
+    assertion: str | None = Field(None, description="shorthand for one entry of `assertions`")
+    floor: float | None = Field(None, ge=0, le=1, description="with `assertion`")
+    assertions: list[AssertionFloor] = Field(
+        default_factory=list, description="generative suites: pass-rate floors"
+    )
 
     recall_min: float | None = Field(None, ge=0, le=1)
     precision_min: float | None = Field(None, ge=0, le=1)
@@ -82,6 +115,16 @@ class GateSpec(BaseModel):
         description="cells the gate checks; default: every cell of the `full` variant",
     )
 
+    @model_validator(mode="after")
+    def _shorthand(self) -> GateSpec:
+        if (self.assertion is None) != (self.floor is None):
+            raise ValueError("gate: `assertion` and `floor` go together")
+        if self.assertion is not None and self.floor is not None:
+            floor = AssertionFloor(assertion=self.assertion, floor=self.floor)
+            self.assertions = [floor, *self.assertions]
+            self.assertion = self.floor = None
+        return self
+
 
 class EmulatorSpec(BaseModel):
     """Run `bedrock:` models of the suite against parley's in-process Bedrock emulator."""
@@ -90,10 +133,15 @@ class EmulatorSpec(BaseModel):
 
     start: bool = True
     latency_ms: float = Field(0.0, ge=0)
-    responder: Literal["baseline", "baseline_echo", "default"] = Field(
+    responder: Literal["baseline", "baseline_echo", "default", "companion"] = Field(
         "baseline",
         description="baseline: the local baseline's judgement; baseline_echo: the same, "
-        "with text answers that first quote the conversation (a talkative text model)",
+        "with text answers that first quote the conversation (a talkative text model); "
+        "companion: canned companion answers (a lookup table, not an LLM)",
+    )
+    grades: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="graded answers queued for llm-rubric judges served by the emulator",
     )
 
 
@@ -104,6 +152,7 @@ class Suite(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
+    kind: Literal["classification", "generative"] = "classification"
     datasets: list[DatasetSpec] = Field(min_length=1)
     prompts: list[str] = Field(min_length=1)
     models: list[str] = Field(min_length=1)
@@ -120,7 +169,51 @@ class Suite(BaseModel):
     emulator: EmulatorSpec | None = None
     bootstrap: int = Field(1000, ge=0, le=100_000, description="resamples for the CIs")
     seed: int = 0
+    asserts: list[AssertionSpec] = Field(
+        default_factory=list, alias="assert", description="generative: checked on every case"
+    )
+    grader: str | None = Field(None, description="default judge model of llm-rubric")
+    show_text: bool = Field(False, description="reports may show the conversation text")
+    cache_ttl: str | None = Field(None, description="cached answers expire: 3600, 30m, 12h, 7d")
     base_dir: Path = Field(Path(), exclude=True, description="the suite file's directory")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gate_list(cls, data: Any) -> Any:
+        # `gate: [{assertion, floor}, ...]` is short for `gate: {assertions: [...]}`.
+        if isinstance(data, dict) and isinstance(data.get("gate"), list):
+            data = {**data, "gate": {"assertions": data["gate"]}}
+        if isinstance(data, dict) and data.get("kind") == "generative" and "variants" not in data:
+            data = {**data, "variants": ["with_history"]}  # a generative default
+        return data
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> Suite:
+        generative = self.kind == "generative"
+        for variant in self.variants:
+            if generative and not (variant in GENERATIVE or variant.startswith("window:")):
+                raise ValueError(
+                    f"variant {variant!r} is for labelled suites; generative suites use "
+                    "with_history, without_history or window:N"
+                )
+            if not generative and variant in GENERATIVE:
+                raise ValueError(f"variant {variant!r} needs `kind: generative`")
+        if generative and self.attacks:
+            raise ValueError("attacks are for labelled suites, not `kind: generative`")
+        if not generative and (self.asserts or self.gate.assertions):
+            raise ValueError("assertions (`assert`, gate `assertion`) need `kind: generative`")
+        if generative and "cells" not in self.gate.model_fields_set:
+            self.gate.cells = [CellSelector()]  # every cell: there is no `full` variant
+        return self
+
+    @field_validator("cache_ttl", mode="before")
+    @classmethod
+    def _ttl_text(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            parse_ttl(value)  # a bad age is refused when the suite loads
+        return value
 
     @field_validator("prompts")
     @classmethod
@@ -142,6 +235,13 @@ class Suite(BaseModel):
                 raise ValueError(f"model {ref!r} is not a reference like local:baseline")
         return _unique(value, "model")
 
+    @field_validator("grader")
+    @classmethod
+    def _grader_ref(cls, value: str | None) -> str | None:
+        if value is not None and ":" not in value:
+            raise ValueError(f"grader {value!r} is not a model reference like bedrock:<id>")
+        return value
+
     @field_validator("variants")
     @classmethod
     def _known_variants(cls, value: list[str]) -> list[str]:
@@ -150,6 +250,10 @@ class Suite(BaseModel):
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         return _unique(names, "variant")
+
+    def graders(self) -> list[str]:
+        """Judge model references used by the suite-level llm-rubric assertions."""
+        return [a.grader or self.grader for a in self.asserts if a.type == "llm-rubric"]  # type: ignore[misc]
 
     @field_validator("attacks")
     @classmethod
@@ -175,6 +279,18 @@ class Suite(BaseModel):
         return candidate if candidate.is_absolute() else self.base_dir / candidate
 
 
+_TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> timedelta:
+    """`3600`, `90s`, `30m`, `12h`, `7d` -> a positive duration."""
+    match = _TTL.match(str(text))
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not an age: use seconds or a number with s, m, h or d")
+    return timedelta(seconds=float(match.group(1)) * _TTL_UNITS[match.group(2)])
+
+
 def _unique(values: list[str], what: str) -> list[str]:
     seen = {v for v in values if values.count(v) > 1}
     if seen:
@@ -198,7 +314,19 @@ def load_suite(path: Path | str) -> Suite:
         suite = Suite.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe_error(exc)}") from None
-    return suite.model_copy(update={"base_dir": path.resolve().parent})
+    suite = suite.model_copy(update={"base_dir": path.resolve().parent})
+    check_python_assertions(suite.asserts, suite.base_dir)
+    return suite
+
+
+def check_python_assertions(
+    specs: list[AssertionSpec] | tuple[AssertionSpec, ...], base: Path
+) -> None:
+    """Import every `python` assertion's function now: a typo is a one-line error
+    before any model call, not a failed case."""
+    for spec in specs:
+        if spec.type == "python":
+            load_function(spec.value, base)
 
 
 def describe_error(exc: ValidationError) -> str:
@@ -220,33 +348,60 @@ def _first_line(exc: Exception) -> str:
 
 @dataclass(frozen=True)
 class Case:
-    """One labelled conversation: `label` 1 means a scam attempt."""
+    """One labelled conversation (`label` 1 means a scam attempt), or for a generative
+    suite one turn to answer: the earlier turns (`conversation`), the new `utterance`
+    and the assertions its answer must meet (`label` None)."""
 
     id: str
-    label: int
+    label: int | None
     category: str
     tags: tuple[str, ...]
     lang: str
     split: str
     dataset: str
     conversation: Conversation
+    utterance: str = ""
+    asserts: tuple[AssertionSpec, ...] = ()
+
+    @property
+    def generative(self) -> bool:
+        return self.label is None
 
 
 def load_cases(suite: Suite) -> list[Case]:
     """Every selected case of every dataset, in file order; ids must be unique."""
     cases: list[Case] = []
     for spec in suite.datasets:
-        cases.extend(load_dataset(suite.path(spec.path), spec))
+        cases.extend(
+            load_dataset(suite.path(spec.path), spec, generative=suite.kind == "generative")
+        )
     counts = Counter(c.id for c in cases)
     duplicates = sorted(i for i, n in counts.items() if n > 1)
     if duplicates:
         raise InputError(f"case ids repeat across datasets: {', '.join(duplicates[:5])}")
     if not cases:
         raise InputError(f"suite {suite.name}: the dataset filters select no case")
+    for case in cases:
+        if suite.kind == "generative":
+            _check_generative(suite, case)
     return cases
 
 
-def load_dataset(path: Path, spec: DatasetSpec) -> list[Case]:
+def _check_generative(suite: Suite, case: Case) -> None:
+    # A rubric without a judge is reported "not graded": it cannot be a case's only check.
+    specs = [*suite.asserts, *case.asserts]
+    checked = [
+        a for a in specs if a.weight > 0 and (a.type != "llm-rubric" or a.grader or suite.grader)
+    ]
+    if not checked:
+        raise InputError(
+            f"case {case.id}: no assertion to meet (suite or case `assert`; "
+            "an llm-rubric counts only with a `grader`)"
+        )
+    check_python_assertions(case.asserts, suite.base_dir)
+
+
+def load_dataset(path: Path, spec: DatasetSpec, *, generative: bool = False) -> list[Case]:
     """The cases of one JSONL dataset file that pass the spec's filters."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -257,7 +412,8 @@ def load_dataset(path: Path, spec: DatasetSpec) -> list[Case]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        case = _case(line, f"{path.name}:{number}", name)
+        where = f"{path.name}:{number}"
+        case = _turn_case(line, where, name) if generative else _case(line, where, name)
         if spec.split is not None and case.split != spec.split:
             continue
         if spec.tags is not None and not set(spec.tags) & set(case.tags):
@@ -294,6 +450,61 @@ def _case(line: str, where: str, dataset: str) -> Case:
         split=str(data.get("split") or ""),
         dataset=dataset,
         conversation=conversation,
+    )
+
+
+_ROLES = {"child": "child", "companion": "assistant"}  # the senders the skill stores
+_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _turn_case(line: str, where: str, dataset: str) -> Case:
+    """A generative case: {"id", "category", "history": [{"role", "text"}], "utterance",
+    "assert": [...], "notes"}."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: malformed JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+        raise InputError(f"{where}: a case is an object with id, utterance and assert")
+    utterance = data.get("utterance")
+    if not isinstance(utterance, str) or not utterance.strip():
+        raise InputError(f"{where}: utterance must be a non-empty string")
+    history = data.get("history") or []
+    if not isinstance(history, list):
+        raise InputError(f"{where}: history must be a list of {{role, text}}")
+    messages = []
+    for index, turn in enumerate(history):
+        if not isinstance(turn, dict) or turn.get("role") not in _ROLES:
+            raise InputError(f"{where}: history[{index}].role must be child or companion")
+        if not isinstance(turn.get("text"), str):
+            raise InputError(f"{where}: history[{index}].text must be a string")
+        messages.append(
+            Message(
+                conversation_id=data["id"],
+                timestamp=_EPOCH + timedelta(minutes=index),
+                sender=_ROLES[turn["role"]],
+                text=turn["text"],
+            )
+        )
+    raw_asserts = data.get("assert") or []
+    if not isinstance(raw_asserts, list):
+        raise InputError(f"{where}: assert must be a list of assertion objects")
+    try:
+        asserts = tuple(AssertionSpec.model_validate(a) for a in raw_asserts)
+    except ValidationError as exc:
+        raise InputError(f"{where}: assert: {describe_error(exc)}") from None
+    tags = data.get("tags") or []
+    return Case(
+        id=data["id"],
+        label=None,
+        category=str(data.get("category") or "none"),
+        tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+        lang=str(data.get("lang") or ""),
+        split=str(data.get("split") or ""),
+        dataset=dataset,
+        conversation=Conversation(id=data["id"], messages=tuple(messages)),
+        utterance=utterance,
+        asserts=asserts,
     )
 
 
@@ -344,7 +555,11 @@ def fingerprint(suite: Suite, cells: list[Cell], cases: list[Case], extra: Any =
     """Identity of a run's work: same suite matrix, same cases -> same fingerprint."""
     digest = hashlib.sha256()
     digest.update(json.dumps([suite.name, [c.key for c in cells], extra], default=str).encode())
+    if suite.kind == "generative":  # what the answers are checked against is the work too
+        judged = [[a.model_dump() for a in suite.asserts], suite.grader, suite.show_text]
+        digest.update(json.dumps(judged, default=str).encode())
     for case in cases:
         turns = [(m.sender, m.text, m.iso_timestamp) for m in case.conversation.messages]
-        digest.update(json.dumps([case.id, case.label, turns]).encode())
+        checks = [a.model_dump() for a in case.asserts]
+        digest.update(json.dumps([case.id, case.label, turns, case.utterance, checks]).encode())
     return digest.hexdigest()

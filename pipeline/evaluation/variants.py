@@ -18,7 +18,17 @@ from .attacks import STRATEGIES, attack, known
 
 _WINDOW = re.compile(r"^window:(\d+)$")
 _ATTACK = re.compile(r"^attack:([a-z][a-z0-9_+]*)(?::(\d+))?$")
-NAMES = ("full", "last_message", "reversed", "window:N", "attack:STRATEGY[:SEED]")
+NAMES = (
+    "full",
+    "last_message",
+    "reversed",
+    "window:N",
+    "attack:STRATEGY[:SEED]",
+    "with_history",
+    "without_history",
+)
+#: Variants of a generative case's earlier turns (the child's new turn is always shown).
+GENERATIVE = ("with_history", "without_history")
 
 
 @dataclass(frozen=True)
@@ -43,9 +53,19 @@ def window_of(size: int) -> Callable[[Conversation], Conversation]:
     return window
 
 
+def no_history(conversation: Conversation) -> Conversation:
+    """No earlier turn: the new turn alone (does the answer need the memory?)."""
+    return conversation.model_copy(update={"messages": ()})
+
+
 def parse_variant(name: str) -> Variant:
-    """`full`, `last_message`, `reversed` or `window:N` (N >= 1)."""
+    """`full`, `last_message`, `reversed`, `window:N` (N >= 1), and for generative
+    suites `with_history` / `without_history`."""
     text = name.strip()
+    if text == "with_history":
+        return Variant("with_history", full_history)
+    if text == "without_history":
+        return Variant("without_history", no_history)
     if text == "full":
         return Variant("full", full_history)
     if text == "last_message":

@@ -1,0 +1,78 @@
+"""Model-graded rubrics: a judge model grades one answer against a rubric in plain words.
+
+The judge's prompt is a stored, versioned template (`prompts/rubric-judge/v1.j2`):
+the rubric, the conversation and the answer are template variables, neutralised
+and inside delimiters like any user text. The judge is any model reference; it is
+asked for the grade tool (`pass`, `score`, `reason`). Its answer is parsed with the
+care of a verdict: the tool's input, or a whole reply that is one JSON object with
+exactly those types. Anything else is *ungradable*, and the assertion fails.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+
+from .assertions import Grade
+
+if TYPE_CHECKING:
+    from ..conversation import Conversation
+    from ..models import ModelResult
+    from ..prompts import PromptTemplate, RenderedPrompt
+
+JUDGE_PROMPT = "rubric-judge@1"
+
+GRADE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "pass": {"type": "boolean", "description": "true when the answer meets the rubric"},
+        "score": {"type": "number", "minimum": 0, "maximum": 1},
+        "reason": {"type": "string", "description": "one short sentence"},
+    },
+    "required": ["pass", "score", "reason"],
+}
+
+
+class _JudgeGrade(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    passed: StrictBool = Field(alias="pass")
+    score: float = Field(ge=0.0, le=1.0)
+    reason: str = Field("", max_length=1000)
+
+
+def render_judge(
+    template: PromptTemplate,
+    *,
+    rubric: str,
+    history: Conversation,
+    utterance: str,
+    answer: str,
+) -> RenderedPrompt:
+    """The judge's prompt for one answer (every value neutralised by the template)."""
+    return template.render_conversation(history, rubric=rubric, utterance=utterance, answer=answer)
+
+
+def parse_grade(result: ModelResult) -> Grade | str:
+    """The judge's grade, or the reason it is ungradable (never a silent pass)."""
+    data: Any = result.structured
+    if data is None:
+        text = (result.text or "").strip()
+        if not text:
+            return "the judge gave no answer"
+        try:
+            data = json.loads(text)  # the whole reply, not an object found inside it
+        except json.JSONDecodeError:
+            return "the judge's reply is not one JSON object"
+    if not isinstance(data, dict):
+        return "the judge's reply is not an object"
+    if isinstance(data.get("score"), bool):
+        return "the judge's score is not a number"
+    try:
+        grade = _JudgeGrade.model_validate(data)
+    except ValidationError as exc:
+        field = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "grade"
+        return f"the judge's {field} is missing or invalid"
+    return Grade(passed=grade.passed, score=grade.score, reason=grade.reason.strip())
