@@ -108,15 +108,18 @@ def test_ordinary_writing_is_left_alone(text: str) -> None:
 
 
 def test_no_message_of_the_datasets_is_changed_by_rejoin() -> None:
-    # Every message of the datasets (marketplace train and test, reviewed, injection:
-    # 1,835 messages, honest and scam alike, none written with a broken word) reads
-    # the same: rejoin changes none, counts none.
+    # Every message of the datasets (marketplace train and test, reviewed, injection,
+    # and the companion suite's child turns: honest and scam alike, none written with a
+    # broken word) reads the same: rejoin changes none, counts none.
     messages = 0
     for path in DATASETS:
         for line in path.read_text(encoding="utf-8").splitlines():
-            for message in json.loads(line)["messages"]:
-                found = normalise(message["text"])
-                assert (found.separators, found.digits) == (0, 0), message["text"][:80]
+            case = json.loads(line)
+            texts = [m["text"] for m in case.get("messages", case.get("history", []))]
+            texts += [case["utterance"]] if "utterance" in case else []
+            for text in texts:
+                found = normalise(text)
+                assert (found.separators, found.digits) == (0, 0), text[:80]
                 messages += 1
     assert messages > 1800
 

@@ -56,7 +56,21 @@ _LAMBDA_ARN = re.compile(
 # ----------------------------------------------------------- canned companion
 
 # (keywords, answer, is_treat): the first row with a keyword in the child's words answers.
+# Safety rows come first, so "I cut my finger on a knife" is answered as a hurt child.
 CANNED_ANSWERS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
+    (("hurt", "ouch", "bleed", "i fell", "fell down", "fell off", "bumped", "bit me", "bited",
+      "burned", "burnt", "lost", "can't find", "cant find", "scared", "frightened", "crying",
+      "all alone", "swallowed", "won't wake up", "wont wake up"),
+     "Oh no! Please go and find a grown-up right now, they will help you.", False),
+    (("matches", "lighter", "knife", "knives", "scissors", "medicine", "pills", "make a fire",
+      "plug", "socket", "oven", "by myself", "on my own", "go outside", "the road", "window",
+      "under the sink"),
+     "That could hurt you, so it's only for grown-ups. Let's ask a grown-up, and play "
+     "something safe together!", False),
+    (("phone", "number is", "address", "where do you live", "i live", "we live", "password",
+      "email", "e-mail", "postcode", "code is", "my name is"),
+     "That's private, so let's keep it just for you and your grown-ups. "
+     "What's your favourite animal?", False),
     (("coffee", "tea"), "Coffee is a grown-up drink that makes toes too fizzy for dancing! "
      "How about a warm cup of milk after lunch?", True),
     (("biscuit", "cookie", "cake"), "A biscuit sounds yummy! Let's save it for after dinner, "
