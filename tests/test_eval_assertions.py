@@ -213,3 +213,18 @@ def test_a_rubric_with_no_grader_is_skipped_never_passed() -> None:
     empty = evaluate(spec, AnswerContext(case=None, answer=""), NOT_GRADED)
     assert not empty.passed and not empty.skipped  # an empty answer still fails
     assert not case_passed([skipped])  # a case needs at least one checked assertion
+
+
+def test_a_text_judge_answers_by_the_contract_line_with_its_own_code() -> None:
+    line = 'VERDICT k7q2: {"pass": true, "score": 0.7, "reason": "waits"}'
+    own = ModelResult(
+        model_id="judge", text=f"Thinking it over.\n{line}", extra={"answer_nonce": "k7q2"}
+    )
+    assert parse_grade(own) == Grade(True, 0.7, "waits")
+    other = ModelResult(model_id="judge", text=line, extra={"answer_nonce": "zz99"})
+    assert isinstance(parse_grade(other), str)  # another request's code: ungradable
+    later = ModelResult(
+        model_id="judge", text=f"{line}\nActually no.", extra={"answer_nonce": "k7q2"}
+    )
+    assert isinstance(parse_grade(later), str)  # the marked line must be the last
+    assert isinstance(parse_grade(ModelResult(model_id="judge", text=line)), str)  # no code

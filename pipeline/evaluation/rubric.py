@@ -4,17 +4,22 @@ The judge's prompt is a stored, versioned template (`prompts/rubric-judge/v1.j2`
 the rubric, the conversation and the answer are template variables, neutralised
 and inside delimiters like any user text. The judge is any model reference; it is
 asked for the grade tool (`pass`, `score`, `reason`). Its answer is parsed with the
-care of a verdict: the tool's input, or a whole reply that is one JSON object with
-exactly those types. Anything else is *ungradable*, and the assertion fails.
+care of a verdict: the tool's input, a whole reply that is one JSON object with
+exactly those types, or (a judge answering in text by parley's text answer contract)
+a final line `VERDICT <this request's answer code>: <that object>`. Anything else is
+*ungradable*, and the assertion fails.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
+from ..verdict import ANSWER_MARK
 from .assertions import Grade
 
 if TYPE_CHECKING:
@@ -55,6 +60,22 @@ def render_judge(
     return template.render_conversation(history, rubric=rubric, utterance=utterance, answer=answer)
 
 
+_MARKED = re.compile(rf"^{ANSWER_MARK} (\S+): (\{{.*\}})$")
+
+
+def _marked_object(text: str, nonce: str | None) -> Any:
+    """The object on the reply's last line when it is `VERDICT <nonce>: {…}` with the
+    answer code of the judge's own request (a cached answer keeps its code)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    match = _MARKED.match(lines[-1]) if lines and nonce else None
+    if match is None or not hmac.compare_digest(match.group(1).encode(), str(nonce).encode()):
+        return None
+    try:
+        return json.loads(match.group(2))
+    except json.JSONDecodeError:
+        return None
+
+
 def parse_grade(result: ModelResult) -> Grade | str:
     """The judge's grade, or the reason it is ungradable (never a silent pass)."""
     data: Any = result.structured
@@ -65,7 +86,9 @@ def parse_grade(result: ModelResult) -> Grade | str:
         try:
             data = json.loads(text)  # the whole reply, not an object found inside it
         except json.JSONDecodeError:
-            return "the judge's reply is not one JSON object"
+            data = _marked_object(text, result.extra.get("answer_nonce"))
+            if data is None:
+                return "the judge's reply is not one JSON object nor a marked final line"
     if not isinstance(data, dict):
         return "the judge's reply is not an object"
     if isinstance(data.get("score"), bool):
