@@ -71,6 +71,7 @@ def companion_suite(tmp_path: Path, extra: str = "") -> Path:
         ("gate: {assertion: passes-screen}\n", "`assertion` and `floor` go together"),
         ("assert: [{type: regex, value: '('}]\n", "bad regular expression"),
         ("cache_ttl: soon\n", "cache_ttl"),
+        ("cache_ttl: 1000000000d\n", "longer than 36500 days"),  # overflowed timedelta
     ],
 )
 def test_bad_generative_settings_are_one_line(
@@ -394,3 +395,18 @@ def test_bad_cache_flags_are_one_line_and_exit_2(
     assert cli("eval", "cache", "clear") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and err[0].startswith("error: --cache-ttl")
+
+
+@pytest.mark.parametrize("age", ["1000000000d", "99999999999999999999d", "36501d"])
+def test_ages_beyond_a_century_are_one_line_and_exit_2(
+    tmp_path: Path, age: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Past timedelta's range (or the cut-off date's, `now - age`), these were tracebacks.
+    path = companion_suite(tmp_path)
+    assert cli("eval", path, "--cache-ttl", age, "--quiet") == 2
+    assert cli("eval", "cache", "clear", path, "--older-than", age) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: --cache-ttl: {age!r} is longer than 36500 days",
+        f"error: --older-than: {age!r} is longer than 36500 days",
+    ]
