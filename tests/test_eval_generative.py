@@ -280,6 +280,18 @@ def test_rubrics_are_graded_by_the_emulator_with_queued_grades(tmp_path: Path) -
     assert [r.assertions[0].passed for r in again.results] == [a.passed for a in rubric]
 
 
+def test_other_queued_grades_are_asked_again_not_read_from_the_cache(tmp_path: Path) -> None:
+    # GIVEN a run whose emulated judge had no grade queued: every rubric ungradable
+    first = run_suite(load_suite(rubric_suite(tmp_path, [])))
+    assert not any(r.assertions[0].passed for r in first.results)
+    # WHEN grades are queued in the suite and it runs again
+    grades = [{"pass": True, "score": 0.9, "reason": "kind"}] * 7
+    again = run_suite(load_suite(rubric_suite(tmp_path, grades)))
+    # THEN the answers come from the cache, but the judges answer from the new queue
+    assert again.stats.model_calls == 7
+    assert all(r.assertions[0].passed for r in again.results)
+
+
 class PricedModel:
     """A ChatModel with a price: answers text, or a grade when asked for the grade tool."""
 

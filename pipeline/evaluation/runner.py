@@ -35,7 +35,7 @@ from ..settings import get_settings
 from ..verdict import verdict_tool_schema
 from .assertions import preload_language_model
 from .cache import ResponseCache, cache_key, open_db
-from .endpoint import SuiteEmulator, endpoint_label, suite_emulator
+from .endpoint import SuiteEmulator, endpoint_label, judge_endpoint_label, suite_emulator
 from .generative import (
     FATAL_CODES,
     GradeAnswer,
@@ -245,13 +245,15 @@ def run_suite(
         if missing:
             graders.update(build_models(suite, emulator, missing))
         identities = {ref: model_identity(ref, m, label) for ref, m in models.items()}
+        judge_label = judge_endpoint_label(suite)
+        judges = {r: model_identity(r, m, judge_label) for r, m in graders.items()}
         setup = None
         if suite.kind == "generative":
             setup = GenerativeSetup(
                 suite_asserts=list(suite.asserts),
                 judging=Judging(
                     graders=graders,
-                    identities={r: model_identity(r, m, label) for r, m in graders.items()},
+                    identities=judges,
                     served={r: served_by(suite, r, judge=True) for r in graders},
                     template=templates.get(JUDGE_PROMPT),
                     default_grader=suite.grader,
@@ -270,7 +272,10 @@ def run_suite(
                 identities=identities,
                 db=db,
                 suite_name=suite.name,
-                run_fingerprint=fingerprint(suite, cells, cases, identities),
+                # The judges too: a journaled case holds its grades.
+                run_fingerprint=fingerprint(
+                    suite, cells, cases, identities | {f"judge {r}": i for r, i in judges.items()}
+                ),
                 options=options,
                 progress=progress(len(cells) * len(cases)) if progress else None,
                 sleep=sleep,
