@@ -251,10 +251,6 @@ class Suite(BaseModel):
             raise ValueError(str(exc)) from None
         return _unique(names, "variant")
 
-    def graders(self) -> list[str]:
-        """Judge model references used by the suite-level llm-rubric assertions."""
-        return [a.grader or self.grader for a in self.asserts if a.type == "llm-rubric"]  # type: ignore[misc]
-
     @field_validator("attacks")
     @classmethod
     def _known_attacks(cls, value: list[str]) -> list[str]:
