@@ -148,9 +148,10 @@ def grade_calls(
     return calls
 
 
-def judge_estimate_text(specs: tuple[AssertionSpec, ...], max_answer_tokens: int) -> list[str]:
-    """Stand-in answers for budgeting judge calls before the answer exists."""
-    return ["x" * (4 * max_answer_tokens) for s in specs if s.type == "llm-rubric"]
+def judge_stand_in(max_answer_tokens: int) -> str:
+    """A stand-in answer of the longest length, to budget judge calls before the answer
+    exists."""
+    return "x" * (4 * max_answer_tokens)
 
 
 def build_result(
