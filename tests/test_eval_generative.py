@@ -315,6 +315,25 @@ class PricedModel:
                            output_tokens=20, cost_usd=cost)  # fmt: skip
 
 
+def test_each_judge_is_priced_by_who_served_it(tmp_path: Path) -> None:
+    # GIVEN two judges of one answer: one served by the emulator, one priced model
+    path = write_suite(
+        tmp_path,
+        "prompts: [companion@2]\nmodels: ['replay:x']\n"
+        f"emulator: {{responder: companion, grades: {json.dumps([{'pass': True, 'score': 1, 'reason': 'ok'}] * 7)}}}\n"
+        f"assert: [{{type: llm-rubric, value: 'waits', grader: '{JUDGE}'}},"
+        " {type: llm-rubric, value: 'kind', grader: 'replay:judge'}]\n",
+    )
+    models = {"replay:x": PricedModel(MICRO), "replay:judge": PricedModel(LITE)}
+    outcome = run_suite(load_suite(path), models=models)
+    # THEN the priced judge's cost counts (it was dropped when any judge was emulated)
+    grade = estimate_cost(LITE, 100, 20)
+    rubrics = [a for r in outcome.results for a in r.assertions if a.type == "llm-rubric"]
+    assert len(rubrics) == 14 and all(a.passed for a in rubrics)
+    assert [r.grader_cost_usd for r in outcome.results] == pytest.approx([grade] * 7)
+    assert {r.grader_served_by for r in outcome.results} == {"emulator (queued grades), replay"}
+
+
 def test_judge_cost_is_counted_in_the_budget(tmp_path: Path) -> None:
     path = write_suite(
         tmp_path,

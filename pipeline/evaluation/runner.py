@@ -469,9 +469,7 @@ def run_matrix(
                 history=task.history or task.case.conversation,
                 grades=list(answer.grades),
                 served=served.get(task.cell.model, ""),
-                grader_served=", ".join(
-                    sorted({setup.judging.served.get(g.call.grader, "") for g in answer.grades})
-                ),
+                judges_served=setup.judging.served,
                 default_grader=setup.judging.default_grader,
                 cached=cached,
                 attempts=answer.attempts,
