@@ -204,10 +204,9 @@ def evaluate(
 ) -> AssertionOutcome:
     """One assertion on one answer. `grade`: the judge's grade (or why there is none)
     for `llm-rubric`."""
-    answer = ctx.answer
-    if answer is None or not normalise(answer):
+    text = normalise(ctx.answer) if ctx.answer is not None else ""
+    if not text:
         return _outcome(spec, False, 0.0, "no answer: an empty or missing answer never passes")
-    text = normalise(answer)
     if spec.type == "llm-rubric" and grade == NOT_GRADED:
         # The suite runs without a judge (offline): the rubric is shown as not graded,
         # and neither passes nor fails the case.
