@@ -99,7 +99,9 @@ def test_each_kind_passes_a_good_answer_and_fails_a_bad_one(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(TYPES))
-@pytest.mark.parametrize("answer", [None, "", "   \n", "\u200b\u200b"])
+@pytest.mark.parametrize(
+    "answer", [None, "", "   \n", "\u200b\u200b", "<speak></speak>", "** __ `", "&nbsp;"]
+)
 def test_no_kind_passes_an_empty_or_missing_answer(kind: str, answer: str | None) -> None:
     # Even the negative kinds (not-contains, no-pii) and the ceilings (max-words) fail.
     outcome = check(kind, answer)
