@@ -243,7 +243,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def json_object(text: str) -> dict[str, Any] | None:
     """`text` as one JSON object, when it is wholly that (or one fenced block of it)."""
     body = text.strip()
     if fenced := _FENCED.fullmatch(body):
@@ -276,7 +276,7 @@ def _marked_value(value: str) -> ParsedAnswer | None:
     """A marked line's value: 0, 1 or one JSON object; None for anything else."""
     if digit := _WHOLE_DIGIT.fullmatch(value):
         return _digit(digit.group(1))
-    data = _json_object(value)
+    data = json_object(value)
     return parse_structured(data) if data is not None else None
 
 
@@ -289,7 +289,7 @@ def parse_text_answer(text: Any, nonce: str | None = None) -> ParsedAnswer:
         return _undetermined("text answer too long")
     if digit := _WHOLE_DIGIT.fullmatch(body):
         return _digit(digit.group(1))
-    if (data := _json_object(body)) is not None:
+    if (data := json_object(body)) is not None:
         return parse_structured(data)
     lines = body.splitlines()
     final = _MARKED_LINE.fullmatch(lines[-1])
@@ -325,7 +325,7 @@ def parse_structured(data: Any) -> ParsedAnswer:
     rationale are kept, and `reason` says what disagreed.
     """
     if isinstance(data, str):
-        data = _json_object(data)
+        data = json_object(data)
     if not isinstance(data, dict):
         return _undetermined("the answer is not a JSON object")
     try:

@@ -99,7 +99,9 @@ def test_each_kind_passes_a_good_answer_and_fails_a_bad_one(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(TYPES))
-@pytest.mark.parametrize("answer", [None, "", "   \n", "\u200b\u200b"])
+@pytest.mark.parametrize(
+    "answer", [None, "", "   \n", "\u200b\u200b", "<speak></speak>", "** __ `", "&nbsp;"]
+)
 def test_no_kind_passes_an_empty_or_missing_answer(kind: str, answer: str | None) -> None:
     # Even the negative kinds (not-contains, no-pii) and the ceilings (max-words) fail.
     outcome = check(kind, answer)
@@ -189,6 +191,9 @@ def test_a_grade_from_the_tool_or_a_whole_json_reply() -> None:
         "PASS",
         "",
         "[true]",
+        # Read with a verdict's care: a repeated key, or NaN, is no object
+        '{"pass": false, "score": 0, "reason": "promises", "pass": true}',
+        '{"pass": true, "score": NaN, "reason": "x"}',
     ],
 )
 def test_anything_else_is_ungradable_and_fails(reply: str) -> None:
@@ -228,3 +233,6 @@ def test_a_text_judge_answers_by_the_contract_line_with_its_own_code() -> None:
     )
     assert isinstance(parse_grade(later), str)  # the marked line must be the last
     assert isinstance(parse_grade(ModelResult(model_id="judge", text=line)), str)  # no code
+    twice = 'VERDICT k7q2: {"pass": false, "score": 0, "reason": "promises", "pass": true}'
+    repeated = ModelResult(model_id="judge", text=twice, extra={"answer_nonce": "k7q2"})
+    assert isinstance(parse_grade(repeated), str)  # a repeated key: ungradable, not a pass

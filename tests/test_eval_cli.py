@@ -213,6 +213,29 @@ def test_baseline_update_then_regression_exits_1(
     assert "fell more than 0.020 below the baseline 0.900" in capsys.readouterr().err
 
 
+def test_a_hand_edited_baseline_is_one_line_or_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = replay_suite(tmp_path, "{f1_drop_max: 0.02, baseline: baselines/gated.json}")
+    baseline = tmp_path / "baselines" / "gated.json"
+    assert cli("eval", suite, "--output", tmp_path / "a", "--quiet", "--update-baseline") == 0
+    stored = json.loads(baseline.read_text(encoding="utf-8"))
+    cell = next(iter(stored["cells"]))
+    # A stored metric that is not a number was a traceback (float("x")): one line, exit 2
+    stored["cells"][cell]["f1"] = "x"
+    baseline.write_text(json.dumps(stored), encoding="utf-8")
+    capsys.readouterr()
+    assert cli("eval", suite, "--output", tmp_path / "b", "--quiet") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "`cells` must map cell keys to metrics" in err
+    # A cell stored without its F1 was a KeyError: now the gate notes it, as for no cell
+    del stored["cells"][cell]["f1"]
+    baseline.write_text(json.dumps(stored), encoding="utf-8")
+    assert cli("eval", suite, "--output", tmp_path / "c", "--quiet") == 0
+    summary = (tmp_path / "c" / "summary.md").read_text(encoding="utf-8")
+    assert f"note: {cell}: no stored baseline F1" in summary
+
+
 def test_budget_stop_fails_the_gate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

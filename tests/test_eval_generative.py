@@ -71,6 +71,7 @@ def companion_suite(tmp_path: Path, extra: str = "") -> Path:
         ("gate: {assertion: passes-screen}\n", "`assertion` and `floor` go together"),
         ("assert: [{type: regex, value: '('}]\n", "bad regular expression"),
         ("cache_ttl: soon\n", "cache_ttl"),
+        ("cache_ttl: 1000000000d\n", "longer than 36500 days"),  # overflowed timedelta
     ],
 )
 def test_bad_generative_settings_are_one_line(
@@ -279,6 +280,18 @@ def test_rubrics_are_graded_by_the_emulator_with_queued_grades(tmp_path: Path) -
     assert [r.assertions[0].passed for r in again.results] == [a.passed for a in rubric]
 
 
+def test_other_queued_grades_are_asked_again_not_read_from_the_cache(tmp_path: Path) -> None:
+    # GIVEN a run whose emulated judge had no grade queued: every rubric ungradable
+    first = run_suite(load_suite(rubric_suite(tmp_path, [])))
+    assert not any(r.assertions[0].passed for r in first.results)
+    # WHEN grades are queued in the suite and it runs again
+    grades = [{"pass": True, "score": 0.9, "reason": "kind"}] * 7
+    again = run_suite(load_suite(rubric_suite(tmp_path, grades)))
+    # THEN the answers come from the cache, but the judges answer from the new queue
+    assert again.stats.model_calls == 7
+    assert all(r.assertions[0].passed for r in again.results)
+
+
 class PricedModel:
     """A ChatModel with a price: answers text, or a grade when asked for the grade tool."""
 
@@ -300,6 +313,25 @@ class PricedModel:
                                output_tokens=20, cost_usd=cost)  # fmt: skip
         return ModelResult(self.model_id, text="Let's wait until after lunch!", input_tokens=100,
                            output_tokens=20, cost_usd=cost)  # fmt: skip
+
+
+def test_each_judge_is_priced_by_who_served_it(tmp_path: Path) -> None:
+    # GIVEN two judges of one answer: one served by the emulator, one priced model
+    path = write_suite(
+        tmp_path,
+        "prompts: [companion@2]\nmodels: ['replay:x']\n"
+        f"emulator: {{responder: companion, grades: {json.dumps([{'pass': True, 'score': 1, 'reason': 'ok'}] * 7)}}}\n"
+        f"assert: [{{type: llm-rubric, value: 'waits', grader: '{JUDGE}'}},"
+        " {type: llm-rubric, value: 'kind', grader: 'replay:judge'}]\n",
+    )
+    models = {"replay:x": PricedModel(MICRO), "replay:judge": PricedModel(LITE)}
+    outcome = run_suite(load_suite(path), models=models)
+    # THEN the priced judge's cost counts (it was dropped when any judge was emulated)
+    grade = estimate_cost(LITE, 100, 20)
+    rubrics = [a for r in outcome.results for a in r.assertions if a.type == "llm-rubric"]
+    assert len(rubrics) == 14 and all(a.passed for a in rubrics)
+    assert [r.grader_cost_usd for r in outcome.results] == pytest.approx([grade] * 7)
+    assert {r.grader_served_by for r in outcome.results} == {"emulator (queued grades), replay"}
 
 
 def test_judge_cost_is_counted_in_the_budget(tmp_path: Path) -> None:
@@ -394,3 +426,18 @@ def test_bad_cache_flags_are_one_line_and_exit_2(
     assert cli("eval", "cache", "clear") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and err[0].startswith("error: --cache-ttl")
+
+
+@pytest.mark.parametrize("age", ["1000000000d", "99999999999999999999d", "36501d"])
+def test_ages_beyond_a_century_are_one_line_and_exit_2(
+    tmp_path: Path, age: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Past timedelta's range (or the cut-off date's, `now - age`), these were tracebacks.
+    path = companion_suite(tmp_path)
+    assert cli("eval", path, "--cache-ttl", age, "--quiet") == 2
+    assert cli("eval", "cache", "clear", path, "--older-than", age) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: --cache-ttl: {age!r} is longer than 36500 days",
+        f"error: --older-than: {age!r} is longer than 36500 days",
+    ]

@@ -5,8 +5,9 @@ Each assertion is declared in the suite (for every case) or in a case, as
 gives a pass/fail, a score in 0..1 and a reason. Matchers see normalised text
 (NFKC, straight quotes, no zero-width or control characters, one space).
 
-No assertion can pass on an empty or missing answer: `evaluate` fails every kind
-with the reason "no answer" before looking at its value.
+No assertion can pass on an empty or missing answer, nor on one of markup alone
+(tags, markdown, entities: what the output screen would leave empty): `evaluate`
+fails every kind with the reason "no answer" before looking at its value.
 The model-graded `llm-rubric` is graded elsewhere (rubric.py, a model call); here
 its grade, already parsed, becomes an outcome like any other.
 """
@@ -204,10 +205,10 @@ def evaluate(
 ) -> AssertionOutcome:
     """One assertion on one answer. `grade`: the judge's grade (or why there is none)
     for `llm-rubric`."""
-    answer = ctx.answer
-    if answer is None or not normalise(answer):
+    text = normalise(ctx.answer) if ctx.answer is not None else ""
+    # Markup alone ("<speak></speak>", "**", "&nbsp;") is no answer either: nothing to say.
+    if not text or not clean_text(ctx.answer or ""):
         return _outcome(spec, False, 0.0, "no answer: an empty or missing answer never passes")
-    text = normalise(answer)
     if spec.type == "llm-rubric" and grade == NOT_GRADED:
         # The suite runs without a judge (offline): the rubric is shown as not graded,
         # and neither passes nor fails the case.

@@ -8,6 +8,8 @@ entirely from the cache never starts it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -143,3 +145,13 @@ def endpoint_label(suite: Suite) -> str | None:
     if suite.emulator is not None and suite.emulator.start:
         return f"emulator:{suite.emulator.responder}"
     return get_settings().bedrock_endpoint_url
+
+
+def judge_endpoint_label(suite: Suite) -> str | None:
+    """Where judge calls go, for their cache identity. On the emulator, the suite's
+    queued `grades` are what answers them: other grades must not hit the old ones."""
+    label = endpoint_label(suite)
+    if suite.emulator is None or not suite.emulator.start:
+        return label
+    queued = json.dumps(suite.emulator.grades, sort_keys=True, default=str)
+    return f"{label}|grades:{hashlib.sha256(queued.encode()).hexdigest()[:16]}"

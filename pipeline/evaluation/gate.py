@@ -103,15 +103,15 @@ def _check_attack(
     margin: float,
 ) -> None:
     """An attack may not succeed more often than the stored rate (plus `margin`)."""
-    stored = (baseline or {}).get("cells", {}).get(cell.key, {}).get("attack_success_rate")
+    stored = _stored(baseline, cell, "attack_success_rate")
     if stored is None:
         outcome.notes.append(f"{cell.key}: no stored attack success rate (--update-baseline)")
         return
     rate = attack["attack_success_rate"]
-    if rate > float(stored) + margin + 5e-5:  # stored rounded to 4 places
+    if rate > stored + margin + 5e-5:  # stored rounded to 4 places
         outcome.failures.append(
             f"{cell.key}: attack success rate {rate:.3f} rose above the recorded "
-            f"{float(stored):.3f} (+{margin:.3f} allowed)"
+            f"{stored:.3f} (+{margin:.3f} allowed)"
         )
 
 
@@ -122,16 +122,21 @@ def _check_baseline(
     baseline: dict[str, Any] | None,
     margin: float,
 ) -> None:
-    stored = (baseline or {}).get("cells", {}).get(cell.key)
+    stored = _stored(baseline, cell, "f1")
     if stored is None:
         outcome.notes.append(f"{cell.key}: no stored baseline F1 (write one: --update-baseline)")
         return
-    floor = float(stored["f1"]) - margin
-    if summary["f1"] < floor - 5e-5:  # the baseline is stored rounded to 4 places
+    if summary["f1"] < stored - margin - 5e-5:  # the baseline is stored rounded to 4 places
         outcome.failures.append(
             f"{cell.key}: f1 {summary['f1']:.3f} fell more than {margin:.3f} "
-            f"below the baseline {float(stored['f1']):.3f}"
+            f"below the baseline {stored:.3f}"
         )
+
+
+def _stored(baseline: dict[str, Any] | None, cell: Cell, name: str) -> float | None:
+    """The metric `name` the baseline stores for `cell` (checked by load_baseline)."""
+    value = (baseline or {}).get("cells", {}).get(cell.key, {}).get(name)
+    return None if value is None else float(value)
 
 
 def load_baseline(path: Path) -> dict[str, Any] | None:
@@ -144,7 +149,17 @@ def load_baseline(path: Path) -> dict[str, Any] | None:
         raise ConfigError(f"cannot read baseline {path}: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
         raise ConfigError(f"{path}: not a parley evaluation baseline ({BASELINE_FORMAT})")
+    cells = data.get("cells", {})
+    if not isinstance(cells, dict) or not all(
+        isinstance(metrics, dict) and all(_number_or_none(v) for v in metrics.values())
+        for metrics in cells.values()
+    ):
+        raise ConfigError(f"{path}: `cells` must map cell keys to metrics (numbers)")
     return data
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
 def baseline_document(

@@ -148,9 +148,10 @@ def grade_calls(
     return calls
 
 
-def judge_estimate_text(specs: tuple[AssertionSpec, ...], max_answer_tokens: int) -> list[str]:
-    """Stand-in answers for budgeting judge calls before the answer exists."""
-    return ["x" * (4 * max_answer_tokens) for s in specs if s.type == "llm-rubric"]
+def judge_stand_in(max_answer_tokens: int) -> str:
+    """A stand-in answer of the longest length, to budget judge calls before the answer
+    exists."""
+    return "x" * (4 * max_answer_tokens)
 
 
 def build_result(
@@ -163,7 +164,7 @@ def build_result(
     history: Conversation,
     grades: list[GradeAnswer],
     served: str,
-    grader_served: str,
+    judges_served: dict[str, str],
     default_grader: str | None = None,
     cached: bool,
     attempts: int,
@@ -190,10 +191,12 @@ def build_result(
         evaluate(spec, context, by_index.get(i) if spec.type == "llm-rubric" else None)
         for i, spec in enumerate(specs)
     ]
+    # Each judge by who served it: an emulated judge's grade costs nothing.
+    judge_labels = [judges_served.get(g.call.grader, "") for g in grades]
     grader_cost = sum(
         _cost(g.result)
-        for g in grades
-        if g.result is not None and not g.cached and not is_emulated(grader_served)
+        for g, label in zip(grades, judge_labels, strict=True)
+        if g.result is not None and not g.cached and not is_emulated(label)
     )
     text: dict[str, Any] = {}
     if show_text:
@@ -218,7 +221,7 @@ def build_result(
         assertion_score=round(case_score(outcomes), 4),
         assertions=tuple(outcomes),
         grader_cost_usd=grader_cost,
-        grader_served_by=grader_served if grades else "",
+        grader_served_by=", ".join(sorted(set(judge_labels))),
         **text,
     )
 

@@ -27,6 +27,7 @@ from .attacks import STRATEGIES
 from .compare import Comparison, compare
 from .endpoint import endpoint_label
 from .gate import GateOutcome, baseline_document, check_gate, load_baseline, write_baseline
+from .generative import is_emulated
 from .results import CaseResult, attack_success, by_cell, summarise_cell
 from .suite import Cell, Suite
 from .variants import attack_of
@@ -58,11 +59,10 @@ class Report:
 
     def model_label(self, model: str) -> str:
         """The model as reports name it: with who really served it, when not Bedrock."""
-        served = self.served.get(model, "")
-        return f"{model} — {served}" if served.startswith("emulator") else model
+        return f"{model} — {self.served[model]}" if self.emulated(model) else model
 
     def emulated(self, model: str) -> bool:
-        return self.served.get(model, "").startswith("emulator")
+        return is_emulated(self.served.get(model, ""))
 
 
 def summarise(
@@ -382,15 +382,12 @@ def _attack_table(report: Report) -> tuple[list[str], list[list[str]]]:
     headers = [
         "attack",
         "kind",
-        *(f"{prompt} · {model}{_served_by(report, model)}" for prompt, model in columns),
+        *(
+            f"{prompt} · {model}" + (" (emulator)" if report.emulated(model) else "")
+            for prompt, model in columns
+        ),
     ]
     return headers, rows
-
-
-def _served_by(report: Report, model: str) -> str:
-    """The "(emulator)" label of a model whose Bedrock calls the suite's emulator answered."""
-    endpoint = str(report.run.get("bedrock_endpoint") or "")
-    return " (emulator)" if "bedrock:" in model and endpoint.startswith("emulator") else ""
 
 
 def _asr(attack: dict[str, Any]) -> str:
@@ -458,7 +455,7 @@ def _run_line(report: Report) -> str:
 def _served_lines(report: Report) -> list[str]:
     lines = [
         f"- `{model}`: {label}" + (" (parley's local emulator, not Bedrock: no Bedrock cost)"
-                                   if label.startswith("emulator") else "")
+                                   if is_emulated(label) else "")
         for model, label in report.served.items()
     ]  # fmt: skip
     graders = report.run.get("graders") or {}
@@ -585,6 +582,15 @@ def _reasons(result: CaseResult) -> list[str]:
     return [f"{a.label}: {a.reason}" for a in result.failed_assertions]
 
 
+def _conversation(result: CaseResult) -> list[tuple[str, str]]:
+    """The turns a case's record holds (only with `show_text`), the child's new one last."""
+    return [*result.turns, *([("child", result.utterance)] if result.utterance else [])]
+
+
+def _talk(result: CaseResult) -> str:
+    return " / ".join(f"{who}: {text}" for who, text in _conversation(result))
+
+
 def markdown_failures(report: Report) -> str:
     """The failed cases, one block per case (summary.md, not the terminal)."""
     failed = failed_cases(report)
@@ -594,9 +600,7 @@ def markdown_failures(report: Report) -> str:
         parts.append(f"- `{result.case_id}` ({result.category}) in `{result.cell}`: {said}")
         parts += [f"  - failed {reason}" for reason in _reasons(result)]
         if report.show_text and (result.turns or result.utterance):
-            talk = [f"{who}: {text}" for who, text in result.turns]
-            talk += [f"child: {result.utterance}"] if result.utterance else []
-            parts.append("  - conversation: " + " / ".join(talk))
+            parts.append("  - conversation: " + _talk(result))
     return "\n".join(parts) + "\n"
 
 
@@ -977,9 +981,6 @@ def _flips(report: Report) -> list[dict[str, Any]]:
 def _failed_rows(report: Report) -> list[dict[str, Any]]:
     rows = []
     for result in failed_cases(report):
-        turns = [(who, text) for who, text in result.turns]
-        if result.utterance:
-            turns.append(("child", result.utterance))
         rows.append(
             {
                 "cell": result.cell,
@@ -992,7 +993,7 @@ def _failed_rows(report: Report) -> list[dict[str, Any]]:
                     _what_it_said(result),
                 ],
                 "reasons": _reasons(result),
-                "turns": turns,
+                "turns": _conversation(result),
             }
         )
     return rows
@@ -1081,10 +1082,7 @@ def cases_csv(report: Report) -> str:
         row["passed"] = r.passed if r.kind == "generative" else r.correct
         row["failed_assertions"] = " | ".join(_reasons(r))
         if report.show_text:
-            talk = [f"{who}: {text}" for who, text in r.turns]
-            row["conversation"] = " / ".join(
-                talk + ([f"child: {r.utterance}"] if r.utterance else [])
-            )
+            row["conversation"] = _talk(r)
         if report.emulated(r.model):
             row["served_by"] = r.served_by or report.served.get(r.model, "")
         writer.writerow({k: _cell_safe(row.get(k)) for k in fields})

@@ -13,13 +13,12 @@ a final line `VERDICT <this request's answer code>: <that object>`. Anything els
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
-from ..verdict import ANSWER_MARK
+from ..verdict import ANSWER_MARK, json_object
 from .assertions import Grade
 
 if TYPE_CHECKING:
@@ -70,10 +69,7 @@ def _marked_object(text: str, nonce: str | None) -> Any:
     match = _MARKED.match(lines[-1]) if lines and nonce else None
     if match is None or not hmac.compare_digest(match.group(1).encode(), str(nonce).encode()):
         return None
-    try:
-        return json.loads(match.group(2))
-    except json.JSONDecodeError:
-        return None
+    return json_object(match.group(2))
 
 
 def parse_grade(result: ModelResult) -> Grade | str:
@@ -83,9 +79,10 @@ def parse_grade(result: ModelResult) -> Grade | str:
         text = (result.text or "").strip()
         if not text:
             return "the judge gave no answer"
-        try:
-            data = json.loads(text)  # the whole reply, not an object found inside it
-        except json.JSONDecodeError:
+        # The whole reply (not an object found inside it), read as a verdict is: a
+        # repeated key ({"pass": false, …, "pass": true}) or NaN makes it no object.
+        data = json_object(text) if text.startswith("{") else None
+        if data is None:
             data = _marked_object(text, result.extra.get("answer_nonce"))
             if data is None:
                 return "the judge's reply is not one JSON object nor a marked final line"

@@ -35,7 +35,7 @@ from ..settings import get_settings
 from ..verdict import verdict_tool_schema
 from .assertions import preload_language_model
 from .cache import ResponseCache, cache_key, open_db
-from .endpoint import SuiteEmulator, endpoint_label, suite_emulator
+from .endpoint import SuiteEmulator, endpoint_label, judge_endpoint_label, suite_emulator
 from .generative import (
     FATAL_CODES,
     GradeAnswer,
@@ -46,7 +46,7 @@ from .generative import (
     first_call_error,
     grade_calls,
     is_emulated,
-    judge_estimate_text,
+    judge_stand_in,
     served_by,
 )
 from .journal import RunJournal, task_key
@@ -245,18 +245,21 @@ def run_suite(
         if missing:
             graders.update(build_models(suite, emulator, missing))
         identities = {ref: model_identity(ref, m, label) for ref, m in models.items()}
+        served = {ref: served_by(suite, ref) for ref in models}
+        judge_label = judge_endpoint_label(suite)
+        judges = {r: model_identity(r, m, judge_label) for r, m in graders.items()}
         setup = None
         if suite.kind == "generative":
             setup = GenerativeSetup(
                 suite_asserts=list(suite.asserts),
                 judging=Judging(
                     graders=graders,
-                    identities={r: model_identity(r, m, label) for r, m in graders.items()},
+                    identities=judges,
                     served={r: served_by(suite, r, judge=True) for r in graders},
                     template=templates.get(JUDGE_PROMPT),
                     default_grader=suite.grader,
                 ),
-                served={ref: served_by(suite, ref) for ref in models},
+                served=served,
                 show_text=suite.show_text,
             )
         own_db = db is None
@@ -270,12 +273,15 @@ def run_suite(
                 identities=identities,
                 db=db,
                 suite_name=suite.name,
-                run_fingerprint=fingerprint(suite, cells, cases, identities),
+                # The judges too: a journaled case holds its grades.
+                run_fingerprint=fingerprint(
+                    suite, cells, cases, identities | {f"judge {r}": i for r, i in judges.items()}
+                ),
                 options=options,
                 progress=progress(len(cells) * len(cases)) if progress else None,
                 sleep=sleep,
                 generative=setup,
-                served={ref: served_by(suite, ref) for ref in models},
+                served=served,
             )
         finally:
             if own_db:
@@ -352,13 +358,10 @@ def _prepare_generative(
     judging = setup.judging
     if estimate and judging.template is not None:
         # Judges are budgeted before the answer exists, with an answer of max length.
-        for stand_in in judge_estimate_text(specs, prompt.inference.max_tokens):
-            for call in grade_calls(specs, judging, history, case, stand_in):
-                if not is_emulated(judging.served.get(call.grader, "")):
-                    cost += estimate_cost_usd(
-                        judging.graders[call.grader], call.prompt, GRADE_SCHEMA
-                    )
-            break  # grade_calls covers every rubric at once
+        stand_in = judge_stand_in(prompt.inference.max_tokens)
+        for call in grade_calls(specs, judging, history, case, stand_in):
+            if not is_emulated(judging.served.get(call.grader, "")):
+                cost += estimate_cost_usd(judging.graders[call.grader], call.prompt, GRADE_SCHEMA)
     return Task(
         cell=cell,
         case=case,
@@ -466,9 +469,7 @@ def run_matrix(
                 history=task.history or task.case.conversation,
                 grades=list(answer.grades),
                 served=served.get(task.cell.model, ""),
-                grader_served=", ".join(
-                    sorted({setup.judging.served.get(g.call.grader, "") for g in answer.grades})
-                ),
+                judges_served=setup.judging.served,
                 default_grader=setup.judging.default_grader,
                 cached=cached,
                 attempts=answer.attempts,
@@ -479,12 +480,6 @@ def run_matrix(
                 for grade in fresh:
                     cache.put(grade.call.key, grade.result)  # type: ignore[arg-type]
             stats.spent_usd += results[key].grader_cost_usd
-            if not cached:
-                stats.spent_usd += results[key].cost_usd
-                if cache is not None:
-                    cache.put(task.key, answer.result)
-                if journal is not None:
-                    journal.append(results[key])
         else:
             conversation = task.prompt.conversation or task.case.conversation
             verdict = build_verdict(conversation, task.prompt, answer.result, answer.elapsed_ms)
@@ -499,13 +494,13 @@ def run_matrix(
                 cached=cached,
                 attempts=answer.attempts,
             ).model_copy(update={"served_by": label})
-            # A cached answer is not journaled: a resumed run finds it in the cache again.
-            if not cached:
-                stats.spent_usd += verdict.cost_usd
-                if cache is not None:
-                    cache.put(task.key, answer.result)
-                if journal is not None:
-                    journal.append(results[key])
+        # A cached answer is not journaled: a resumed run finds it in the cache again.
+        if answer.result is not None and not cached:
+            stats.spent_usd += results[key].cost_usd
+            if cache is not None:
+                cache.put(task.key, answer.result)
+            if journal is not None:
+                journal.append(results[key])
         if progress is not None:
             spent = results[key].grader_cost_usd + (0.0 if cached else results[key].cost_usd)
             progress.advance(cached=cached, cost_usd=spent)

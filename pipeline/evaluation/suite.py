@@ -251,10 +251,6 @@ class Suite(BaseModel):
             raise ValueError(str(exc)) from None
         return _unique(names, "variant")
 
-    def graders(self) -> list[str]:
-        """Judge model references used by the suite-level llm-rubric assertions."""
-        return [a.grader or self.grader for a in self.asserts if a.type == "llm-rubric"]  # type: ignore[misc]
-
     @field_validator("attacks")
     @classmethod
     def _known_attacks(cls, value: list[str]) -> list[str]:
@@ -281,14 +277,19 @@ class Suite(BaseModel):
 
 _TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# A century: longer ages overflow `timedelta` or the cut-off date (`now - age`).
+MAX_TTL_DAYS = 36_500
 
 
 def parse_ttl(text: str) -> timedelta:
-    """`3600`, `90s`, `30m`, `12h`, `7d` -> a positive duration."""
+    """`3600`, `90s`, `30m`, `12h`, `7d` -> a positive duration (at most a century)."""
     match = _TTL.match(str(text))
     if not match or float(match.group(1)) <= 0:
         raise ValueError(f"{text!r} is not an age: use seconds or a number with s, m, h or d")
-    return timedelta(seconds=float(match.group(1)) * _TTL_UNITS[match.group(2)])
+    seconds = float(match.group(1)) * _TTL_UNITS[match.group(2)]
+    if seconds > MAX_TTL_DAYS * 86400:
+        raise ValueError(f"{text!r} is longer than {MAX_TTL_DAYS} days")
+    return timedelta(seconds=seconds)
 
 
 def _unique(values: list[str], what: str) -> list[str]:
