@@ -217,3 +217,27 @@ def test_a_bad_review_setting_is_one_line_and_exit_2(
     assert code == 2
     assert out == ""
     assert one_error_line(err).startswith(f"error: {expected}")
+
+
+@pytest.mark.parametrize("problem", ["no such directory", "not a database"])
+def test_a_sqlite_store_that_cannot_be_opened_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, problem: str
+) -> None:
+    store = tmp_path / "absent" / "parley.db"
+    if problem == "not a database":
+        store = tmp_path / "parley.db"
+        store.write_text("not sqlite at all, just long enough to have a header\n" * 4)
+
+    code, out, err = run(
+        capsys,
+        "review",
+        "export",
+        "-o",
+        str(tmp_path / "out.jsonl"),
+        "--verdicts",
+        f"sqlite:{store}",
+    )
+
+    assert code == 2
+    assert out == ""
+    assert one_error_line(err).startswith(f"error: cannot open the SQLite database {store}")
