@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -107,6 +108,13 @@ def build_service(
         if dkind != "sqlite" or not dwhere:
             raise ConfigError(
                 f"decisions store {decisions_at!r}: SQLite verdicts need sqlite:<path> decisions"
+            )
+        if where != ":memory:" and not Path(where).is_file():
+            # Opening it would create an empty store: a mistyped path would look like
+            # an empty queue and export nothing, without a word.
+            raise ConfigError(
+                f"no verdicts database at {where}: judge conversations first"
+                " (parley stream replay …) or point --verdicts at the stream job's file"
             )
         decisions: Any = SqliteDecisions(dwhere, lease_seconds=review.lease_seconds)
         queue = SqliteQueue(where, dwhere, sample_rate=review.sample_rate, secret=secret)

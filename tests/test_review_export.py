@@ -152,6 +152,19 @@ def test_bad_settings_are_one_line_and_exit_2(
     assert message in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", [["export", "-o", "x.jsonl"], ["figures"]])
+def test_a_missing_verdicts_file_is_refused_not_created(
+    command: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["review", *command, "--verdicts", "sqlite:typo.db"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "no verdicts database at typo.db" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "typo.db").exists()
+
+
 def test_review_demo_fills_the_queue_through_the_stream_job(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
