@@ -257,14 +257,19 @@ class SqliteQueue:
 
 def _item(pk: str, sk: str, created_at: str, body: str) -> QueueItem:
     verdict = Verdict.model_validate_json(body)
+    return queue_item(VerdictKey(pk, sk), verdict, parse_timestamp(created_at))
+
+
+def queue_item(key: VerdictKey, verdict: Verdict, created_at: datetime) -> QueueItem:
+    """The queue row of a stored live verdict (any store)."""
     return QueueItem(
-        key=VerdictKey(pk, sk),
+        key=key,
         kind=kind_of(verdict),
         score=verdict.score,
         categories=tuple(c.value for c in verdict.categories),
         prompt=verdict.prompt,
         model_id=verdict.model_id,
-        created_at=parse_timestamp(created_at),
+        created_at=created_at,
         last_message_at=verdict.last_message_at,
     )
 
@@ -296,5 +301,6 @@ __all__ = [
     "in_queue",
     "kind_of",
     "matches",
+    "queue_item",
     "rank_key",
 ]
