@@ -239,18 +239,6 @@ class SqliteQueue:
             ).fetchall()
         return [(Verdict.model_validate_json(a), Verdict.model_validate_json(b)) for a, b in rows]
 
-    def verdicts_for(self, keys: list[VerdictKey]) -> dict[VerdictKey, Verdict]:
-        """Live verdicts by key, for joining decisions to what the model said."""
-        found: dict[VerdictKey, Verdict] = {}
-        with self._lock:
-            for key in keys:
-                row = self._db.execute(
-                    "SELECT verdict FROM verdicts WHERE pk = ? AND sk = ?", (key.pk, key.sk)
-                ).fetchone()
-                if row:
-                    found[key] = Verdict.model_validate_json(row[0])
-        return found
-
     def close(self) -> None:
         self._db.close()
 
