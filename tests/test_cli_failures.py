@@ -223,20 +223,16 @@ def test_a_bad_review_setting_is_one_line_and_exit_2(
 def test_a_sqlite_store_that_cannot_be_opened_is_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, problem: str
 ) -> None:
-    store = tmp_path / "absent" / "parley.db"
+    verdicts = tmp_path / "parley.db"
     if problem == "not a database":
-        store = tmp_path / "parley.db"
-        store.write_text("not sqlite at all, just long enough to have a header\n" * 4)
+        verdicts.write_text("not sqlite at all, just long enough to have a header\n" * 4)
+        store = verdicts
+    else:
+        verdicts.touch()  # an empty file is an empty SQLite database
+        store = tmp_path / "absent" / "decisions.db"
+    where = ["--verdicts", f"sqlite:{verdicts}", "--decisions", f"sqlite:{store}"]
 
-    code, out, err = run(
-        capsys,
-        "review",
-        "export",
-        "-o",
-        str(tmp_path / "out.jsonl"),
-        "--verdicts",
-        f"sqlite:{store}",
-    )
+    code, out, err = run(capsys, "review", "export", "-o", str(tmp_path / "out.jsonl"), *where)
 
     assert code == 2
     assert out == ""
