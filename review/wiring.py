@@ -84,8 +84,12 @@ def build_service(
     *,
     metrics: bool = False,
     client_factory: Callable[[str], Any] | None = None,
+    require_verdicts_file: bool = False,
 ) -> ReviewService:
-    """Stores for the configured locations: SQLite locally, DynamoDB in AWS."""
+    """Stores for the configured locations: SQLite locally, DynamoDB in AWS.
+
+    `require_verdicts_file` (the CLI): a SQLite verdicts path with no file is refused.
+    """
 
     def client(service: str) -> Any:
         if client_factory is not None:
@@ -109,7 +113,7 @@ def build_service(
             raise ConfigError(
                 f"decisions store {decisions_at!r}: SQLite verdicts need sqlite:<path> decisions"
             )
-        if where != ":memory:" and not Path(where).is_file():
+        if require_verdicts_file and where != ":memory:" and not Path(where).is_file():
             # Opening it would create an empty store: a mistyped path would look like
             # an empty queue and export nothing, without a word.
             raise ConfigError(

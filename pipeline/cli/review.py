@@ -62,7 +62,8 @@ def _service(
             raise InputError(f"--verdicts {verdicts!r}: use sqlite:<path> or dynamodb:<table>")
     changes = {k: v for k, v in {"decisions": decisions, **review}.items() if v is not None}
     review_settings = get_review_settings().model_copy(update=changes)
-    return build_service(settings, review_settings), review_settings
+    service = build_service(settings, review_settings, require_verdicts_file=True)
+    return service, review_settings
 
 
 @click.group()
