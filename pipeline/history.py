@@ -64,10 +64,14 @@ def connect_sqlite(path: str, schema: str) -> sqlite3.Connection:
     """An autocommit connection shared by threads (callers hold a lock), schema applied.
 
     Files use WAL so that a reader (`parley history show`) does not block the writer.
+    A path that cannot be opened, or a file that is not a database, is a ConfigError.
     """
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    if path != ":memory:":
-        db.execute("PRAGMA journal_mode=WAL")
+    try:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        if path != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.DatabaseError as exc:  # no such directory, no permission, not a database
+        raise ConfigError(f"cannot open the SQLite database {path}: {exc}") from None
     db.execute(schema)
     return db
 

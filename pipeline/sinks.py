@@ -94,6 +94,17 @@ class StoredVerdict:
         return event_id(self.key)
 
 
+def key_of(verdict: Verdict, *, shadow: bool = False) -> VerdictKey:
+    """The key a verdict is stored under (its window digest included, when it has one)."""
+    return verdict_key(
+        verdict.conversation_id,
+        verdict.last_message_at,
+        verdict.prompt,
+        shadow=shadow,
+        digest=verdict.window_digest,
+    )
+
+
 def stored_verdict(
     verdict: Verdict,
     *,
@@ -102,15 +113,8 @@ def stored_verdict(
     now: datetime | None = None,
 ) -> StoredVerdict:
     """Wrap a fresh verdict for writing."""
-    key = verdict_key(
-        verdict.conversation_id,
-        verdict.last_message_at,
-        verdict.prompt,
-        shadow=shadow,
-        digest=verdict.window_digest,
-    )
     return StoredVerdict(
-        key=key,
+        key=key_of(verdict, shadow=shadow),
         verdict=verdict,
         shadow=shadow,
         created_at=now or datetime.now(UTC),

@@ -14,13 +14,13 @@ import json
 import sqlite3
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.conversation import iso, parse_timestamp
-from pipeline.errors import ConfigError, ParleyError
+from pipeline.errors import ParleyError
 from pipeline.history import connect_sqlite
 from pipeline.sinks import VerdictKey, create_pk_sk_table
 from pipeline.verdict import Category
@@ -433,19 +433,3 @@ def _from_item(item: dict[str, Any]) -> Decision:
 def create_decisions_table(client: Any, table: str) -> None:
     """Create the decisions table (pk, sk), for local runs and tests; SAM creates it in AWS."""
     create_pk_sk_table(client, table)
-
-
-def open_decisions(location: str, *, dynamodb_client: Any = None) -> DecisionStore:
-    """A decision store from a string: `sqlite:<path>`, `sqlite::memory:`, `dynamodb:<table>`."""
-    kind, _, rest = location.partition(":")
-    if kind == "sqlite":
-        return SqliteDecisions(rest or ":memory:")
-    if kind == "dynamodb" and rest:
-        return DynamoDecisions(rest, client=dynamodb_client)
-    raise ConfigError(
-        f"unknown decisions store {location!r}: use sqlite:<path> or dynamodb:<table>"
-    )
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -23,8 +23,8 @@ from .queue import (
     QueuePage,
     decode_cursor,
     in_queue,
-    kind_of,
     matches,
+    queue_item,
     rank_key,
 )
 
@@ -66,17 +66,8 @@ class DynamoQueue:
                     shadows.append(verdict)
                     continue
                 key = VerdictKey(raw["pk"]["S"], raw["sk"]["S"])
-                item = QueueItem(
-                    key=key,
-                    kind=kind_of(verdict),
-                    score=verdict.score,
-                    categories=tuple(c.value for c in verdict.categories),
-                    prompt=verdict.prompt,
-                    model_id=verdict.model_id,
-                    created_at=parse_timestamp(raw["created_at"]["S"]),
-                    last_message_at=verdict.last_message_at,
-                )
-                live.append((item, verdict))
+                created_at = parse_timestamp(raw["created_at"]["S"])
+                live.append((queue_item(key, verdict, created_at), verdict))
             if len(live) >= self.max_items:
                 break
         self._cache = (time.monotonic(), live, shadows)

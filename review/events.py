@@ -55,7 +55,8 @@ def announce(decision: Decision, events: EventSink | None, *, withdrawn: bool = 
 class DecisionMetrics:
     """Counts per decision in CloudWatch EMF, through Powertools Metrics.
 
-    `FlagsReviewed` and `FlagsOverturned` per prompt: the alarm divides one by the other.
+    `FlagsReviewed` and `FlagsOverturned` (dimension: service): the alarm divides one by
+    the other.
     """
 
     def __init__(self, service: str = "parley-review") -> None:

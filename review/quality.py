@@ -103,7 +103,7 @@ def shadow_figures(
     pairs: Iterable[tuple[Verdict, Verdict]], decided: dict[tuple[str, str], Decision]
 ) -> list[dict[str, Any]]:
     """Live against shadow per prompt pair; `decided` maps (pk, live sk) to a decision."""
-    from pipeline.sinks import verdict_key
+    from pipeline.sinks import key_of
 
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for live, shadow in pairs:
@@ -134,7 +134,7 @@ def shadow_figures(
             continue
         way = "to_flag" if b else "to_clear"
         group[f"flips_{way}"] += 1
-        key = verdict_key(live.conversation_id, live.last_message_at, live.prompt)
+        key = key_of(live)  # the stored key: decisions are keyed by it
         decision = decided.get((key.pk, key.sk))
         label = decision.label if decision else "unreviewed"
         group["flips_reviewed"][way][label] += 1

@@ -239,32 +239,25 @@ class SqliteQueue:
             ).fetchall()
         return [(Verdict.model_validate_json(a), Verdict.model_validate_json(b)) for a, b in rows]
 
-    def verdicts_for(self, keys: list[VerdictKey]) -> dict[VerdictKey, Verdict]:
-        """Live verdicts by key, for joining decisions to what the model said."""
-        found: dict[VerdictKey, Verdict] = {}
-        with self._lock:
-            for key in keys:
-                row = self._db.execute(
-                    "SELECT verdict FROM verdicts WHERE pk = ? AND sk = ?", (key.pk, key.sk)
-                ).fetchone()
-                if row:
-                    found[key] = Verdict.model_validate_json(row[0])
-        return found
-
     def close(self) -> None:
         self._db.close()
 
 
 def _item(pk: str, sk: str, created_at: str, body: str) -> QueueItem:
     verdict = Verdict.model_validate_json(body)
+    return queue_item(VerdictKey(pk, sk), verdict, parse_timestamp(created_at))
+
+
+def queue_item(key: VerdictKey, verdict: Verdict, created_at: datetime) -> QueueItem:
+    """The queue row of a stored live verdict (any store)."""
     return QueueItem(
-        key=VerdictKey(pk, sk),
+        key=key,
         kind=kind_of(verdict),
         score=verdict.score,
         categories=tuple(c.value for c in verdict.categories),
         prompt=verdict.prompt,
         model_id=verdict.model_id,
-        created_at=parse_timestamp(created_at),
+        created_at=created_at,
         last_message_at=verdict.last_message_at,
     )
 
@@ -296,5 +289,6 @@ __all__ = [
     "in_queue",
     "kind_of",
     "matches",
+    "queue_item",
     "rank_key",
 ]

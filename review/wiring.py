@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -83,8 +84,12 @@ def build_service(
     *,
     metrics: bool = False,
     client_factory: Callable[[str], Any] | None = None,
+    require_verdicts_file: bool = False,
 ) -> ReviewService:
-    """Stores for the configured locations: SQLite locally, DynamoDB in AWS."""
+    """Stores for the configured locations: SQLite locally, DynamoDB in AWS.
+
+    `require_verdicts_file` (the CLI): a SQLite verdicts path with no file is refused.
+    """
 
     def client(service: str) -> Any:
         if client_factory is not None:
@@ -107,6 +112,13 @@ def build_service(
         if dkind != "sqlite" or not dwhere:
             raise ConfigError(
                 f"decisions store {decisions_at!r}: SQLite verdicts need sqlite:<path> decisions"
+            )
+        if require_verdicts_file and where != ":memory:" and not Path(where).is_file():
+            # Opening it would create an empty store: a mistyped path would look like
+            # an empty queue and export nothing, without a word.
+            raise ConfigError(
+                f"no verdicts database at {where}: judge conversations first"
+                " (parley stream replay …) or point --verdicts at the stream job's file"
             )
         decisions: Any = SqliteDecisions(dwhere, lease_seconds=review.lease_seconds)
         queue = SqliteQueue(where, dwhere, sample_rate=review.sample_rate, secret=secret)

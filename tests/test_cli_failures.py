@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -187,3 +188,52 @@ def test_only_settings_validation_errors_are_one_line() -> None:
     assert one_line(settings.value) == (
         "PARLEY_MAX_CONCURRENCY: Input should be greater than or equal to 1 (and 1 more)"
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PARLEY_REVIEW_SAMPLE_RATE", "2", "PARLEY_REVIEW_SAMPLE_RATE='2': Input should be less"),
+        ("PARLEY_REVIEW_LEASE_SECONDS", "abc", "PARLEY_REVIEW_LEASE_SECONDS='abc': Input should"),
+    ],
+)
+def test_a_bad_review_setting_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    variable: str,
+    value: str,
+    expected: str,
+) -> None:
+    from review.wiring import get_review_settings
+
+    monkeypatch.setenv(variable, value)
+    get_review_settings.cache_clear()
+    try:
+        code, out, err = run(capsys, "review", "export", "-o", str(tmp_path / "out.jsonl"))
+    finally:
+        get_review_settings.cache_clear()
+
+    assert code == 2
+    assert out == ""
+    assert one_error_line(err).startswith(f"error: {expected}")
+
+
+@pytest.mark.parametrize("problem", ["no such directory", "not a database"])
+def test_a_sqlite_store_that_cannot_be_opened_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, problem: str
+) -> None:
+    verdicts = tmp_path / "parley.db"
+    if problem == "not a database":
+        verdicts.write_text("not sqlite at all, just long enough to have a header\n" * 4)
+        store = verdicts
+    else:
+        verdicts.touch()  # an empty file is an empty SQLite database
+        store = tmp_path / "absent" / "decisions.db"
+    where = ["--verdicts", f"sqlite:{verdicts}", "--decisions", f"sqlite:{store}"]
+
+    code, out, err = run(capsys, "review", "export", "-o", str(tmp_path / "out.jsonl"), *where)
+
+    assert code == 2
+    assert out == ""
+    assert one_error_line(err).startswith(f"error: cannot open the SQLite database {store}")

@@ -152,6 +152,19 @@ def test_bad_settings_are_one_line_and_exit_2(
     assert message in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", [["export", "-o", "x.jsonl"], ["figures"]])
+def test_a_missing_verdicts_file_is_refused_not_created(
+    command: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["review", *command, "--verdicts", "sqlite:typo.db"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "no verdicts database at typo.db" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "typo.db").exists()
+
+
 def test_review_demo_fills_the_queue_through_the_stream_job(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -162,3 +175,46 @@ def test_review_demo_fills_the_queue_through_the_stream_job(
     main(["review", "figures", *store])
     figures = json.loads(capsys.readouterr().out)
     assert figures["decisions"] == 0 and figures["shadow"][0]["pairs"] == 10
+
+
+def _serve_args(db: Path, port: int) -> list[str]:
+    store = ["--verdicts", f"sqlite:{db}", "--history", f"sqlite:{db}"]
+    return ["review", "serve", "--reviewer", "alice", "--port", str(port), *store]
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    db = tmp_path / "parley.db"
+    seed_marketplace(db)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_info:
+            main(_serve_args(db, port))
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert "token=" not in out  # no sign-in link for a server that never ran
+    assert err.strip().startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_serve_on_port_0_prints_the_port_it_listens_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    served: list[Any] = []
+
+    def run(self: Any, sockets: list[Any]) -> None:  # stands in for the serving loop
+        served.append((self.config.limit_concurrency, sockets[0].getsockname()[1]))
+        sockets[0].close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    db = tmp_path / "parley.db"
+    seed_marketplace(db)
+    main(_serve_args(db, 0))
+    [(limit, port)] = served
+    assert port != 0 and limit is not None
+    assert f"http://127.0.0.1:{port}/login?token=" in capsys.readouterr().out

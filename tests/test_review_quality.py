@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pipeline.sinks import verdict_key
+from pipeline.sinks import stored_verdict, verdict_key
 from review.decisions import Decision
 from review.quality import agreement_figures, shadow_figures
 from tests.review_helpers import T0, verdict
@@ -99,4 +99,30 @@ def test_shadow_figures_count_flips_and_how_reviewers_decided_them() -> None:
         "cannot_tell": 0,
         "unreviewed": 1,
     }
+    assert group["reviewers_sided_with"] == {"live": 0, "shadow": 1}
+
+
+def test_shadow_flips_find_the_decision_on_a_verdict_keyed_with_its_window_digest() -> None:
+    # The stream job stores each verdict under a key ending with its window's digest.
+    at = T0 + timedelta(minutes=7)
+    live = verdict("c7", at, suspicious=False, score=0.1).model_copy(
+        update={"window_digest": "0123456789abcdef"}
+    )
+    shadow = verdict("c7", at, suspicious=True, score=0.9, prompt="suspicious-conversation@3")
+    key = stored_verdict(live).key
+    assert key.sk.endswith("#0123456789abcdef")
+    decided = {
+        (key.pk, key.sk): Decision(
+            pk=key.pk,
+            sk=key.sk,
+            reviewer="r",
+            decided_at=T0,
+            label="scam",
+            verdict_kind="cleared",
+            prompt=live.prompt,
+            model_id="m",
+        )
+    }
+    (group,) = shadow_figures([(live, shadow)], decided)
+    assert group["flips_reviewed"]["to_flag"]["scam"] == 1
     assert group["reviewers_sided_with"] == {"live": 0, "shadow": 1}

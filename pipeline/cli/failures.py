@@ -25,6 +25,8 @@ SETTING_ERROR_CODES = frozenset(
     }
 )
 _MAX_VALUE_CHARS = 40
+# Settings classes by their validation error's title, with their environment prefix.
+SETTINGS_PREFIXES = {"Settings": "PARLEY_", "ReviewSettings": "PARLEY_REVIEW_"}
 
 
 def one_line(exc: BaseException) -> str | None:
@@ -38,16 +40,17 @@ def _pydantic_line(exc: BaseException) -> str | None:
     if pydantic_core is None or not isinstance(exc, pydantic_core.ValidationError):
         return None
     errors = exc.errors(include_url=False)
-    if exc.title != "Settings" or not errors:
+    prefix = SETTINGS_PREFIXES.get(exc.title)
+    if prefix is None or not errors:
         return None
     first = errors[0]
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{_setting(first)}: {first['msg']}{more}"
+    return f"{_setting(prefix, first)}: {first['msg']}{more}"
 
 
-def _setting(error: Any) -> str:
+def _setting(prefix: str, error: Any) -> str:
     """`PARLEY_MODEL_RPM='-1'`: the variable and, if short, the value it had."""
-    name = "PARLEY_" + "_".join(str(part) for part in error.get("loc", ())).upper()
+    name = prefix + "_".join(str(part) for part in error.get("loc", ())).upper()
     value = error.get("input")
     if isinstance(value, str):
         shown = value if len(value) <= _MAX_VALUE_CHARS else value[:_MAX_VALUE_CHARS] + "…"

@@ -6,8 +6,10 @@ start; `export` writes reviewed conversations as evaluation cases for `parley ev
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import secrets
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,9 @@ import click
 
 from ..errors import ConfigError, InputError
 from .common import echo_json, history_option, settings_with, verdicts_option
+
+# Connections served at once; uvicorn answers 503 beyond (one reviewer needs a few).
+MAX_CONNECTIONS = 32
 
 
 def _store_options(func: Any) -> Any:
@@ -57,7 +62,8 @@ def _service(
             raise InputError(f"--verdicts {verdicts!r}: use sqlite:<path> or dynamodb:<table>")
     changes = {k: v for k, v in {"decisions": decisions, **review}.items() if v is not None}
     review_settings = get_review_settings().model_copy(update=changes)
-    return build_service(settings, review_settings), review_settings
+    service = build_service(settings, review_settings, require_verdicts_file=True)
+    return service, review_settings
 
 
 @click.group()
@@ -112,10 +118,27 @@ def serve(
 
     token = secrets.token_urlsafe(24)
     app = create_app(service, LocalTokenAuth(name, token), secret=review_settings.secret)
-    click.echo(f"review queue for {name}: http://{host}:{port}/login?token={token}")
+    # Listen before printing the link: a port in use is one line, and port 0's link
+    # names the port actually taken.
+    sock = _listen(host, port)
+    port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+    click.echo(f"review queue for {name}: http://{shown}:{port}/login?token={token}")
     click.echo("(the link signs you in; stop with Ctrl-C)")
     # Access logs carry query strings (verdict keys, the sign-in token): keep them off.
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, limit_concurrency=MAX_CONNECTIONS
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: a normal stop, as uvicorn.run
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 @review.command()
