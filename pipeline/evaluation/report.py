@@ -498,16 +498,7 @@ def markdown_summary(report: Report) -> str:
     headers, rows = _category_table(report)
     if len(headers) > 1:
         parts += ["", "## Recall per scam category (n)", "", _md_table(headers, rows)]
-    if report.comparisons:
-        parts += [
-            "",
-            "## Comparisons (B against A on the same cases)",
-            "",
-            _md_table(COMPARISON_HEADERS, _comparison_rows(report)),
-        ]
-    if report.gate is not None:
-        parts += ["", "## Gate", "", gate_text(report.gate)]
-    return "\n".join(parts) + "\n"
+    return _with_tail(parts, report, "## Comparisons (B against A on the same cases)")
 
 
 def _markdown_generative(report: Report) -> str:
@@ -532,10 +523,17 @@ def _markdown_generative(report: Report) -> str:
         "",
         _md_table(*_breakdown(report, "per_category")),
     ]
+    return _with_tail(
+        parts, report, "## Comparisons (B against A on the same cases; McNemar on pass/fail)"
+    )
+
+
+def _with_tail(parts: list[str], report: Report, comparisons_title: str) -> str:
+    """The Markdown report's end, alike for both kinds: comparisons, then the gate."""
     if report.comparisons:
         parts += [
             "",
-            "## Comparisons (B against A on the same cases; McNemar on pass/fail)",
+            comparisons_title,
             "",
             _md_table(COMPARISON_HEADERS, _comparison_rows(report)),
         ]
