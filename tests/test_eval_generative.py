@@ -205,6 +205,56 @@ def test_generative_html_is_well_formed_and_self_contained(tmp_path: Path) -> No
     assert "Failed cases (" in text and 'id="failed"' in text and "purple wobbly" in text
 
 
+def test_html_puts_the_cells_of_a_case_side_by_side(tmp_path: Path) -> None:
+    from html.parser import HTMLParser
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside, self.rows, self.head = False, [], []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "table" and ("id", "failed") in attrs:
+                self.inside = True
+            elif self.inside and tag == "tr":
+                self.rows.append([])
+            elif self.inside and tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "table":
+                self.inside = False
+            elif self.inside and tag in ("td", "th") and self.cell is not None:
+                self.rows[-1].append(" ".join(self.cell).strip())
+                self.cell = None
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    # GIVEN a run of 2 prompts x 2 variants
+    suite = load_suite(companion_suite(tmp_path))
+    report = build_report(suite, run_suite(suite))
+    page = write_reports(report, tmp_path / "out")["html"].read_text(encoding="utf-8")
+    parser = Rows()
+    parser.feed(page)
+    head, *rows = parser.rows
+    # THEN the header names each cell once, after the case and its category
+    keys = [c.key for c in report.cells]
+    assert head == ["case", "category", *keys]
+    # AND each failed case is one row with one outcome per cell, passes included
+    failing = {r.case_id for r in report.results if not r.correct}
+    assert sorted(row[0] for row in rows) == sorted(failing)
+    assert all(len(row) == 2 + len(keys) for row in rows)
+    assert all(v.startswith(("pass", "FAIL")) for row in rows for v in row[2:])
+    # the case that needs its history passes with it and fails without, in one row
+    treat = next(row for row in rows if row[0] == "t-02")
+    outcome = {key: value.split()[0] for key, value in zip(keys, treat[2:], strict=True)}
+    assert {o for k, o in outcome.items() if k.endswith("|with_history")} == {"pass"}
+    assert {o for k, o in outcome.items() if k.endswith("|without_history")} == {"FAIL"}
+
+
 def test_csv_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
     suite = load_suite(companion_suite(tmp_path))
     outcome = run_suite(suite)
