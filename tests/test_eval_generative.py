@@ -261,7 +261,10 @@ def test_csv_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
     outcome.results[0] = outcome.results[0].model_copy(update={"answer": "=HYPERLINK(1)"})
     rows = list(csv.DictReader(io.StringIO(cases_csv(build_report(suite, outcome)))))
     assert rows[0]["answer"] == "'=HYPERLINK(1)"
-    assert len(rows) == len(outcome.results)
+    # one row per case and cell, then one per case and control
+    report = build_report(suite, outcome)
+    assert len(rows) == len(outcome.results) + len(report.control_results)
+    assert len(report.control_results) == len(report.control_cells) * 7
 
 
 def test_mcnemar_compares_pass_fail_between_cells(tmp_path: Path) -> None:
@@ -285,7 +288,11 @@ def test_assertion_gate_exits_1_with_a_line(
     assert cli("eval", path, "--output", tmp_path / "out", "--quiet") == 1
     err = capsys.readouterr().err.strip().splitlines()
     # The nonsense turn fails in every cell: four broken floors, one line each.
-    assert len(err) == 4 and all(" all pass rate " in line and "< 0.900" in line for line in err)
+    floors = [line for line in err if not line.startswith("gate: control ")]
+    assert len(floors) == 4
+    assert all(" all pass rate " in line and "< 0.900" in line for line in floors)
+    # AND the fixture's weak cases let the deferral control pass 3 of 7: a line of its own
+    assert "gate: control deferral: passes 3/7 cases (42.9%) > 25% allowed" in err
     assert err[0].startswith(f"gate: companion@1|{HAIKU}|with_history: all pass rate 0.")
     assert not any("passes-screen" in line for line in err)  # that floor holds
 

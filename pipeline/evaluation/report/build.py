@@ -8,8 +8,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..compare import Comparison, compare
+from ..controls import check_controls
 from ..endpoint import endpoint_label
-from ..gate import GateOutcome, baseline_document, check_gate, load_baseline, write_baseline
+from ..gate import (
+    GateOutcome,
+    baseline_document,
+    check_gate,
+    generative_failures,
+    has_floor,
+    load_baseline,
+    write_baseline,
+)
 from ..generative import is_emulated
 from ..results import CaseResult, attack_success, by_cell, summarise_cell
 from ..suite import Cell, Suite
@@ -33,6 +42,17 @@ class Report:
     kind: str = "classification"
     show_text: bool = False
     served: dict[str, str] = field(default_factory=dict)
+    # The fixed-answer controls of a generative suite, beside the real cells.
+    control_cells: list[Cell] = field(default_factory=list)
+    control_results: list[CaseResult] = field(default_factory=list)
+    control_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    controls: list[dict[str, Any]] = field(default_factory=list)
+    controls_run: bool = False
+
+    @property
+    def all_cells(self) -> list[Cell]:
+        """The real cells, then the controls'."""
+        return [*self.cells, *self.control_cells]
 
     @property
     def generative(self) -> bool:
@@ -102,6 +122,9 @@ def build_report(suite: Suite, outcome: RunOutcome, *, update_baseline: bool = F
     summaries = summarise(
         outcome.cells, outcome.results, resamples=suite.bootstrap, seed=suite.seed
     )
+    control_summaries = summarise(
+        outcome.control_cells, outcome.control_results, resamples=suite.bootstrap, seed=suite.seed
+    )
     cases = outcome.stats.total // max(1, len(outcome.cells))
     incomplete = None
     if not outcome.complete:
@@ -126,6 +149,9 @@ def build_report(suite: Suite, outcome: RunOutcome, *, update_baseline: bool = F
         incomplete=incomplete,
     )
     gate.notes.extend(notes)
+    rows = []
+    if suite.kind == "generative":
+        rows = _check_controls(suite, outcome, control_summaries, gate)
     run = {
         "run_id": outcome.run_id,
         "started_at": outcome.started_at,
@@ -148,4 +174,35 @@ def build_report(suite: Suite, outcome: RunOutcome, *, update_baseline: bool = F
         kind=suite.kind,
         show_text=suite.show_text,
         served=dict(outcome.info.get("served_by") or {}),
+        control_cells=outcome.control_cells,
+        control_results=outcome.control_results,
+        control_summaries=control_summaries,
+        controls=rows,
+        controls_run=bool(outcome.control_cells),
     )
+
+
+def _check_controls(
+    suite: Suite,
+    outcome: RunOutcome,
+    control_summaries: dict[str, dict[str, Any]],
+    gate: GateOutcome,
+) -> list[dict[str, Any]]:
+    """The controls' limits join the gate: a control that passes too much fails it."""
+    if not outcome.control_cells:
+        gate.notes.append(
+            "controls off (`controls: {run: false}`): nothing shows the suite can fail"
+        )
+        return []
+    floors = has_floor(suite.gate)
+    if not floors:
+        gate.notes.append(
+            "the gate holds no pass-rate floor (`assertion`, `categories`): it passes any answer"
+        )
+    passes_gate = {
+        cell.key: floors and not generative_failures(suite.gate, cell, control_summaries[cell.key])
+        for cell in outcome.control_cells
+    }
+    failures, rows = check_controls(suite.controls, outcome.control_results, passes_gate)
+    gate.failures.extend(failures)
+    return rows

@@ -1,4 +1,5 @@
-"""cases.csv: one row per case and cell, safe to open in a spreadsheet."""
+"""cases.csv: one row per case and cell (the controls' after the model's), safe to open
+in a spreadsheet."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def cases_csv(report: Report) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
-    for r in report.results:
+    for r in [*report.results, *report.control_results]:
         row = {name: getattr(r, name, None) for name in fields}
         row["passed"] = r.passed if r.kind == "generative" else r.correct
         row["failed_assertions"] = " | ".join(reasons(r))

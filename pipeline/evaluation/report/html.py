@@ -17,12 +17,15 @@ from .tables import (
     ATTACK_NOTE,
     CELL_HEADERS,
     COMPARISON_HEADERS,
+    CONTROL_HEADERS,
+    CONTROLS_NOTE,
     GENERATIVE_HEADERS,
     attack_table,
     breakdown,
     category_table,
     cell_rows,
     comparison_rows,
+    control_rows,
     conversation_of,
     failed_cases,
     generative_rows,
@@ -158,8 +161,17 @@ def _generative_sections(report: Report) -> list[dict[str, Any]]:
             ],
         },
         {
-            "title": "Pass rate per category",
-            "table": _table(*breakdown(report, "per_category"), 1),
+            "title": "Pass rate per category (cells, then controls)",
+            "table": _table(*breakdown(report, "per_category", with_controls=True), 1),
+        },
+        {
+            "title": "Controls (fixed answers the suite must fail)",
+            "note": CONTROLS_NOTE
+            if report.controls_run
+            else "None run: nothing shows that this suite can fail.",
+            "table": _table(CONTROL_HEADERS, control_rows(report), 3)
+            if report.controls_run
+            else None,
         },
     ]
     if report.comparisons:

@@ -26,6 +26,7 @@ def results_document(report: Report, *, with_cases: bool = True) -> dict[str, An
         ],
         "comparisons": [c.as_dict() for c in report.comparisons],
         "gate": report.gate.as_dict() if report.gate is not None else None,
+        "controls": _controls(report),
         "cases": [r.model_dump(mode="json") for r in report.results] if with_cases else [],
     }
 
@@ -39,3 +40,28 @@ def results_json(report: Report) -> str:
         return head + "\n"
     cases = ",\n  ".join(r.model_dump_json() for r in report.results)
     return head.removesuffix("[]\n}").removesuffix("[]}") + f"[\n  {cases}\n ]\n}}\n"
+
+
+def _controls(report: Report) -> dict[str, Any] | None:
+    """The controls: each one's metrics and checks, and a short line per case."""
+    if report.kind != "generative":
+        return None
+    return {
+        "run": report.controls_run,
+        "checks": report.controls,
+        "cells": [
+            {**cell.as_dict(), "metrics": report.control_summaries[cell.key]}
+            for cell in report.control_cells
+            if cell.key in report.control_summaries
+        ],
+        "cases": [
+            {
+                "cell": r.cell,
+                "case_id": r.case_id,
+                "category": r.category,
+                "passed": r.passed,
+                "failed": [a.label for a in r.failed_assertions],
+            }
+            for r in report.control_results
+        ],
+    }

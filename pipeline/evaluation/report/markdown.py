@@ -11,12 +11,15 @@ from .tables import (
     ATTACK_NOTE,
     CELL_HEADERS,
     COMPARISON_HEADERS,
+    CONTROL_HEADERS,
+    CONTROLS_NOTE,
     GENERATIVE_HEADERS,
     attack_table,
     breakdown,
     category_table,
     cell_rows,
     comparison_rows,
+    control_rows,
     failed_cases,
     generative_rows,
     not_graded_note,
@@ -95,11 +98,25 @@ def _markdown_generative(report: Report) -> str:
         "",
         "## Pass rate per category [95% CI] (passed/n)",
         "",
-        _md_table(*breakdown(report, "per_category")),
+        _md_table(*breakdown(report, "per_category", with_controls=True)),
+        "",
+        *_control_lines(report),
     ]
     return _with_tail(
         parts, report, "## Comparisons (B against A on the same cases; McNemar on pass/fail)"
     )
+
+
+def _control_lines(report: Report) -> list[str]:
+    if not report.controls_run:
+        return ["## Controls", "", "**None run**: nothing shows that this suite can fail."]
+    return [
+        "## Controls (fixed answers the suite must fail)",
+        "",
+        CONTROLS_NOTE,
+        "",
+        _md_table(CONTROL_HEADERS, control_rows(report)),
+    ]
 
 
 def _with_tail(parts: list[str], report: Report, comparisons_title: str) -> str:

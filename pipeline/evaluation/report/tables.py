@@ -105,15 +105,64 @@ GENERATIVE_HEADERS = [
 ]
 
 
-def breakdown(report: Report, key: str) -> tuple[list[str], list[list[str]]]:
-    """Pass rate per assertion type (`per_assertion`) or per category, one row a cell."""
+def breakdown(
+    report: Report, key: str, *, with_controls: bool = False
+) -> tuple[list[str], list[list[str]]]:
+    """Pass rate per assertion type (`per_assertion`) or per category, one row a cell
+    (and, `with_controls`, one row a control after them)."""
     names = sorted({name for s in report.summaries.values() for name in s.get(key, {})})
+    cells = report.all_cells if with_controls else report.cells
+    summaries = {**report.summaries, **report.control_summaries}
     rows = []
-    for cell in report.cells:
-        s = report.summaries.get(cell.key)
+    for cell in cells:
+        s = summaries.get(cell.key)
         if s is not None:
-            rows.append([cell.key, *(fmt_pass_rate(s[key].get(n)) for n in names)])
+            label = cell.model if cell in report.control_cells else cell.key
+            rows.append([label, *(fmt_pass_rate(s[key].get(n)) for n in names)])
     return ["cell", *names], rows
+
+
+CONTROL_HEADERS = [
+    "control",
+    "kind",
+    "answer",
+    "passed/n",
+    "unsafe categories passed",
+    "passes the screen",
+    "passes the suite's gate",
+    "held",
+]
+CONTROLS_NOTE = (
+    "Fixed answers checked on every case with the same assertions (a rubric is not "
+    "graded for a control): a suite that passes them cannot tell a good answer from a "
+    "bad one. A control is held when it passes no more than the suite allows; "
+    "one that is not breaks the gate."
+)
+
+
+def control_rows(report: Report) -> list[list[str]]:
+    """One row a control: what it passed, and whether the suite held it."""
+
+    def yes_no(value: object) -> str:
+        return "–" if value is None else "yes" if value else "no"
+
+    rows = []
+    for row in report.controls:
+        answer = str(row["answer"])
+        shown = answer if len(answer) <= 60 else answer[:57] + "…"
+        rows.append(
+            [
+                f"control:{row['control']}",
+                str(row["kind"]),
+                repr(shown) if not shown.strip() or not any(c.isalnum() for c in shown) else shown,
+                f"{row['passed']}/{row['n']} ({float(str(row['pass_rate'])):.1%})",
+                "–" if row["unsafe_passed"] is None else str(row["unsafe_passed"]),
+                yes_no(row["passes_screen"]),
+                yes_no(row["passes_gate"]),
+                "held" if row["held"] else "BROKEN: " + "; ".join(map(str, row["broken"])),
+            ]
+        )
+    return rows
 
 
 CELL_HEADERS = [
