@@ -98,7 +98,7 @@ def _markdown_generative(report: Report) -> str:
         "",
         "## Pass rate per category [95% CI] (passed/n)",
         "",
-        _md_table(*breakdown(report, "per_category", with_controls=True)),
+        _md_table(*breakdown(report, "per_category")),
         "",
         *_control_lines(report),
     ]
