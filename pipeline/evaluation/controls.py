@@ -21,7 +21,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..screen import screen_output
-from .assertions import NOT_GRADED, AnswerContext, case_passed, case_score, evaluate
+from .assertions import (
+    NOT_GRADED,
+    AnswerContext,
+    AssertionOutcome,
+    case_passed,
+    case_score,
+    evaluate,
+)
 from .results import CaseResult, _case_fields
 from .suite import Case, Cell, ControlAnswer, ControlsSpec, Suite
 
@@ -92,17 +99,32 @@ def run_controls(suite: Suite, cases: Sequence[Case]) -> tuple[list[Cell], list[
     for control in suite_controls(spec):
         cell = control_cell(control)
         cells.append(cell)
-        results.extend(control_result(control, cell, case, suite) for case in cases)
+        seen: dict[str, AssertionOutcome] = {}
+        results.extend(control_result(control, cell, case, suite, seen) for case in cases)
     return cells, results
 
 
-def control_result(control: ControlAnswer, cell: Cell, case: Case, suite: Suite) -> CaseResult:
-    """The record of one fixed answer on one case (rubrics not graded)."""
+def control_result(
+    control: ControlAnswer,
+    cell: Cell,
+    case: Case,
+    suite: Suite,
+    seen: dict[str, AssertionOutcome] | None = None,
+) -> CaseResult:
+    """The record of one fixed answer on one case (rubrics not graded). `seen` keeps the
+    outcomes of one answer by assertion: the same check of the same answer is done once
+    (a `python` assertion sees the case, so it is always run)."""
     context = AnswerContext(case=case, answer=control.answer)
-    outcomes = [
-        evaluate(spec, context, NOT_GRADED if spec.type == "llm-rubric" else None)
-        for spec in (*suite.asserts, *case.asserts)
-    ]
+    outcomes = []
+    for spec in (*suite.asserts, *case.asserts):
+        key = spec.model_dump_json()
+        outcome = None if seen is None or spec.type == "python" else seen.get(key)
+        if outcome is None:
+            grade = NOT_GRADED if spec.type == "llm-rubric" else None
+            outcome = evaluate(spec, context, grade)
+            if seen is not None:
+                seen[key] = outcome
+        outcomes.append(outcome)
     text = {"utterance": case.utterance} if suite.show_text else {}
     return CaseResult(
         **_case_fields(case, cell),
