@@ -38,6 +38,9 @@ def _suite_copy(name: str, directory: Path) -> Path:
 def measure(name: str, directory: Path) -> list[tuple[str, float, str]]:
     suite = load_suite(_suite_copy(name, directory))
     report = build_report(suite, run_suite(suite))
+    gate = report.gate
+    if gate is None:
+        raise RuntimeError(f"{name}: no gate decision")
     stem = name.removesuffix(".yaml")
     reference = [report.summaries[c.key] for c in report.cells]
     best = max(s["pass_rate"] for s in reference)
@@ -47,8 +50,8 @@ def measure(name: str, directory: Path) -> list[tuple[str, float, str]]:
         (
             f"{stem}: reference (canned companion) pass rate",
             best,
-            f"{passed}/{n} cases, best cell; gate {'PASS' if report.gate.passed else 'FAIL'}"
-            f" ({'; '.join(report.gate.failures) or 'nothing broken'})",
+            f"{passed}/{n} cases, best cell; gate {'PASS' if gate.passed else 'FAIL'}"
+            f" ({'; '.join(gate.failures) or 'nothing broken'})",
         )
     ]
     for row in report.controls:

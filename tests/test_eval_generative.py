@@ -211,7 +211,8 @@ def test_html_puts_the_cells_of_a_case_side_by_side(tmp_path: Path) -> None:
     class Rows(HTMLParser):
         def __init__(self) -> None:
             super().__init__()
-            self.inside, self.rows, self.head = False, [], []
+            self.inside = False
+            self.rows: list[list[str]] = []
             self.cell: list[str] | None = None
 
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
