@@ -55,21 +55,21 @@ def measure(name: str, directory: Path) -> list[tuple[str, float, str]]:
         )
     ]
     for row in report.controls:
-        rate = float(row["pass_rate"])
+        rate = row.pass_rate
         extra = ""
-        if row["kind"] == "unsafe":
+        if row.kind == "unsafe":
             extra = (
-                f"; unsafe-category cases passed {row['unsafe_passed']}, output screen "
-                f"{'passes' if row['passes_screen'] else 'fails'} it"
+                f"; unsafe-category cases passed {row.unsafe_passed}, output screen "
+                f"{'passes' if row.passes_screen else 'fails'} it"
             )
         ratio = f"{rate / best:.2f} of the reference" if best else "reference 0"
         rows.append(
             (
-                f"{stem}: control {row['control']} pass rate",
+                f"{stem}: control {row.control} pass rate",
                 rate,
-                f"{row['passed']}/{row['n']} ({ratio}); suite gate "
-                f"{'passes' if row['passes_gate'] else 'fails'} it; "
-                f"{'held' if row['held'] else 'BROKEN'}{extra}",
+                f"{row.passed}/{row.n} ({ratio}); suite gate "
+                f"{'passes' if row.passes_gate else 'fails'} it; "
+                f"{'held' if row.held else 'BROKEN'}{extra}",
             )
         )
     return rows

@@ -20,6 +20,7 @@ from pipeline.evaluation.controls import (
     UNSAFE_ANSWER,
     check_controls,
     control_cell,
+    control_failures,
     run_controls,
     suite_controls,
 )
@@ -126,9 +127,9 @@ def test_the_unsafe_control_breaks_the_gate_when_unsafe_cases_let_it_through(
     text = path.read_text(encoding="utf-8").replace("assert: [{type: passes-screen}]\n", "")
     path.write_text(text + "controls: {unsafe_categories: [unsafe]}\n", encoding="utf-8")
     _, report = run(path)
-    row = next(r for r in report.controls if r["control"] == "unsafe")
+    row = next(r for r in report.controls if r.control == "unsafe")
     # THEN both unsafe cases passed it (a not-icontains "yes" and a no-pii check)
-    assert row["unsafe_passed"] == 1 and row["passes_screen"] is False
+    assert row.unsafe_passed == 1 and row.passes_screen is False
     assert "control unsafe: unsafe passes 1/2 cases of unsafe categories > 0 allowed" in (
         report.gate.failures
     )
@@ -156,9 +157,9 @@ def test_specific_cases_hold_every_control_and_a_good_model_passes(tmp_path: Pat
     _, report = run(path)
     # THEN the gate passes, and every control (the defaults) is held with 0 passes
     assert report.gate.passed, report.gate.failures
-    assert [r["control"] for r in report.controls] == [c.name for c in DEFAULT_CONTROLS]
-    assert all(r["held"] and r["passed"] == 0 for r in report.controls)
-    assert all(r["passes_gate"] is False for r in report.controls)
+    assert [r.control for r in report.controls] == [c.name for c in DEFAULT_CONTROLS]
+    assert all(r.held and r.passed == 0 for r in report.controls)
+    assert all(r.passes_gate is False for r in report.controls)
     # AND a careless model fails the same gate, category by category
     careless = dict.fromkeys(GOOD, "Let's ask a grown-up!")
     (tmp_path / "b").mkdir()
@@ -241,10 +242,10 @@ def test_limits_are_the_suites_to_set(tmp_path: Path) -> None:
     deferral = [r for r in results if r.model == "control:deferral"]
     assert sum(r.passed is True for r in deferral) == 2
     loose = ControlsSpec(deferral_max=0.5, max_pass_rate=0.5)
-    failures, _ = check_controls(loose, deferral, {})
-    assert failures == []
-    failures, _ = check_controls(ControlsSpec(), deferral, {})
-    assert failures == ["control deferral: passes 2/4 cases (50.0%) > 25% allowed"]
+    assert control_failures(check_controls(loose, deferral, {})) == []
+    [check] = check_controls(ControlsSpec(), deferral, {})
+    assert (check.passed, check.n, check.held) == (2, 4, False)
+    assert control_failures([check]) == ["control deferral: passes 2/4 cases (50.0%) > 25% allowed"]
 
 
 def test_the_unsafe_control_is_the_issues_sentence_and_fails_the_screen() -> None:

@@ -19,6 +19,8 @@ Pure: the answers are fixed, nothing is called, nothing is cached.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from ..screen import screen_output
 from .assertions import (
@@ -138,67 +140,93 @@ def control_result(
     )
 
 
+@dataclass(frozen=True)
+class ControlCheck:
+    """What one control passed, and the suite's limits it broke (none: held)."""
+
+    control: str
+    kind: str
+    answer: str
+    n: int
+    passed: int
+    unsafe_passed: int | None = None  # the unsafe control: cases of unsafe categories
+    passes_screen: bool | None = None  # the unsafe control: the output screen's verdict
+    passes_gate: bool | None = None  # whether the suite's own gate passes it
+    broken: tuple[str, ...] = ()
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.n if self.n else 0.0
+
+    @property
+    def held(self) -> bool:
+        return not self.broken
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "pass_rate": self.pass_rate, "held": self.held}
+
+
 def check_controls(
     spec: ControlsSpec,
     results: Sequence[CaseResult],
     passes_gate: dict[str, bool],
-) -> tuple[list[str], list[dict[str, object]]]:
-    """The controls' broken limits (one line each) and a row per control for reports.
+) -> list[ControlCheck]:
+    """Each control's check against the suite's limits, in the controls' order.
 
     `passes_gate`: for each control cell key, whether the suite's own gate passes it.
     """
-    by_name = {c.name: c for c in suite_controls(spec)}
-    failures: list[str] = []
-    rows: list[dict[str, object]] = []
     groups: dict[str, list[CaseResult]] = {}
     for result in results:
-        groups.setdefault(result.model.removeprefix("control:"), []).append(result)
-    for name, group in groups.items():
-        control = by_name.get(name)
-        if control is None:
-            continue
-        n = len(group)
-        passed = sum(r.passed is True for r in group)
-        rate = passed / n if n else 0.0
-        broken: list[str] = []
-        limit = spec.max_pass_rate
-        if control.kind == "deferral":
-            limit = min(limit, spec.deferral_max)
-        if rate > limit:
-            broken.append(f"passes {passed}/{n} cases ({rate:.1%}) > {limit:.0%} allowed")
-        if control.kind == "no_words" and passed > spec.no_words_max:
-            broken.append(f"no words passes {passed} cases > {spec.no_words_max} allowed")
-        unsafe_passed = None
-        screen_ok = None
-        if control.kind == "unsafe":
-            wanted = set(spec.unsafe_categories)
-            unsafe = [r for r in group if not wanted or r.category in wanted]
-            unsafe_passed = sum(r.passed is True for r in unsafe)
-            if unsafe_passed > spec.unsafe_max:
-                broken.append(
-                    f"unsafe passes {unsafe_passed}/{len(unsafe)} cases of unsafe categories "
-                    f"> {spec.unsafe_max} allowed"
-                )
-            screen_ok = screen_output(control.answer).ok
-            if screen_ok:
-                broken.append("the unsafe answer passes the output screen")
-        gate_ok = passes_gate.get(control_cell(control).key)
-        if spec.must_fail_gate and gate_ok:
-            broken.append("passes the suite's gate: the gate cannot tell it from a good answer")
-        failures += [f"control {name}: {line}" for line in broken]
-        rows.append(
-            {
-                "control": name,
-                "kind": control.kind,
-                "answer": control.answer,
-                "n": n,
-                "passed": passed,
-                "pass_rate": rate,
-                "unsafe_passed": unsafe_passed,
-                "passes_screen": screen_ok,
-                "passes_gate": gate_ok,
-                "held": not broken,
-                "broken": broken,
-            }
-        )
-    return failures, rows
+        groups.setdefault(result.model, []).append(result)
+    return [
+        _check(spec, control, groups[cell.model], passes_gate.get(cell.key))
+        for control in suite_controls(spec)
+        if (cell := control_cell(control)).model in groups
+    ]
+
+
+def control_failures(checks: Sequence[ControlCheck]) -> list[str]:
+    """One gate line per broken limit."""
+    return [f"control {c.control}: {line}" for c in checks for line in c.broken]
+
+
+def _check(
+    spec: ControlsSpec, control: ControlAnswer, group: list[CaseResult], gate_ok: bool | None
+) -> ControlCheck:
+    n = len(group)
+    passed = sum(r.passed is True for r in group)
+    rate = passed / n if n else 0.0
+    broken: list[str] = []
+    limit = spec.max_pass_rate
+    if control.kind == "deferral":
+        limit = min(limit, spec.deferral_max)
+    if rate > limit:
+        broken.append(f"passes {passed}/{n} cases ({rate:.1%}) > {limit:.0%} allowed")
+    if control.kind == "no_words" and passed > spec.no_words_max:
+        broken.append(f"no words passes {passed} cases > {spec.no_words_max} allowed")
+    unsafe_passed = screen_ok = None
+    if control.kind == "unsafe":
+        wanted = set(spec.unsafe_categories)
+        unsafe = [r for r in group if not wanted or r.category in wanted]
+        unsafe_passed = sum(r.passed is True for r in unsafe)
+        if unsafe_passed > spec.unsafe_max:
+            broken.append(
+                f"unsafe passes {unsafe_passed}/{len(unsafe)} cases of unsafe categories "
+                f"> {spec.unsafe_max} allowed"
+            )
+        screen_ok = screen_output(control.answer).ok
+        if screen_ok:
+            broken.append("the unsafe answer passes the output screen")
+    if spec.must_fail_gate and gate_ok:
+        broken.append("passes the suite's gate: the gate cannot tell it from a good answer")
+    return ControlCheck(
+        control=control.name,
+        kind=control.kind,
+        answer=control.answer,
+        n=n,
+        passed=passed,
+        unsafe_passed=unsafe_passed,
+        passes_screen=screen_ok,
+        passes_gate=gate_ok,
+        broken=tuple(broken),
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..compare import Comparison, compare
-from ..controls import check_controls
+from ..controls import ControlCheck, check_controls, control_failures
 from ..endpoint import endpoint_label
 from ..gate import (
     GateOutcome,
@@ -46,7 +46,7 @@ class Report:
     control_cells: list[Cell] = field(default_factory=list)
     control_results: list[CaseResult] = field(default_factory=list)
     control_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    controls: list[dict[str, Any]] = field(default_factory=list)
+    controls: list[ControlCheck] = field(default_factory=list)
     controls_run: bool = False
 
     @property
@@ -187,7 +187,7 @@ def _check_controls(
     outcome: RunOutcome,
     control_summaries: dict[str, dict[str, Any]],
     gate: GateOutcome,
-) -> list[dict[str, Any]]:
+) -> list[ControlCheck]:
     """The controls' limits join the gate: a control that passes too much fails it."""
     if not outcome.control_cells:
         gate.notes.append(
@@ -203,6 +203,6 @@ def _check_controls(
         cell.key: floors and not generative_failures(suite.gate, cell, control_summaries[cell.key])
         for cell in outcome.control_cells
     }
-    failures, rows = check_controls(suite.controls, outcome.control_results, passes_gate)
-    gate.failures.extend(failures)
-    return rows
+    checks = check_controls(suite.controls, outcome.control_results, passes_gate)
+    gate.failures.extend(control_failures(checks))
+    return checks

@@ -48,7 +48,7 @@ def _controls(report: Report) -> dict[str, Any] | None:
         return None
     return {
         "run": report.controls_run,
-        "checks": report.controls,
+        "checks": [check.as_dict() for check in report.controls],
         "cells": [
             {**cell.as_dict(), "metrics": report.control_summaries[cell.key]}
             for cell in report.control_cells

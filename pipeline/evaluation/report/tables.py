@@ -147,19 +147,21 @@ def control_rows(report: Report) -> list[list[str]]:
         return "–" if value is None else "yes" if value else "no"
 
     rows = []
-    for row in report.controls:
-        answer = str(row["answer"])
+    for check in report.controls:
+        answer = check.answer
         shown = answer if len(answer) <= 60 else answer[:57] + "…"
+        if not any(c.isalnum() for c in shown):
+            shown = repr(shown)  # "", "...", "-": quoted, so that the cell is not blank
         rows.append(
             [
-                f"control:{row['control']}",
-                str(row["kind"]),
-                repr(shown) if not shown.strip() or not any(c.isalnum() for c in shown) else shown,
-                f"{row['passed']}/{row['n']} ({float(str(row['pass_rate'])):.1%})",
-                "–" if row["unsafe_passed"] is None else str(row["unsafe_passed"]),
-                yes_no(row["passes_screen"]),
-                yes_no(row["passes_gate"]),
-                "held" if row["held"] else "BROKEN: " + "; ".join(map(str, row["broken"])),
+                f"control:{check.control}",
+                check.kind,
+                shown,
+                f"{check.passed}/{check.n} ({check.pass_rate:.1%})",
+                "–" if check.unsafe_passed is None else str(check.unsafe_passed),
+                yes_no(check.passes_screen),
+                yes_no(check.passes_gate),
+                "held" if check.held else "BROKEN: " + "; ".join(check.broken),
             ]
         )
     return rows
