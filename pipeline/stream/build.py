@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..risk import open_risk_store
 from ..settings import Settings, get_settings
 from ..sinks import DynamoVerdictSink, EventBridgeSink, SqliteVerdictSink, VerdictPublisher
 from .handler import StreamHandler
@@ -98,12 +99,18 @@ def handler_from_settings(
         else None
     )
     model = resolve(settings.model, **_model_options(settings, clients))
+    # A conversation's risk state beside its verdicts: once flagged, held until reviewed.
+    risk = open_risk_store(
+        table=settings.risk_table,
+        sqlite=None if settings.verdicts_table else settings.verdicts_sqlite,
+        client=aws.get("dynamodb") if settings.risk_table else None,
+    )
     return build_handler(
         model=model,
         history=history,
         publisher=VerdictPublisher(store, events),
         settings=settings,
-        **options,
+        **{"risk": risk, **options},
     )
 
 

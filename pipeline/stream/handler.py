@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..history import HistoryStore
     from ..models import ChatModel
     from ..prompts import PromptTemplate
+    from ..risk import RiskStore
     from ..settings import Settings
     from ..sinks import VerdictPublisher
 
@@ -52,6 +53,7 @@ class StreamHandler:
         rng: random.Random | None = None,
         retry_attempts: int = RETRY_ATTEMPTS,
         retry_base_s: float = 0.25,
+        risk: RiskStore | None = None,
     ) -> None:
         self.model = model
         self.template = template
@@ -77,7 +79,9 @@ class StreamHandler:
             template=template,
             shadow_template=shadow_template,
             settings=settings,
+            risk=risk,
         )
+        self.risk = risk
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Lambda entry point: a DynamoDB Streams event or an EventBridge Pipe array."""

@@ -2,7 +2,9 @@
 
 A conversation is judged at its newest message, or at a few checkpoints when its new
 messages overflow the prompt's window (`coalesce.plan_checkpoints`); an edit older than
-the newest window is judged on the messages before it. One conversation's failure is
+the newest window is judged on the messages before it. With a risk store, each
+checkpoint shows the messages pinned by an earlier flag, is told of a standing flag,
+and raises the conversation's state when it flags (`pipeline.risk`). One conversation's failure is
 its outcome, never an exception: the others of the batch go on.
 """
 
@@ -23,13 +25,15 @@ from .observability import logger
 from .report import JobOutcome
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+    from datetime import datetime
 
-    from ..conversation import Conversation
+    from ..conversation import Conversation, Message
     from ..history import HistoryStore
     from ..prompts import PromptTemplate
+    from ..risk import RiskStore
     from ..settings import Settings
-    from .judge import WindowJudge
+    from .judge import Delivered, WindowJudge
 
 
 class NotFinished(ParleyError):
@@ -51,9 +55,11 @@ class ConversationRunner:
         template: PromptTemplate,
         settings: Settings,
         shadow_template: PromptTemplate | None = None,
+        risk: RiskStore | None = None,
     ) -> None:
         self.judge = judge
         self.history = history
+        self.risk = risk
         self.template = template
         self.shadow_template = shadow_template
         self.settings = settings
@@ -62,9 +68,12 @@ class ConversationRunner:
             windows.append(shadow_template.meta.history.messages)
         self.window = max(windows)
         from ..prompts import fit_budget  # loaded already: the template is one of its objects
+        from ..windows import tiling_window
 
-        # Checkpoints tile what the primary prompt shows: its window, cut to its budget.
-        self._fit = lambda conversation: fit_budget(conversation, template.meta.history)
+        # Checkpoints tile what the primary prompt shows: its window, cut to its budget,
+        # less the room kept for pinned messages (so that a pin never pushes one out).
+        tiles = tiling_window(template.meta.history)
+        self._fit = lambda conversation: fit_budget(conversation, tiles)
 
     def __call__(
         self, job: ConversationJob, remaining_ms: Callable[[], float], correlation_id: str | None
@@ -104,19 +113,18 @@ class ConversationRunner:
             *earlier, newest = plan.windows
             fresh_earlier = False
             # Oldest first: the newest verdict, the conversation's current one, comes last.
+            known = {m.timestamp: m for m in (*stored.messages, *job.messages)}
             for window in earlier:
-                verdict, duplicate, _, fresh = self.judge.deliver(
-                    window, self.template, False, remaining_ms, correlation_id, outcome.stats,
-                    edited=job.edited,
-                )  # fmt: skip
+                verdict, duplicate, _, fresh = self._window(
+                    window, known, remaining_ms, correlation_id, outcome, job
+                )
                 outcome.earlier.append((verdict, fresh and not duplicate))
                 fresh_earlier = fresh_earlier or fresh
                 if remaining_ms() < self.settings.min_remaining_ms:
                     raise NotFinished(f"conversation {job.conversation_id}: out of time")
-            outcome.verdict, outcome.duplicate, outcome.published, fresh = self.judge.deliver(
-                newest, self.template, False, remaining_ms, correlation_id, outcome.stats,
-                edited=job.edited,
-            )  # fmt: skip
+            outcome.verdict, outcome.duplicate, outcome.published, fresh = self._window(
+                newest, known, remaining_ms, correlation_id, outcome, job
+            )
             outcome.status = "judged" if fresh or fresh_earlier else "already_done"
         except Exception as exc:  # one conversation's failure must not fail the others
             outcome.status = "failed"
@@ -138,6 +146,52 @@ class ConversationRunner:
             # The newest window only, at the larger of the two prompts' sizes: one shadow call.
             self._shadow(outcome, merge_window(stored, job.messages, self.window), remaining_ms)
         return outcome
+
+    def _window(
+        self,
+        window: Conversation,
+        known: dict[datetime, Message],
+        remaining_ms: Callable[[], float],
+        correlation_id: str | None,
+        outcome: JobOutcome,
+        job: ConversationJob,
+    ) -> Delivered:
+        """One checkpoint: judged with the risk state's pins and note, then the state
+        raised if it flagged (also on a redelivery: the state write may be what failed)."""
+        if self.risk is None:
+            return self.judge.deliver(
+                window, self.template, False, remaining_ms, correlation_id, outcome.stats,
+                edited=job.edited,
+            )  # fmt: skip
+        from ..risk import after_verdict, update
+        from ..windows import risky_messages, with_pins
+
+        state = self.risk.get(window.id)
+        shown = with_pins(window, self._pins(window, state.pinned, known))
+        delivered = self.judge.deliver(
+            shown, self.template, False, remaining_ms, correlation_id, outcome.stats,
+            edited=job.edited, state=state,
+        )  # fmt: skip
+        risky = risky_messages(shown)
+        update(self.risk, window.id, lambda s: after_verdict(s, delivered.verdict, risky))
+        return delivered
+
+    def _pins(
+        self, window: Conversation, pinned: Sequence[datetime], known: dict[datetime, Message]
+    ) -> list[Message]:
+        """The pinned messages older than the window, from the batch or the history."""
+        pins = []
+        start = window.messages[0].timestamp if window.messages else None
+        for stamp in pinned:
+            if start is not None and stamp >= start:
+                continue  # in the window already, or newer than it (an older checkpoint)
+            message = known.get(stamp)
+            if message is None:
+                found = self.history.latest(window.id, 1, until=stamp).messages
+                message = found[0] if found and found[0].timestamp == stamp else None
+            if message is not None:
+                pins.append(message)
+        return pins
 
     def _shadow(
         self, outcome: JobOutcome, window: Conversation, remaining_ms: Callable[[], float]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..moderation import assess
 from ..retry import Pacer, RetryStats, call_with_retries
+from ..risk import mark_held, previously_flagged_note
 from ..sinks import StoredVerdict, VerdictPublisher, verdict_key
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ..conversation import Conversation
     from ..models import ChatModel
     from ..prompts import PromptTemplate
+    from ..risk import RiskState
     from ..settings import Settings
     from ..verdict import Verdict
 
@@ -73,11 +75,14 @@ class WindowJudge:
         correlation_id: str | None,
         stats: RetryStats,
         edited: frozenset[datetime] = frozenset(),
+        state: RiskState | None = None,
     ) -> Delivered:
         """Judge unless already stored, then deliver.
 
         The key ends with the digest of the window's texts: the same texts are judged
-        once, whatever the redeliveries; an edited text is judged again.
+        once, whatever the redeliveries; an edited text is judged again. With the
+        conversation's risk `state`, its pinned messages stay in view, the model is told
+        of a standing flag, and a clean verdict under it is held (`pipeline.risk`).
         """
         digest = window.digest()
         key = verdict_key(
@@ -89,7 +94,7 @@ class WindowJudge:
             return Delivered(existing.verdict, True, self.publisher.complete(existing), False)
         reserve_ms = self.settings.min_remaining_ms
         verdict = call_with_retries(
-            lambda: self._assess(window, template),
+            lambda: self._assess(window, template, state),
             time_left_s=lambda: (remaining_ms() - reserve_ms) / 1000,
             max_attempts=self.retry_attempts,
             base_s=self.retry_base_s,
@@ -104,10 +109,22 @@ class WindowJudge:
                 "edited": any(m.timestamp in edited for m in window.messages),
             }
         )
+        if state is not None:
+            verdict = mark_held(verdict, state)
         delivery = self.publisher.deliver(verdict, shadow=shadow, correlation_id=correlation_id)
         return Delivered(delivery.stored.verdict, delivery.duplicate, delivery.published, True)
 
-    def _assess(self, window: Conversation, template: PromptTemplate) -> Verdict:
+    def _assess(
+        self, window: Conversation, template: PromptTemplate, state: RiskState | None
+    ) -> Verdict:
         if self.pacer is not None:
             self.pacer.wait()
-        return assess(window, template, self.model)
+        if state is None:
+            return assess(window, template, self.model)
+        return assess(
+            window,
+            template,
+            self.model,
+            pinned=frozenset(state.pinned),
+            risk_note=previously_flagged_note(state),
+        )
