@@ -94,16 +94,32 @@ def after_verdict(
     )
 
 
-def after_review(state: RiskState, label: ReviewLabel, now: datetime | None = None) -> RiskState:
-    """The state after a reviewer's decision: a scam is confirmed, a non-scam lifted."""
-    if label == "cannot_tell":
+def after_review(
+    state: RiskState,
+    label: ReviewLabel,
+    now: datetime | None = None,
+    at: datetime | None = None,
+) -> RiskState:
+    """The state after a reviewer's decision: a scam is confirmed, a non-scam lifted.
+
+    `at` is the newest message of the verdict decided: where a confirmed scam's flag
+    dates from when no verdict had raised one.
+    """
+    if label == "cannot_tell" or (label == "not_scam" and not state.standing):
         return state
     if label == "scam":
-        update: dict[str, Any] = {"level": "confirmed"}
+        update: dict[str, Any] = {"level": "confirmed", "flagged_at": state.flagged_at or at}
     else:
         # The reviewer read those messages and found no scam: no need to keep them in view.
         update = {"level": "lifted", "pinned": ()}
     return state.model_copy(update={**update, "updated_at": now or datetime.now(UTC)})
+
+
+def after_undo(state: RiskState, now: datetime | None = None) -> RiskState:
+    """A reviewer's decision withdrawn: a flag it confirmed or lifted stands again."""
+    if state.level not in ("confirmed", "lifted") or state.flagged_at is None:
+        return state
+    return state.model_copy(update={"level": "flagged", "updated_at": now or datetime.now(UTC)})
 
 
 def event_type(state: RiskState, verdict: Verdict) -> str:
@@ -160,10 +176,21 @@ def update(
 
 
 def record_review(
-    store: RiskStore, conversation_id: str, label: ReviewLabel, now: datetime | None = None
+    store: RiskStore,
+    conversation_id: str,
+    label: ReviewLabel,
+    now: datetime | None = None,
+    at: datetime | None = None,
 ) -> RiskState:
     """A reviewer's decision on a conversation: the one way a flag comes down."""
-    return update(store, conversation_id, lambda s: after_review(s, label, now))[1]
+    return update(store, conversation_id, lambda s: after_review(s, label, now, at))[1]
+
+
+def withdraw_review(
+    store: RiskStore, conversation_id: str, now: datetime | None = None
+) -> RiskState:
+    """A reviewer's decision undone: the flag it decided stands again."""
+    return update(store, conversation_id, lambda s: after_undo(s, now))[1]
 
 
 class SqliteRiskStore:

@@ -335,3 +335,67 @@ def test_pins_stay_within_the_token_budget_and_push_no_message_out():
         full.model_copy(update={"messages": (pin, *full.messages)}), window, {pin.timestamp}
     )
     assert crowded.messages == full.messages
+
+
+# -- the reviewer is the one who lowers a flag ---------------------------------------------
+
+
+def test_a_reviewers_decision_lowers_the_flag_and_an_undo_raises_it_again(tmp_path):
+    from tests.review_helpers import local_service
+
+    db = tmp_path / "parley.db"
+    history, events = SqliteHistory(str(db)), []
+
+    class Events:
+        def publish(self, envelopes: list[dict[str, Any]]) -> None:
+            events.extend(envelopes)
+
+    # GIVEN the stream job and the review app on one SQLite file, as `parley` sets them up
+    risk = SqliteRiskStore(str(db))
+    handler = build_handler(
+        model=ReplayModel([FLAGGED], default=CLEARED),
+        history=history,
+        publisher=VerdictPublisher(SqliteVerdictSink(str(db)), Events()),
+        settings=Settings(max_concurrency=1, min_remaining_ms=0),
+        risk=risk,
+        metrics=None,
+    )
+    replay(handler, history, messages("conv-r", ["pay the deposit by wire"]), 1)
+    replay(handler, history, messages("conv-r", ["ok"], T0 + timedelta(hours=1)), 10)
+    assert [e["type"] for e in events] == ["parley.conversation.flagged", HELD]
+    service = local_service(db)
+    flagged = next(
+        s for s in SqliteVerdictSink(str(db)).all() if s.verdict.event_type.endswith("flagged")
+    )
+
+    # WHEN a reviewer finds no scam, the flag is lifted
+    service.open(flagged.key, "ana@example.com")
+    decision = service.decide(flagged.key, "ana@example.com", "not_scam", [])
+    assert risk.get("conv-r").level == "lifted"
+    # and an undo puts the flag back: the stream holds the next clean window again
+    service.undo(flagged.key, decision.decision_id, "ana@example.com")
+    assert risk.get("conv-r").level == "flagged"
+    replay(handler, history, messages("conv-r", ["bye"], T0 + timedelta(hours=2)), 20)
+    assert events[-1]["type"] == HELD
+    # a scam decision confirms it; the model is told so
+    service.open(flagged.key, "ana@example.com")
+    service.decide(flagged.key, "ana@example.com", "scam", ["advance_fee_deposit"])
+    assert risk.get("conv-r").level == "confirmed"
+
+
+def test_the_deployed_job_keeps_risk_state_beside_its_verdicts(tmp_path, aws_client):
+    from pipeline.stream import handler_from_settings
+
+    local = Settings(history=f"sqlite:{tmp_path / 'h.db'}", verdicts_sqlite=str(tmp_path / "v.db"))
+    handler = handler_from_settings(local)
+    assert isinstance(handler.risk, SqliteRiskStore) and handler.risk.path == str(tmp_path / "v.db")
+    client = aws_client("dynamodb")
+    create_pk_sk_table(client, "risk-deployed")
+    create_pk_sk_table(client, "verdicts-deployed")
+    deployed = Settings(
+        history=f"sqlite:{tmp_path / 'h.db'}",
+        verdicts_table="verdicts-deployed",
+        risk_table="risk-deployed",
+    )
+    handler = handler_from_settings(deployed, clients={"dynamodb": client})
+    assert isinstance(handler.risk, DynamoRiskStore) and handler.risk.table == "risk-deployed"
