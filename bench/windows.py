@@ -26,10 +26,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipeline.conversation import Conversation, Message, conversation_from_dict
+from pipeline.conversation import Conversation, Message, conversation_from_dict, truncate_text
 from pipeline.history import SqliteHistory
 from pipeline.models import resolve
 from pipeline.moderation import assess
+from pipeline.normalise import normalised_text
 from pipeline.prompts import open_prompt_store
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.sinks import SqliteVerdictSink, VerdictPublisher
@@ -41,7 +42,7 @@ FOLLOW_UPS = (
     "nice", "alright", "yes", "np", "cheers", "got it", "fine", "good", "lovely",
     "right", "yep", "okay",
 )  # fmt: skip
-PAD = "Thanks so much for your interest, it is a lovely item and I hope you enjoy it. "
+PAD = "thanks so much for your interest, it is a lovely item and I hope you enjoy it."
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
 _SMALL_CAPS = dict(zip("abcdefghijklmnoprstuvwyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", strict=True))
@@ -101,17 +102,22 @@ def split_last(conversation: Conversation) -> Conversation:
     return conversation.model_copy(update={"messages": (*before, *pieces)})
 
 
+MARK = "ZANZIBAR"  # a plain word just before the request: found in the prompt, the request was kept
+
+
 def padded_request(conversation: Conversation, rewrite: str) -> tuple[Conversation, str] | None:
-    """The last message with a cue word, its cue words rewritten, inside ~5,000 characters
-    of padding on both sides; None when no message has a listed cue word."""
+    """The last message with a cue word, its cue words rewritten, after a mark and inside
+    ~5,000 characters of padding on both sides (sentences that differ, so that no
+    repeat-collapsing shortens them); None when no message has a listed cue word."""
     messages = list(conversation.messages)
     for index in range(len(messages) - 1, -1, -1):
         match = _CUE_WORD.search(messages[index].text)
         if match:
             text = _CUE_WORD.sub(lambda m: _word_rewrite(m.group(0), rewrite), messages[index].text)
-            padding = PAD * (2500 // len(PAD) + 1)
+            before = " ".join(f"Day {i}: {PAD}" for i in range(2500 // len(PAD) + 1))
+            after = " ".join(f"Night {i}: {PAD}" for i in range(2500 // len(PAD) + 1))
             messages[index] = messages[index].model_copy(
-                update={"text": f"{padding}{text} {padding}"}
+                update={"text": f"{before}{MARK} {text} {after}"}
             )
             return conversation.model_copy(update={"messages": tuple(messages)}), match.group(0)
     return None
@@ -215,17 +221,32 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
     stream = replay_stream([renamed(c, f"{c.id}-split") for c in splits], per_message=False)
     rows.append(("split_stream_missed", stream["missed"], f"of {n}, the split sent in one batch"))
 
+    cut_at = template.meta.history.max_message_chars
     for rewrite in REWRITES:
         cases = [p for c in caught if (p := padded_request(c, rewrite)) is not None]
-        kept = 0
-        for conversation, word in cases:
-            user = template.render_conversation(conversation).user.lower()
-            kept += word.lower() in user
+        kept = folded = 0
+        for conversation, _word in cases:
+            kept += MARK in template.render_conversation(conversation).user
+            long = max(conversation.messages, key=lambda m: len(m.text)).text
+            folded += MARK in truncate_text(long, cut_at, match=fold_decorations)
         rows.append(
             (
                 f"padded_kept_{rewrite}",
                 kept / len(cases) if cases else 0.0,
-                f"{kept} of {len(cases)} padded scams keep the request's cue in the prompt",
+                f"{kept} of {len(cases)} padded scams keep the request in the rendered prompt;"
+                f" the cut with a normaliser that folds small capitals and accents: {folded}",
             )
         )
     return rows
+
+
+_SMALL_CAPS_BACK = str.maketrans({v: k for k, v in _SMALL_CAPS.items()})
+
+
+def fold_decorations(text: str) -> str:
+    """Today's normalisation, then small capitals and combining marks folded: what
+    pipeline/normalise.py is to fold, to show the cut reads whatever it folds."""
+    import unicodedata
+
+    text = normalised_text(text).translate(_SMALL_CAPS_BACK)
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
