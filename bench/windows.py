@@ -200,7 +200,7 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
 
     floods = [flooded(c) for c in caught]
     old = sum(1 for c in floods if not _flagged(assess(c, template, model)))
-    new = sum(1 for c in floods if not _flagged(assess_windows(c, template, model)[0]))
+    new = sum(1 for c in floods if not _flagged(assess_windows(c, template, model).verdict))
     rows.append(("flood_moderate_missed", new, f"of {n} caught scams; one newest window: {old}"))
 
     replay = replay_stream(floods, per_message=True)
@@ -216,7 +216,7 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
 
     splits = [split_last(c) for c in caught]
     old = sum(1 for c in splits if not _flagged(assess(c, template, model)))
-    new = sum(1 for c in splits if not _flagged(assess_windows(c, template, model)[0]))
+    new = sum(1 for c in splits if not _flagged(assess_windows(c, template, model).verdict))
     rows.append(("split_moderate_missed", new, f"of {n}; one newest window: {old}"))
     stream = replay_stream([renamed(c, f"{c.id}-split") for c in splits], per_message=False)
     rows.append(("split_stream_missed", stream["missed"], f"of {n}, the split sent in one batch"))

@@ -13,11 +13,13 @@ The stream job (`pipeline.stream.job`) and `parley moderate` (`assess_windows`) 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .coalesce import plan_checkpoints
 from .conversation import Conversation, cue_count
 from .moderation import assess
+from .normalise import normalised_text
 from .prompts import HistoryWindow, fit_budget
 from .risk import MAX_PINNED, RiskState, after_verdict, mark_held, previously_flagged_note
 
@@ -64,17 +66,14 @@ def cover(
 
 
 def risky_messages(
-    window: Conversation, match: Callable[[str], str] | None = None
+    window: Conversation, match: Callable[[str], str] = normalised_text
 ) -> tuple[datetime, ...]:
     """The messages of a flagged window that carried its risk, by timestamp.
 
     Those with the most payment or contact cues (read on the normalised matching copy),
     at most `MAX_PINNED`; a flagged window without a cue pins its newest message.
     """
-    counted = [
-        (cue_count(m.text, match) if match else cue_count(m.text), i, m.timestamp)
-        for i, m in enumerate(window.messages)
-    ]
+    counted = [(cue_count(m.text, match), i, m.timestamp) for i, m in enumerate(window.messages)]
     with_cues = sorted((c for c in counted if c[0]), key=lambda c: (-c[0], -c[1]))
     chosen = [stamp for _, _, stamp in with_cues[:MAX_PINNED]]
     if not chosen and window.messages:
@@ -131,23 +130,39 @@ def judge_window(
     return mark_held(verdict, state)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A whole conversation judged in windows."""
+
+    verdict: Verdict  # the worst window's
+    windows: list[Verdict]  # every window's, oldest first
+    state: RiskState  # the risk state after the last window
+    unseen: int = 0  # messages older than every window (past MAX_WINDOWS windows)
+
+
 def assess_windows(
     conversation: Conversation,
     template: PromptTemplate,
     model: ChatModel,
     state: RiskState | None = None,
-) -> tuple[Verdict, list[Verdict], RiskState]:
+    max_windows: int = MAX_WINDOWS,
+) -> Judged:
     """Judge a whole conversation in windows covering every message, oldest first.
 
     Risky messages of a flagged window stay pinned in the later ones, which are told
-    of the flag. Returns the worst verdict, every window's verdict and the final state.
+    of the flag. A conversation longer than `max_windows` windows leaves its oldest
+    messages unjudged, counted in `unseen`.
     """
     state = state or RiskState(conversation_id=conversation.id)
     by_stamp = {m.timestamp: m for m in conversation.messages}
+    windows = cover(conversation, template.meta.history, max_windows)
     verdicts = []
-    for window in cover(conversation, template.meta.history):
+    for window in windows:
         pins = [by_stamp[t] for t in state.pinned if t in by_stamp]
         verdict = judge_window(window, pins, state, template, model)
-        state = after_verdict(state, verdict, risky_messages(with_pins(window, pins)))
+        if verdict.status == "scored" and verdict.suspicious:
+            state = after_verdict(state, verdict, risky_messages(with_pins(window, pins)))
         verdicts.append(verdict)
-    return worst(verdicts), verdicts, state
+    oldest = windows[0].messages[0].timestamp
+    unseen = sum(1 for m in conversation.messages if m.timestamp < oldest)
+    return Judged(worst(verdicts), verdicts, state, unseen)

@@ -79,7 +79,8 @@ def test_a_flood_of_follow_ups_is_still_flagged_by_moderate():
     # GIVEN the control: the newest window alone no longer shows the request
     assert assess(conversation, TEMPLATE, model).suspicious is False
     # WHEN the whole conversation is judged in windows
-    judged, windows, state = assess_windows(conversation, TEMPLATE, model)
+    result = assess_windows(conversation, TEMPLATE, model)
+    judged, windows, state = result.verdict, result.windows, result.state
     # THEN the windows show every message, and the verdict is the worst window's
     shown = {m.timestamp for w in cover(conversation, TEMPLATE.meta.history) for m in w.messages}
     assert shown == {m.timestamp for m in conversation.messages}
@@ -193,8 +194,8 @@ def test_a_request_split_one_word_per_message_is_judged_whole():
     # every word of the request is in the one window the model saw
     shown = model.history[-1].user
     assert all(w in shown for w in EXAMPLE.last.text.split())
-    judged, _, _ = assess_windows(conversation, TEMPLATE, resolve("local:baseline"))
-    assert judged.suspicious is True
+    judged = assess_windows(conversation, TEMPLATE, resolve("local:baseline"))
+    assert judged.verdict.suspicious is True and judged.unseen == 0
 
 
 # -- finding 2: the long-message cut reads the normalised copy ----------------------------
@@ -399,3 +400,11 @@ def test_the_deployed_job_keeps_risk_state_beside_its_verdicts(tmp_path, aws_cli
     )
     handler = handler_from_settings(deployed, clients={"dynamodb": client})
     assert isinstance(handler.risk, DynamoRiskStore) and handler.risk.table == "risk-deployed"
+
+
+def test_a_conversation_past_the_window_bound_counts_what_was_not_judged():
+    conversation = flooded(EXAMPLE, 20)  # 22 messages: two windows of 20
+    model = ReplayModel(default=CLEARED)
+    assert assess_windows(conversation, TEMPLATE, model).unseen == 0
+    capped = assess_windows(conversation, TEMPLATE, model, max_windows=1)
+    assert capped.unseen == 2 and len(capped.windows) == 1

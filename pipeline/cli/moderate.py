@@ -88,10 +88,16 @@ def moderate(
     results = []
     for conversation in conversations:
         state = stored.state(conversation.id) if stored else None
-        verdict, windows, after = assess_windows(conversation, template, model, state)
+        judged = assess_windows(conversation, template, model, state)
+        if judged.unseen:
+            click.echo(
+                f"warning: {conversation.id}: the oldest {judged.unseen} messages are past"
+                f" {MAX_WINDOWS} windows and were not judged",
+                err=True,
+            )
         if stored is not None:
-            stored.keep(conversation, verdict, after, from_file=source is not None)
-        results.append((verdict, len(windows)))
+            stored.keep(conversation, judged.verdict, judged.state, from_file=source is not None)
+        results.append((judged.verdict, len(judged.windows)))
     if as_json:
         echo_json([{**v.model_dump(mode="json"), "windows": n} for v, n in results])
     else:
@@ -114,15 +120,23 @@ class _Storage:
 
         self.location = location or _default_verdicts(settings)
         kind, _, rest = self.location.partition(":")
-        self.publisher = VerdictPublisher(open_verdict_sink(self.location))
         self.history: HistoryStore = history
         self.risk: Any
-        if kind == "sqlite":
-            self.risk = SqliteRiskStore(rest or ":memory:")
-        elif settings.risk_table:
-            self.risk = DynamoRiskStore(settings.risk_table)
+        if kind == "dynamodb":
+            if not settings.risk_table:
+                raise ConfigError("--store into DynamoDB needs PARLEY_RISK_TABLE as well")
+            from .. import aws
+
+            client = aws.client(
+                "dynamodb", region_name=settings.region, endpoint_url=settings.aws_endpoint_url
+            )
+            self.publisher = VerdictPublisher(
+                open_verdict_sink(self.location, dynamodb_client=client)
+            )
+            self.risk = DynamoRiskStore(settings.risk_table, client=client)
         else:
-            raise ConfigError("--store with a DynamoDB verdicts table needs PARLEY_RISK_TABLE")
+            self.publisher = VerdictPublisher(open_verdict_sink(self.location))
+            self.risk = SqliteRiskStore(rest or ":memory:")
 
     def state(self, conversation_id: str) -> RiskState:
         state: RiskState = self.risk.get(conversation_id)

@@ -172,8 +172,9 @@ class ConversationRunner:
             shown, self.template, False, remaining_ms, correlation_id, outcome.stats,
             edited=job.edited, state=state,
         )  # fmt: skip
-        risky = risky_messages(shown)
-        update(self.risk, window.id, lambda s: after_verdict(s, delivered.verdict, risky))
+        if delivered.verdict.status == "scored" and delivered.verdict.suspicious:
+            risky = risky_messages(shown)
+            update(self.risk, window.id, lambda s: after_verdict(s, delivered.verdict, risky))
         return delivered
 
     def _pins(
