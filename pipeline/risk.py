@@ -41,6 +41,8 @@ ReviewLabel = Literal["scam", "not_scam", "cannot_tell"]
 # Risky messages kept in view: a few, the newest (each costs prompt tokens).
 MAX_PINNED = 4
 UPDATE_ATTEMPTS = 5
+# A clean window scored at least this still pins its risky messages (no flag is raised).
+PIN_SCORE = 0.5
 
 
 class RiskConflict(ParleyError):
@@ -74,13 +76,18 @@ def after_verdict(
     """The state after a window's verdict: a flag raises it, nothing else lowers it.
 
     `risky` are the timestamps of the window's messages that carried the risk; they
-    are pinned (the newest `MAX_PINNED` of them all) when the window is flagged.
+    are pinned (the newest `MAX_PINNED` of them all) when the window is flagged, or
+    scored at least `PIN_SCORE` without a flag (a model unsure of a request).
     """
-    if not (verdict.status == "scored" and verdict.suspicious is True):
+    if not carries_risk(verdict):
         return state
+    pinned = tuple(sorted({*state.pinned, *risky}))[-MAX_PINNED:]
+    if not verdict.suspicious:
+        if pinned == state.pinned:
+            return state
+        return state.model_copy(update={"pinned": pinned, "updated_at": now or datetime.now(UTC)})
     level: Level = "confirmed" if state.level == "confirmed" else "flagged"
     raised = not state.standing
-    pinned = tuple(sorted({*state.pinned, *risky}))[-MAX_PINNED:]
     flagged_at = verdict.last_message_at if raised or state.flagged_at is None else state.flagged_at
     if (level, flagged_at, pinned) == (state.level, state.flagged_at, state.pinned):
         return state  # a redelivered or repeated flag: nothing to write
@@ -92,6 +99,13 @@ def after_verdict(
             "updated_at": now or datetime.now(UTC),
         }
     )
+
+
+def carries_risk(verdict: Verdict) -> bool:
+    """A window whose messages later windows should keep in view."""
+    if verdict.status != "scored":
+        return False
+    return verdict.suspicious is True or (verdict.score or 0.0) >= PIN_SCORE
 
 
 def after_review(

@@ -21,7 +21,14 @@ from .conversation import Conversation, cue_count
 from .moderation import assess
 from .normalise import normalised_text
 from .prompts import HistoryWindow, fit_budget
-from .risk import MAX_PINNED, RiskState, after_verdict, mark_held, previously_flagged_note
+from .risk import (
+    MAX_PINNED,
+    RiskState,
+    after_verdict,
+    carries_risk,
+    mark_held,
+    previously_flagged_note,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -160,7 +167,7 @@ def assess_windows(
     for window in windows:
         pins = [by_stamp[t] for t in state.pinned if t in by_stamp]
         verdict = judge_window(window, pins, state, template, model)
-        if verdict.status == "scored" and verdict.suspicious:
+        if carries_risk(verdict):
             state = after_verdict(state, verdict, risky_messages(with_pins(window, pins)))
         verdicts.append(verdict)
     oldest = windows[0].messages[0].timestamp

@@ -268,6 +268,14 @@ def test_the_state_is_monotone_and_only_a_reviewer_lowers_it():
     assert again.level == "flagged" and again.flagged_at == T0 + timedelta(days=1)
 
 
+def test_a_high_score_without_a_flag_pins_but_raises_nothing():
+    state = RiskState(conversation_id="c")
+    unsure = verdict(False, score=0.6)
+    pinned = after_verdict(state, unsure, [T0])
+    assert pinned.level == "clear" and pinned.pinned == (T0,) and not pinned.standing
+    assert after_verdict(state, verdict(False, score=0.2), [T0]) == state
+
+
 def test_worst_verdict_prefers_flagged_then_undetermined():
     clean, unsure, flag = verdict(False, score=0.1), verdict(None), verdict(True, score=0.7)
     assert worst([clean, unsure, flag]) is flag

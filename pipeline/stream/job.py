@@ -163,7 +163,7 @@ class ConversationRunner:
                 window, self.template, False, remaining_ms, correlation_id, outcome.stats,
                 edited=job.edited,
             )  # fmt: skip
-        from ..risk import after_verdict, update
+        from ..risk import after_verdict, carries_risk, update
         from ..windows import risky_messages, with_pins
 
         state = self.risk.get(window.id)
@@ -172,7 +172,7 @@ class ConversationRunner:
             shown, self.template, False, remaining_ms, correlation_id, outcome.stats,
             edited=job.edited, state=state,
         )  # fmt: skip
-        if delivered.verdict.status == "scored" and delivered.verdict.suspicious:
+        if carries_risk(delivered.verdict):
             risky = risky_messages(shown)
             update(self.risk, window.id, lambda s: after_verdict(s, delivered.verdict, risky))
         return delivered
