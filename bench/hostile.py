@@ -49,8 +49,9 @@ _TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)[^<>]*>")
 # Controls, lone surrogates and every default-ignorable character (zero-width, bidi,
 # variation selectors, tags: pipeline.normalise), none of which may reach a prompt.
 _UNSAFE_CHARS = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ud800-\\udfff{DEFAULT_IGNORABLE}]")
-# Variables every conversation prompt gets from `render_conversation` itself.
-_CONVERSATION_VARIABLES = {"conversation", "messages"}
+# Variables every conversation prompt gets from `render_conversation` itself, or from
+# parley (`risk_note`: its own line on a standing flag, no user text in it).
+_CONVERSATION_VARIABLES = {"conversation", "messages", "risk_note"}
 
 # Each is tried as a message and as every other prompt variable, in every prompt.
 HOSTILE: dict[str, str] = {

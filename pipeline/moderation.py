@@ -83,7 +83,9 @@ def assess(
     """
     if not conversation.messages:
         raise InputError(f"conversation {conversation.id!r} is empty")
-    prompt = template.render_conversation(conversation, pinned=pinned, risk_note=risk_note or "")
+    # Only a standing flag adds the variable: a template shows its line when it is defined.
+    notes = {"risk_note": risk_note} if risk_note else {}
+    prompt = template.render_conversation(conversation, pinned=pinned, **notes)
     schema = verdict_tool_schema() if prompt.output == "verdict" else None
     started = time.perf_counter()
     result = model.generate(prompt, schema=schema)
