@@ -416,3 +416,19 @@ def test_a_conversation_past_the_window_bound_counts_what_was_not_judged():
     assert assess_windows(conversation, TEMPLATE, model).unseen == 0
     capped = assess_windows(conversation, TEMPLATE, model, max_windows=1)
     assert capped.unseen == 2 and len(capped.windows) == 1
+
+
+def test_a_request_split_one_word_per_message_is_one_window_in_the_stream():
+    history, events = SqliteHistory(":memory:"), []
+    model = ReplayModel(default=CLEARED)
+    handler = stream_handler(model, history, events, SqliteRiskStore(":memory:"))
+    words = ["Send", "me", "a", "5000", "dollar", "deposit", "before", "the", "visit"]
+    replay(handler, history, messages("conv-split", ["Can we fix a visit?", *words]), 1)
+    # one batch, one checkpoint: every word of the request in the window judged
+    assert len(model.history) == 1
+    assert all(f"\n{w}\n" in model.history[0].user for w in words)
+    # and through the baseline it is flagged
+    flagged: list = []
+    baseline = stream_handler(resolve("local:baseline"), SqliteHistory(":memory:"), flagged, None)
+    replay(baseline, baseline.history, messages("conv-split", ["Can we fix a visit?", *words]), 1)
+    assert [e["type"] for e in flagged] == ["parley.conversation.flagged"]
