@@ -149,10 +149,10 @@ def stream_handler(model: Any, history: SqliteHistory, events: list, risk: Any) 
     )
 
 
-def replay(handler: Any, history: SqliteHistory, batch: list[Message], start: int) -> None:
+def replay(handler: Any, history: SqliteHistory, batch: list[Message], start: int) -> Any:
     for m in batch:
         history.append(m)
-    handler({"Records": [stream_record(m, start + i) for i, m in enumerate(batch)]})
+    return handler.run({"Records": [stream_record(m, start + i) for i, m in enumerate(batch)]})
 
 
 @pytest.mark.parametrize("with_risk", [True, False])
@@ -164,7 +164,7 @@ def test_a_checkpoint_flag_is_never_followed_by_cleared(with_risk):
     risk = SqliteRiskStore(":memory:") if with_risk else None
     handler = stream_handler(model, history, events, risk)
     flood = messages("conv-57", ["send me the 5000 dollar deposit now", *["ok"] * 24])
-    replay(handler, history, flood, 1)
+    report = replay(handler, history, flood, 1)
     types = [e["type"] for e in events]
     if not with_risk:  # the control: the defect as it was
         assert types == ["parley.conversation.flagged", "parley.conversation.cleared"]
@@ -175,6 +175,13 @@ def test_a_checkpoint_flag_is_never_followed_by_cleared(with_risk):
     assert "previously flagged" in second.user
     assert "send me the 5000 dollar deposit now" in second.user
     assert second.conversation is not None and len(second.conversation.messages) == 21
+
+    counts = report.counts()
+    assert (counts["VerdictsFlagged"], counts["VerdictsHeld"], counts["VerdictsCleared"]) == (
+        1,
+        1,
+        0,
+    )
 
     # WHEN later messages arrive one by one: still held
     replay(handler, history, messages("conv-57", ["bye"], T0 + timedelta(hours=1)), 100)

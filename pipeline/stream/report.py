@@ -90,6 +90,7 @@ class BatchReport:
             "ModelRetries": sum(s.retries for s in stats),
             "VerdictsFlagged": new_types["flagged"],
             "VerdictsCleared": new_types["cleared"],
+            "VerdictsHeld": new_types["held"],  # clean windows under a standing flag
             "VerdictsUndetermined": new_types["undetermined"],
             "BatchItemFailures": len(self.failed_item_ids),
             "ShadowVerdicts": sum(1 for o in self.outcomes if o.shadow_status == "judged"),
