@@ -439,3 +439,14 @@ def test_a_request_split_one_word_per_message_is_one_window_in_the_stream():
     baseline = stream_handler(resolve("local:baseline"), SqliteHistory(":memory:"), flagged, None)
     replay(baseline, baseline.history, messages("conv-split", ["Can we fix a visit?", *words]), 1)
     assert [e["type"] for e in flagged] == ["parley.conversation.flagged"]
+
+
+def test_the_short_form_of_the_measurement_meets_the_targets():
+    # `python -m bench windows --quick`: the first 15 test-split scams (RELIABILITY.md)
+    from bench.windows import run as measure
+
+    rows = {name: value for name, value, _ in measure(quick=True)}
+    assert rows["flood_moderate_missed"] == 0
+    assert rows["replay_flagged_to_cleared"] == 0
+    for rewrite in ("zero-width", "fullwidth", "cyrillic-in-latin"):
+        assert rows[f"padded_kept_{rewrite}"] == 1.0
