@@ -138,7 +138,7 @@ def data_delimiters(template: PromptTemplate) -> list[str]:
 
 
 def render_checked(
-    template: PromptTemplate, conversation: Conversation, extras: dict[str, str]
+    template: PromptTemplate, conversation: Conversation, extras: dict[str, Any]
 ) -> RenderedPrompt:
     """Render, then prove the rendering is the skeleton with each slot filled literally."""
     rendered = template.render_conversation(conversation, **extras)
@@ -157,7 +157,9 @@ def render_checked(
             )
         }
     )
-    slot_extras = {name: SLOT.format(len(shown.messages) + j) for j, name in enumerate(extras)}
+    slot_extras: dict[str, Any] = {
+        name: SLOT.format(len(shown.messages) + j) for j, name in enumerate(extras)
+    }
     skeleton = template.render_conversation(slotted, **slot_extras)
     assert skeleton.messages_shown == rendered.messages_shown
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.conversation import Conversation, Message, conversation_from_dict, truncate_text
 from pipeline.history import SqliteHistory
@@ -35,6 +35,9 @@ from pipeline.prompts import open_prompt_store
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.sinks import SqliteVerdictSink, VerdictPublisher
 from pipeline.windows import assess_windows
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 DATASET = REPO_ROOT / "evals" / "datasets" / "marketplace.jsonl"
 FOLLOW_UPS = (
@@ -149,7 +152,7 @@ def replay_stream(
     events: list[dict[str, Any]] = []
 
     class Events:
-        def publish(self, envelopes: list[dict[str, Any]]) -> None:
+        def publish(self, envelopes: Sequence[dict[str, Any]]) -> None:
             events.extend(envelopes)
 
     handler = build_handler(
