@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     verdicts_table: str | None = Field(None, description="DynamoDB table for verdicts")
     verdicts_sqlite: str | None = Field(None, description="SQLite file for verdicts (local runs)")
     event_bus: str | None = Field(None, description="EventBridge bus name for verdict events")
+    risk_table: str | None = Field(
+        None,
+        description="DynamoDB table for conversations' risk states (pipeline.risk); local"
+        " runs keep them in the verdicts' SQLite file",
+    )
 
     region: str = Field("us-east-1", description="AWS region for Bedrock and DynamoDB")
     bedrock_endpoint_url: str | None = Field(None, description="Bedrock Runtime endpoint override")

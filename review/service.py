@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pipeline.risk import record_review, withdraw_review
 from pipeline.sinks import StoredVerdict, VerdictKey
 from pipeline.verdict import Category, Verdict
 
@@ -23,6 +24,7 @@ from .queue import QueueFilter, QueueItem, QueuePage, kind_of
 
 if TYPE_CHECKING:
     from pipeline.history import HistoryStore
+    from pipeline.risk import RiskStore
     from pipeline.sinks import EventSink
 
 logger = logging.getLogger("parley.review")
@@ -56,6 +58,8 @@ class ReviewService:
     metrics: DecisionMetrics | None = None
     window_of: Callable[[str], int | None] = lambda _: None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Conversations' risk states (pipeline.risk): a decision is what lowers a flag.
+    risk: RiskStore | None = None
 
     def page(
         self,
@@ -124,6 +128,10 @@ class ReviewService:
             model_id=stored.verdict.model_id,
         )
         self.decisions.record(decision)
+        if self.risk is not None and (label == "scam" or decision.verdict_kind == "flagged"):
+            # A scam is confirmed from any verdict; only a flagged one's review lifts a flag.
+            at = stored.verdict.last_message_at
+            record_review(self.risk, key.pk, label, decision.decided_at, at)
         logger.info(
             "decision stored",
             extra={"conversation_id": key.pk, "label": label, "note_chars": len(note)},
@@ -135,6 +143,8 @@ class ReviewService:
 
     def undo(self, key: VerdictKey, decision_id: str, reviewer: str) -> Decision:
         undone = self.decisions.undo(key, decision_id, reviewer, self.clock())
+        if self.risk is not None and undone.verdict_kind == "flagged":
+            withdraw_review(self.risk, key.pk, self.clock())
         announce(undone, self.events, withdrawn=True)
         logger.info("decision withdrawn", extra={"conversation_id": key.pk})
         return undone

@@ -525,13 +525,15 @@ def review_problems(template: Template) -> list[str]:
             problems.append(f"{api}: default authorizer is not a Cognito JWT authorizer")
     role = ref_target(props.get("Role")) or ""
     decisions = {"Fn::GetAtt": ["ReviewDecisionsTable", "Arn"]}
+    # A decision also lowers or confirms the conversation's flag (pipeline/risk.py).
+    writable = [decisions, {"Fn::GetAtt": ["RiskTable", "Arn"]}]
     for where, statement in policy_statements(template):
         if not where.startswith(f"{role}/") or statement.get("Effect") != "Allow":
             continue
         actions = {a for arm in branches(statement.get("Action", [])) for a in as_list(arm)}
         targets = [r for arm in branches(statement.get("Resource", [])) for r in as_list(arm)]
-        if actions & DYNAMODB_WRITES and any(t != decisions for t in targets):
-            problems.append(f"{where}: writes outside the decisions table")
+        if actions & DYNAMODB_WRITES and any(t not in writable for t in targets):
+            problems.append(f"{where}: writes outside the decisions and risk tables")
     alarms = [
         a
         for a in resources(template, "AWS::CloudWatch::Alarm").values()
