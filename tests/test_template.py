@@ -55,6 +55,7 @@ GUARDRAIL_ARN = re.compile(
     r"guardrail/\$\{GuardrailId\}"
 )
 NO_VALUE = {"Ref": "AWS::NoValue"}
+SHIPPED_GUARDRAIL = "ChildSafetyGuardrail"
 
 
 # -- loading ---------------------------------------------------------------------------
@@ -248,12 +249,16 @@ def bedrock_problems(template: Template) -> list[str]:
         bedrock = [a for a in actions if isinstance(a, str) and a.startswith("bedrock:")]
         if not bedrock or statement.get("Effect") != "Allow":
             continue
+        if "bedrock:ApplyGuardrail" in bedrock:
+            # Only the parameter's guardrail or the one the stack ships.
+            for resource in branches(statement.get("Resource", [])):
+                text = sub_text(resource) or ""
+                shipped = resource == {"Fn::GetAtt": [SHIPPED_GUARDRAIL, "GuardrailArn"]}
+                if not (GUARDRAIL_ARN.fullmatch(text) or shipped):
+                    problems.append(f"{where}: ApplyGuardrail on {resource!r}")
+            continue
         for resource in as_list(statement.get("Resource", [])):
             text = sub_text(resource) or ""
-            if "bedrock:ApplyGuardrail" in bedrock:
-                if not GUARDRAIL_ARN.fullmatch(text):
-                    problems.append(f"{where}: ApplyGuardrail on {resource!r}")
-                continue
             model = FOUNDATION_MODEL_ARN.fullmatch(text)
             if model and model.group("region") == "*":
                 condition = json.dumps(statement.get("Condition", {}))
