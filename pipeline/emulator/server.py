@@ -15,11 +15,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ..guardrail_policy import GuardrailPolicy
 from .answers import Answer, converse_body, guardrail_body, invoke_body, shape_answer
 from .billing import PromptCache
 from .calls import (
@@ -32,15 +33,19 @@ from .calls import (
     validate_converse,
 )
 from .faults import EmulatorFault, FaultConfig, marker_fault
+from .guardrail import apply_guardrail_body
+from .latency import LatencyProfile
 from .quotas import QuotaWindows
 from .responders import default_responder
 from .stats import EmulatorStats
+from .streaming import CONTENT_TYPE as STREAM_CONTENT_TYPE
+from .streaming import stream_frames
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CLI_PORT = 8765
 _ERROR_TYPE_SUFFIX = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
-_ROUTE_MODEL = re.compile(r"^/model/([^/]+)/(converse|invoke)$")
+_ROUTE_MODEL = re.compile(r"^/model/([^/]+)/(converse-stream|converse|invoke)$")
 _ROUTE_GUARDRAIL = re.compile(r"^/guardrail/([^/]+)/version/([^/]+)/apply$")
 
 
@@ -96,6 +101,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
         status, headers, payload = self.server.emulator._handle(method, self.path, raw)
+        if not isinstance(payload, bytes):
+            self._stream(status, headers, payload)
+            return
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -105,6 +113,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.wfile.write(payload)
+
+    def _stream(self, status: int, headers: dict[str, str], frames: Iterator[bytes]) -> None:
+        """A ConverseStream answer: chunked, each event written as it is made."""
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for frame in frames:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except (OSError, EmulatorFault):  # the client stopped reading (its deadline), or stop()
+            self.close_connection = True
 
 
 class BedrockEmulator:
@@ -120,8 +143,15 @@ class BedrockEmulator:
         faults: FaultConfig | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
+        guardrails: Mapping[str, GuardrailPolicy] | None = None,
+        latency: LatencyProfile | None = None,
     ) -> None:
         self.responder: Responder = responder or default_responder
+        # ApplyGuardrail enforces these policies by guardrail id (others let all through).
+        self.guardrails: dict[str, GuardrailPolicy] = dict(guardrails or {})
+        # A whole-call latency distribution, added to FaultConfig's fixed latency.
+        self.latency = latency
         self.host = host
         self.port = port
         self.stats = EmulatorStats()
@@ -241,7 +271,9 @@ class BedrockEmulator:
 
     # ---- request handling
 
-    def _handle(self, method: str, raw_path: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    def _handle(
+        self, method: str, raw_path: str, raw: bytes
+    ) -> tuple[int, dict[str, str], bytes | Iterator[bytes]]:
         """Route one HTTP request; returns (status, headers, body)."""
         started = time.monotonic()
         path = urlsplit(raw_path).path
@@ -260,23 +292,27 @@ class BedrockEmulator:
                 "ValidationException", "Malformed input request: expected a JSON object."
             )
         if guard is not None:
-            self.stats.record_received(f"guardrail:{unquote(guard.group(1))}")
-            return self._ok(guardrail_body(body))
+            guardrail_id = unquote(guard.group(1))
+            self.stats.record_received(f"guardrail:{guardrail_id}")
+            enforced = apply_guardrail_body(self.guardrails, guardrail_id, body)
+            return self._ok(enforced if enforced is not None else guardrail_body(body))
         model_id, operation = unquote(model.group(1)), model.group(2)  # type: ignore[union-attr]
         self.stats.record_received(model_id)
         try:
-            if operation == "converse":
+            if operation in ("converse", "converse-stream"):
                 problem = validate_converse(body)
                 if problem is not None:
                     raise EmulatorFault("ValidationException", problem)
                 request = converse_request(model_id, body)
             else:
                 request = invoke_request(model_id, body)
-            return self._serve(request, started)
+            return self._serve(request, started, stream=operation == "converse-stream")
         except EmulatorFault as fault:
             return self._error(fault.code, fault.message)
 
-    def _serve(self, request: EmulatorRequest, started: float) -> tuple[int, dict[str, str], bytes]:
+    def _serve(
+        self, request: EmulatorRequest, started: float, *, stream: bool = False
+    ) -> tuple[int, dict[str, str], bytes | Iterator[bytes]]:
         faults = self._faults
         marker, marker_code = marker_fault(request.prompt_text)
         with self._lock:
@@ -285,6 +321,7 @@ class BedrockEmulator:
             jitter = (
                 self._rng.uniform(-faults.jitter_ms, faults.jitter_ms) if faults.jitter_ms else 0.0
             )
+            drawn_s = self.latency.draw(self._rng) if self.latency is not None else 0.0
         if fault == "error" and marker_code:
             raise EmulatorFault(marker_code, f"Injected {marker_code} (emulator marker).")
         if fault == "throttle":
@@ -294,7 +331,11 @@ class BedrockEmulator:
         self.quotas.admit(request, faults)
         if fault == "hang":
             self._sleep(faults.hang_s)
-        self._sleep(max(0.0, faults.latency_ms + jitter) / 1000.0)
+        delay_s = max(0.0, faults.latency_ms + jitter) / 1000.0 + drawn_s
+        # A stream sends its first words after the profile's share of the latency.
+        share = self.latency.first_token_share if self.latency is not None else 0.0
+        spread_s = drawn_s * (1.0 - share) if stream else 0.0
+        self._sleep(delay_s - spread_s)
         if fault == "timeout":
             raise EmulatorFault(
                 "ModelTimeoutException", "Model has timed out in processing the request."
@@ -320,6 +361,17 @@ class BedrockEmulator:
         latency_ms = int((time.monotonic() - started) * 1000)
         if request.operation == "converse":
             answer = self.prompt_cache.bill(request, answer)
+            if stream:
+                self._ok({}, answer)  # counted as served; the body follows as events
+                headers = {
+                    "Content-Type": STREAM_CONTENT_TYPE,
+                    "x-amzn-RequestId": str(uuid.uuid4()),
+                }
+                return (
+                    200,
+                    headers,
+                    stream_frames(answer, latency_ms, spread_s=spread_s, sleep=self._sleep),
+                )
             return self._ok(converse_body(answer, latency_ms), answer)
         headers = {
             "X-Amzn-Bedrock-Input-Token-Count": str(answer.input_tokens),
