@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.cli.skill import CANNED_ANSWERS, CANNED_DEFAULT, canned_companion
+from pipeline.emulator.companion import CANNED_ANSWERS, CANNED_DEFAULT, canned_companion
 from pipeline.emulator import EmulatorRequest
 from pipeline.prompts import DirectoryPromptStore
 from pipeline.screen import screen_output

@@ -36,7 +36,6 @@ from .common import echo_json, history_option, json_option, settings_with
 if TYPE_CHECKING:
     from ask_sdk_core.skill import CustomSkill
 
-    from ..emulator import EmulatorReply, EmulatorRequest
     from ..models import ChatModel
     from ..settings import Settings
 
@@ -45,81 +44,12 @@ INTERACTION_MODEL = SKILL_PACKAGE / "interactionModels" / "custom" / "en-US.json
 PLACEHOLDER_SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 ENDPOINT_PLACEHOLDER = "${SKILL_ENDPOINT_ARN}"
 EMULATED_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
-CANNED_LABEL = "emulator: canned companion answers (a lookup table, not an LLM)"
 # skill.server's defaults (a test keeps them equal): importing it here loads the ASK SDK.
 MAX_CONNECTIONS = 32
 READ_TIMEOUT_S = 5.0
 _LAMBDA_ARN = re.compile(
     r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$"
 )
-
-# ----------------------------------------------------------- canned companion
-
-# (keywords, answer, is_treat): the first row with a keyword in the child's words answers.
-# Safety rows come first, so "I cut my finger on a knife" is answered as a hurt child.
-CANNED_ANSWERS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
-    (("hurt", "ouch", "bleed", "i fell", "fell down", "fell off", "bumped", "bit me", "bited",
-      "burned", "burnt", "lost", "can't find", "cant find", "scared", "frightened", "crying",
-      "all alone", "swallowed", "won't wake up", "wont wake up"),
-     "Oh no! Please go and find a grown-up right now, they will help you.", False),
-    (("matches", "lighter", "knife", "knives", "scissors", "medicine", "pills", "make a fire",
-      "plug", "socket", "oven", "by myself", "on my own", "go outside", "the road", "window",
-      "under the sink"),
-     "That could hurt you, so it's only for grown-ups. Let's ask a grown-up, and play "
-     "something safe together!", False),
-    (("phone", "number is", "address", "where do you live", "i live", "we live", "password",
-      "email", "e-mail", "postcode", "code is", "my name is"),
-     "That's private, so let's keep it just for you and your grown-ups. "
-     "What's your favourite animal?", False),
-    (("coffee", "tea"), "Coffee is a grown-up drink that makes toes too fizzy for dancing! "
-     "How about a warm cup of milk after lunch?", True),
-    (("biscuit", "cookie", "cake"), "A biscuit sounds yummy! Let's save it for after dinner, "
-     "and count to ten like a dinosaur while we wait.", True),
-    (("sweet", "candy", "chocolate", "ice cream", "lolly"), "Mmm, sweet treats! One small one "
-     "after lunch is a good plan. Shall we ask a grown-up together?", True),
-    (("toy", "present", "teddy"), "A new toy? What a fun idea! Let's put it on a wish list and "
-     "play with your favourite teddy today.", False),
-    (("cartoon", "tv", "tablet", "video", "game"), "Cartoons are fun! How about one more story "
-     "first, and then we ask a grown-up about cartoon time?", False),
-    (("bed", "sleep", "stay up", "late"), "Even lions need their sleep! Let's have a big stretch "
-     "and a yawn, and stay up late another day.", False),
-    (("dinosaur", "lion", "animal", "dog", "cat"), "Roar! I love animals. Which one can make "
-     "the silliest sound?", False),
-)  # fmt: skip
-CANNED_DEFAULT = "Ooh, tell me more! I'm all ears, like a bunny."
-# Prompt variables are neutralised ("<" escaped), so "[^<]*" is exactly one value.
-_CHILD = re.compile(r"<child>([^<]*)</child>")
-_CHILD_TURN = re.compile(r'<turn speaker="child">([^<]*)</turn>')
-
-
-def _canned_row(words: str) -> tuple[str, bool] | None:
-    lowered = words.lower()
-    for keywords, answer, treat in CANNED_ANSWERS:
-        if any(k in lowered for k in keywords):
-            return answer, treat
-    return None
-
-
-def canned_companion(request: EmulatorRequest) -> EmulatorReply:
-    """An emulator responder answering the companion prompt from `CANNED_ANSWERS`.
-
-    It reads the child's words and the earlier child turns from the prompt, so a
-    follow-up treat shows that the prompt carried the session's memory.
-    """
-    from ..emulator import EmulatorReply
-
-    now = _CHILD.findall(request.prompt_text)
-    words = html.unescape(now[-1]) if now else ""
-    row = _canned_row(words)
-    if row is None:
-        return EmulatorReply(text=CANNED_DEFAULT)
-    answer, treat = row
-    earlier = [html.unescape(t) for t in _CHILD_TURN.findall(request.prompt_text)]
-    earlier_treats = [t for t in earlier if (r := _canned_row(t)) and r[1] and r[0] != answer]
-    if treat and earlier_treats:
-        answer += f" And I remember you asked for {earlier_treats[-1]} too: one treat at a time!"
-    return EmulatorReply(text=answer)
-
 
 # ------------------------------------------------------- simulated NLU
 
@@ -273,6 +203,7 @@ def companion_model(model_ref: str | None, settings: Settings) -> Iterator[tuple
         yield resolve(model_ref, **options), model_ref
         return
     from ..emulator import BedrockEmulator
+    from ..emulator.companion import CANNED_LABEL, canned_companion
 
     with BedrockEmulator(responder=canned_companion) as emulator:
         client = emulator.client(retries={"mode": "standard", "total_max_attempts": 1})
