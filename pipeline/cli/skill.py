@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 SKILL_PACKAGE = Path(__file__).resolve().parents[2] / "skill" / "skill-package"
 INTERACTION_MODEL = SKILL_PACKAGE / "interactionModels" / "custom" / "en-US.json"
+LOCALES = ("en-US", "fr-FR")  # those with an interaction model in the skill package
 PLACEHOLDER_SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 ENDPOINT_PLACEHOLDER = "${SKILL_ENDPOINT_ARN}"
 EMULATED_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -60,13 +61,56 @@ def _normalise(text: str) -> str:
 
 # Phrases Alexa's built-in intents understand without samples (a small subset).
 BUILT_IN_PHRASES: dict[str, tuple[str, ...]] = {
-    "AMAZON.HelpIntent": ("help", "help me", "what can you do", "what can i say"),
-    "AMAZON.CancelIntent": ("cancel", "never mind", "forget it"),
-    "AMAZON.StopIntent": ("stop", "bye", "goodbye", "bye bye", "quit", "exit", "off"),
-    "AMAZON.YesIntent": ("yes", "yeah", "yep", "sure", "ok", "okay", "yes please"),
-    "AMAZON.NoIntent": ("no", "nope", "no thanks", "no thank you"),
-    "AMAZON.NavigateHomeIntent": ("go home", "home", "start over", "main menu"),
+    "AMAZON.HelpIntent": (
+        "help",
+        "help me",
+        "what can you do",
+        "what can i say",
+        "aide",
+        "aide-moi",
+    ),
+    "AMAZON.CancelIntent": ("cancel", "never mind", "forget it", "annule", "laisse tomber"),
+    "AMAZON.StopIntent": (
+        "stop",
+        "bye",
+        "goodbye",
+        "bye bye",
+        "quit",
+        "exit",
+        "off",
+        "au revoir",
+        "arrête",
+        "salut",
+    ),
+    "AMAZON.YesIntent": (
+        "yes",
+        "yeah",
+        "yep",
+        "sure",
+        "ok",
+        "okay",
+        "yes please",
+        "oui",
+        "ouais",
+        "d'accord",
+    ),
+    "AMAZON.NoIntent": ("no", "nope", "no thanks", "no thank you", "non", "non merci"),
+    "AMAZON.NavigateHomeIntent": (
+        "go home",
+        "home",
+        "start over",
+        "main menu",
+        "accueil",
+        "recommence",
+    ),
 }
+
+
+def interaction_model(locale: str) -> Path:
+    """The skill package's interaction model of `locale` (InputError if it has none)."""
+    if locale not in LOCALES:
+        raise InputError(f"no interaction model for {locale!r}; known: {', '.join(LOCALES)}")
+    return SKILL_PACKAGE / "interactionModels" / "custom" / f"{locale}.json"
 
 
 @dataclass(frozen=True)
@@ -79,6 +123,7 @@ class NluModel:
 
     @classmethod
     def load(cls, path: Path = INTERACTION_MODEL) -> NluModel:
+        """The model of `path` (`interaction_model(locale)` finds a locale's)."""
         from skill import intents
 
         language = json.loads(path.read_text(encoding="utf-8"))["interactionModel"]
@@ -129,6 +174,7 @@ class SimulatedSession:
     attributes: dict[str, Any] = field(default_factory=dict)
     new: bool = True
     ended: bool = False
+    locale: str = "en-US"
 
     def _envelope(self, request: dict[str, Any]) -> dict[str, Any]:
         application = {"applicationId": self.application_id}
@@ -153,7 +199,7 @@ class SimulatedSession:
             "request": {
                 "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}",
                 "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "locale": "en-US",
+                "locale": self.locale,
                 **request,
             },
         }
@@ -285,7 +331,11 @@ def _skill_settings(history: str | None, session_store: str = "sqlite::memory:")
 
 @contextmanager
 def _simulator(
-    model_ref: str | None, history: str | None, session_id: str | None, verbose: bool = False
+    model_ref: str | None,
+    history: str | None,
+    session_id: str | None,
+    verbose: bool = False,
+    locale: str = "en-US",
 ) -> Iterator[tuple[Simulator, str]]:
     from skill.handler import build_skill, logger
 
@@ -294,10 +344,12 @@ def _simulator(
     settings = _skill_settings(history)
     with companion_model(model_ref, settings) as (model, label):
         skill = build_skill(model=model, settings=settings)
-        session = SimulatedSession(application_id=settings.skill_id or PLACEHOLDER_SKILL_ID)
+        session = SimulatedSession(
+            application_id=settings.skill_id or PLACEHOLDER_SKILL_ID, locale=locale
+        )
         if session_id:
             session.session_id = session_id
-        yield Simulator(skill, session, NluModel.load()), label
+        yield Simulator(skill, session, NluModel.load(interaction_model(locale))), label
 
 
 _model_opt = click.option(
@@ -307,6 +359,15 @@ _model_opt = click.option(
     metavar="REF",
     help="model reference, e.g. bedrock:<id>; default: an in-process emulator with canned "
     "companion answers (not an LLM)",
+)
+
+
+_locale_opt = click.option(
+    "--locale",
+    default="en-US",
+    show_default=True,
+    type=click.Choice(LOCALES),
+    help="the Alexa locale of the session: its interaction model, lines and prompt",
 )
 
 
@@ -328,6 +389,7 @@ def skill() -> None:
 @click.option("--session-id", default=None, help="Alexa session id (default: a new one)")
 @json_option
 @_verbose_opt
+@_locale_opt
 def simulate(
     sentences: tuple[str, ...],
     model_ref: str | None,
@@ -335,12 +397,13 @@ def simulate(
     session_id: str | None,
     as_json: bool,
     verbose: bool,
+    locale: str,
 ) -> None:
     """Run one session: launch, one request per SENTENCE, then the end of the session.
 
     Example: parley skill simulate "can I have a cup of coffee" "and a biscuit too"
     """
-    with _simulator(model_ref, history_location, session_id, verbose) as (sim, label):
+    with _simulator(model_ref, history_location, session_id, verbose, locale) as (sim, label):
         steps = [sim.launch()]
         for sentence in sentences:
             if sim.session.ended:
@@ -361,12 +424,17 @@ def simulate(
 @history_option
 @click.option("--session-id", default=None, help="Alexa session id (default: a new one)")
 @_verbose_opt
+@_locale_opt
 def chat(
-    model_ref: str | None, history_location: str | None, session_id: str | None, verbose: bool
+    model_ref: str | None,
+    history_location: str | None,
+    session_id: str | None,
+    verbose: bool,
+    locale: str,
 ) -> None:
     """Talk to the skill line by line (stdin) in one session; "stop" or end of input ends it."""
     interactive = sys.stdin.isatty()
-    with _simulator(model_ref, history_location, session_id, verbose) as (sim, label):
+    with _simulator(model_ref, history_location, session_id, verbose, locale) as (sim, label):
         click.echo(f"model: {label}\nsession: {sim.session.session_id}\n")
         _print_step(sim.launch())
         while not sim.session.ended:
