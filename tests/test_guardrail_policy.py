@@ -87,3 +87,13 @@ def test_the_skill_applies_the_created_guardrail_unless_given_one(template: dict
         "Fn::GetAtt": [GUARDRAIL, "GuardrailId"]
     }
     assert template["Resources"][GUARDRAIL]["Condition"] == "ShipGuardrail"
+
+
+def test_the_cli_prints_what_the_template_holds() -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli.skill import skill
+    from tests.test_template import TEMPLATE_PATH
+
+    out = CliRunner().invoke(skill, ["guardrail"]).output
+    assert out and out in TEMPLATE_PATH.read_text(encoding="utf-8")

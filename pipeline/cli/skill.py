@@ -611,3 +611,12 @@ def package(endpoint: str, out_dir: Path) -> None:
         raise InputError(f"{manifest}: no {ENDPOINT_PLACEHOLDER} placeholder to fill")
     manifest.write_text(text.replace(ENDPOINT_PLACEHOLDER, endpoint), encoding="utf-8")
     click.echo(f"wrote {out_dir} (endpoint {endpoint})")
+
+
+@skill.command()
+def guardrail() -> None:
+    """Print the child-safety guardrail's CloudFormation properties (from
+    pipeline/data/guardrail-policy.yaml), to paste under template.yaml's ChildSafetyGuardrail."""
+    from ..guardrail_policy import cloudformation_yaml, load_policy
+
+    click.echo(cloudformation_yaml(load_policy()), nl=False)
