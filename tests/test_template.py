@@ -1035,3 +1035,11 @@ def test_lambda_bundle_lists_every_runtime_dependency_it_needs() -> None:
     assert runtime - bundled == left_out
     for name in left_out:
         assert name in bundle_text.split("# boto3")[0], f"{name} left out without a reason"
+
+
+def test_skill_may_stream_its_answers(template: Template) -> None:
+    # ConverseStream is authorised by InvokeModelWithResponseStream on the same model.
+    for where, statement in policy_statements(template):
+        actions = [a for arm in branches(statement.get("Action", [])) for a in as_list(arm)]
+        if where.startswith("SkillRole/") and "bedrock:InvokeModel" in actions:
+            assert "bedrock:InvokeModelWithResponseStream" in actions, where
