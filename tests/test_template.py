@@ -1039,7 +1039,10 @@ def test_lambda_bundle_lists_every_runtime_dependency_it_needs() -> None:
 
 def test_skill_may_stream_its_answers(template: Template) -> None:
     # ConverseStream is authorised by InvokeModelWithResponseStream on the same model.
+    grants = 0
     for where, statement in policy_statements(template):
         actions = [a for arm in branches(statement.get("Action", [])) for a in as_list(arm)]
         if where.startswith("SkillRole/") and "bedrock:InvokeModel" in actions:
             assert "bedrock:InvokeModelWithResponseStream" in actions, where
+            grants += 1
+    assert grants == 3  # the foundation model, its profile, the model through the profile
