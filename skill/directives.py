@@ -74,7 +74,7 @@ class BoundedApiClient(ApiClient):  # type: ignore[misc]  # the SDK's class is u
             text, status, reply_headers = "", exc.code, list(exc.headers.items())
         except (OSError, ValueError) as exc:
             raise DirectiveError(f"Alexa API call failed ({type(exc).__name__})") from None
-        return ApiClientResponse(headers=reply_headers, status_code=status, body=text or None)
+        return ApiClientResponse(headers=reply_headers, status_code=status, body=text)
 
 
 def progressive_sender(handler_input: HandlerInput) -> Callable[[str], None] | None:

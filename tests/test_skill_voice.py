@@ -324,3 +324,75 @@ def test_a_french_session_is_answered_in_french(
     assert spoken == f"<speak>{FRENCH.thinking}</speak>"
     blocked = handle_event(skill, _envelope(url, "fr-FR", "il a dit notre petit secret"))
     assert speech_of(blocked) == FRENCH.fallbacks["input_blocked"]
+
+
+# -- the pure parts ------------------------------------------------------------------------
+
+
+def test_input_check_reads_the_assessments() -> None:
+    from pipeline.assistant import input_check
+    from pipeline.emulator.guardrail import assess
+
+    policy = load_policy()
+    care = frozenset(t.name for t in policy.topics if t.care)
+    secret = input_check(assess(policy, "its our little secret", "INPUT"), "x", care_topics=care)
+    assert secret.action == "blocked" and secret.care and secret.message == policy.blocked_input
+    rude = input_check(assess(policy, "you are stupid", "INPUT"), "x", care_topics=care)
+    assert rude.action == "blocked" and not rude.care and rude.reasons == ("content:INSULTS",)
+    phone = input_check(assess(policy, "call 555 123 4567", "INPUT"), "x", care_topics=care)
+    assert (phone.action, phone.text) == ("anonymized", "call {PHONE}")
+    fine = input_check(assess(policy, "i like cake", "INPUT"), "i like cake", care_topics=care)
+    assert (fine.action, fine.text) == ("none", "i like cake")
+
+
+def test_french_answers_have_their_own_screen_words() -> None:
+    from pipeline.locales import locale_unsafe_categories, voice_for
+
+    assert locale_unsafe_categories("Ne le dis à personne, c'est notre petit secret.", "fr-FR") == [
+        "secrecy"
+    ]
+    assert locale_unsafe_categories("Prends le couteau !", "fr-CA") == ["danger"]
+    assert locale_unsafe_categories("Un gâteau après le dîner, miam !", "fr-FR") == []
+    assert (
+        locale_unsafe_categories("notre petit secret", "en-US") == []
+    )  # English list is screen.py's
+    assert voice_for("fr-CA") is FRENCH and voice_for("de-DE").locale == "en-US"
+
+
+def test_the_eventstream_framing_is_what_botocore_decodes() -> None:
+    from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
+
+    from pipeline.emulator.streaming import encode_event, text_deltas
+
+    buffer = EventStreamBuffer()
+    buffer.add_data(encode_event("contentBlockDelta", {"delta": {"text": "Hi! "}}))
+    message = next(iter(buffer))
+    assert message.headers[":event-type"] == "contentBlockDelta"
+    assert json.loads(message.payload) == {"delta": {"text": "Hi! "}}
+    broken = bytearray(encode_event("messageStop", {"stopReason": "end_turn"}))
+    broken[-1] ^= 1
+    with pytest.raises(ChecksumMismatch):
+        buffer = EventStreamBuffer()
+        buffer.add_data(bytes(broken))
+        next(iter(buffer))
+    assert "".join(text_deltas(ANSWER)) == ANSWER
+
+
+def test_the_latency_profile_has_its_percentiles() -> None:
+    import random
+    import statistics
+
+    profile = LatencyProfile(2.0, 7.0)
+    rng = random.Random(1)
+    draws = sorted(profile.draw(rng) for _ in range(20_000))
+    assert statistics.median(draws) == pytest.approx(2.0, rel=0.05)
+    assert draws[int(0.95 * len(draws))] == pytest.approx(7.0, rel=0.08)
+    assert profile.share_over(7.0) == pytest.approx(0.05)
+    with pytest.raises(ValueError):
+        LatencyProfile(3.0, 2.0)
+
+
+def test_a_throttled_stream_is_the_throttle_line(emulator: BedrockEmulator) -> None:
+    emulator.configure(throttle_rate=1.0)
+    turn = reply(SessionInfo("s1"), "can i have a biscuit", _companion(emulator))
+    assert turn.status == "throttled" and "So many friends" in turn.text
