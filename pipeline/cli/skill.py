@@ -36,6 +36,7 @@ from .common import echo_json, history_option, json_option, settings_with
 if TYPE_CHECKING:
     from ask_sdk_core.skill import CustomSkill
 
+    from ..assistant import BedrockGuardrail
     from ..models import ChatModel
     from ..settings import Settings
 
@@ -45,6 +46,7 @@ LOCALES = ("en-US", "fr-FR")  # those with an interaction model in the skill pac
 PLACEHOLDER_SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 ENDPOINT_PLACEHOLDER = "${SKILL_ENDPOINT_ARN}"
 EMULATED_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+EMULATED_GUARDRAIL = "childsafety"
 # skill.server's defaults (a test keeps them equal): importing it here loads the ASK SDK.
 MAX_CONNECTIONS = 32
 READ_TIMEOUT_S = 5.0
@@ -238,23 +240,34 @@ def spoken(ssml: str | None) -> str:
 
 
 @contextmanager
-def companion_model(model_ref: str | None, settings: Settings) -> Iterator[tuple[ChatModel, str]]:
-    """The model to talk to and an honest label: `--model`, else the canned emulator."""
+def companion_model(
+    model_ref: str | None, settings: Settings
+) -> Iterator[tuple[ChatModel, str, BedrockGuardrail | None]]:
+    """The model to talk to, an honest label and a guardrail: `--model` (the guardrail
+    from the settings), else the canned emulator, which also enforces the shipped
+    guardrail policy offline."""
     from ..models import resolve
 
     if model_ref:
         options: dict[str, Any] = {}
         if model_ref.startswith("bedrock:"):
             options = {"region": settings.region, "endpoint_url": settings.bedrock_endpoint_url}
-        yield resolve(model_ref, **options), model_ref
+        yield resolve(model_ref, **options), model_ref, None
         return
+    from ..assistant import BedrockGuardrail
     from ..emulator import BedrockEmulator
     from ..emulator.companion import CANNED_LABEL, canned_companion
+    from ..guardrail_policy import load_policy
 
-    with BedrockEmulator(responder=canned_companion) as emulator:
+    policies = {EMULATED_GUARDRAIL: load_policy()}
+    with BedrockEmulator(responder=canned_companion, guardrails=policies) as emulator:
         client = emulator.client(retries={"mode": "standard", "total_max_attempts": 1})
-        label = f"{CANNED_LABEL}, served as bedrock:{EMULATED_MODEL} by a local emulator"
-        yield resolve(f"bedrock:{EMULATED_MODEL}", client=client), label
+        label = (
+            f"{CANNED_LABEL}, served as bedrock:{EMULATED_MODEL} by a local emulator; "
+            "guardrail: the shipped policy, enforced offline"
+        )
+        guardrail = BedrockGuardrail(emulator.client(), EMULATED_GUARDRAIL, "1")
+        yield resolve(f"bedrock:{EMULATED_MODEL}", client=client), label, guardrail
 
 
 @dataclass
@@ -342,8 +355,8 @@ def _simulator(
     logger.setLevel("INFO" if verbose else "WARNING")  # the JSON logs go to stderr
 
     settings = _skill_settings(history)
-    with companion_model(model_ref, settings) as (model, label):
-        skill = build_skill(model=model, settings=settings)
+    with companion_model(model_ref, settings) as (model, label, guardrail):
+        skill = build_skill(model=model, settings=settings, guardrail=guardrail)
         session = SimulatedSession(
             application_id=settings.skill_id or PLACEHOLDER_SKILL_ID, locale=locale
         )
@@ -537,10 +550,12 @@ def serve(
     chosen = (
         companion_model(None if emulator else model_ref, settings)
         if emulator or model_ref
-        else nullcontext((None, "from settings (PARLEY_SKILL_MODEL, else the prompt's model)"))
+        else nullcontext(
+            (None, "from settings (PARLEY_SKILL_MODEL, else the prompt's model)", None)
+        )
     )
-    with chosen as (model, label):
-        skill_ = build_skill(model=model, settings=settings)
+    with chosen as (model, label, guardrail):
+        skill_ = build_skill(model=model, settings=settings, guardrail=guardrail)
         verifier = None if no_verify else RequestVerifier()
         server = SkillServer(
             skill_,
