@@ -426,12 +426,11 @@ def reply(
         return _fallback("no_input", calls, voice)
     checked = _check_input(companion, words)
     if checked.action == "blocked":
-        # Nothing of it is stored or sent on. A risk to the child gets the guardrail's
-        # "tell a grown-up" message; anything else a change of subject.
+        # Nothing of it is stored or sent on. A risk to the child gets "tell a grown-up"
+        # in the child's language; anything else a change of subject.
         turn = _fallback("input_blocked", calls, voice, screen=checked.reasons)
-        if checked.care and checked.message:
-            line = checked.message if voice is ENGLISH else voice.fallbacks["input_blocked"]
-            turn = dataclasses.replace(turn, speech=ssml_escape(line), text=line)
+        if checked.care:
+            turn = dataclasses.replace(turn, speech=ssml_escape(voice.care), text=voice.care)
         return dataclasses.replace(turn, total_ms=(time.perf_counter() - started) * 1000)
     words = checked.text
 

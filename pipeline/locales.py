@@ -23,6 +23,7 @@ class Voice:
     fallbacks: dict[str, str]  # reply status -> line
     reprompt: str
     thinking: str  # the progressive response while the answer is on its way
+    care: str  # the child's words showed a risk to the child (the guardrail blocked them)
     launch: str
     help: str
     goodbye: str
@@ -54,6 +55,9 @@ ENGLISH = Voice(
     },
     reprompt="What would you like to talk about?",
     thinking="Hmm, let me think about that.",
+    # The guardrail's blocked-input message says the same (a test keeps them equal).
+    care="That sounds really important. Please go and tell a grown-up you trust about it "
+    "right now.",
     launch="Hi, I'm Pip! I love silly stories and big ideas. What would you like to talk about?",
     help="I'm Pip, and I love to chat! You can say things like: tell Pip about dinosaurs, or: "
     "can I have a biscuit. When you're finished, just say stop.",
@@ -157,6 +161,7 @@ FRENCH = Voice(
     },
     reprompt="De quoi veux-tu parler ?",
     thinking="Hmm, laisse-moi réfléchir.",
+    care="Ça a l'air très important. Va vite le dire à un grand en qui tu as confiance.",
     launch="Coucou, c'est Pip ! J'adore les histoires rigolotes et les grandes idées. De quoi "
     "veux-tu parler ?",
     help="Je suis Pip et j'adore discuter ! Tu peux dire par exemple : dis à Pip que j'aime les "

@@ -323,7 +323,15 @@ def test_a_french_session_is_answered_in_french(
     spoken = directive_service.calls[0]["body"]["directive"]["speech"]
     assert spoken == f"<speak>{FRENCH.thinking}</speak>"
     blocked = handle_event(skill, _envelope(url, "fr-FR", "il a dit notre petit secret"))
-    assert speech_of(blocked) == FRENCH.fallbacks["input_blocked"]
+    assert speech_of(blocked) == FRENCH.care  # a risk to the child: a grown-up, in French
+    rude = handle_event(skill, _envelope(url, "fr-FR", "t es bête"))
+    assert speech_of(rude) == FRENCH.fallbacks["input_blocked"]
+
+
+def test_the_care_line_is_the_guardrails_blocked_input_message() -> None:
+    from pipeline.locales import ENGLISH
+
+    assert ENGLISH.care == load_policy().blocked_input
 
 
 # -- the pure parts ------------------------------------------------------------------------
