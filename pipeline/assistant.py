@@ -338,7 +338,8 @@ def _start_answer(companion: Companion, prompt: RenderedPrompt, budget_s: float)
 
     model = companion.model
     if companion.stream and supports_streaming(model):
-        return AnswerStream.start(lambda: stream_text(model, prompt))  # type: ignore[arg-type]
+        streamed = model
+        return AnswerStream.start(lambda: stream_text(streamed, prompt, budget_s))
 
     def whole() -> list[StreamEvent]:
         result = model.generate(prompt, deadline_s=budget_s)

@@ -404,3 +404,16 @@ def test_a_throttled_stream_is_the_throttle_line(emulator: BedrockEmulator) -> N
     emulator.configure(throttle_rate=1.0)
     turn = reply(SessionInfo("s1"), "can i have a biscuit", _companion(emulator))
     assert turn.status == "throttled" and "So many friends" in turn.text
+
+
+def test_a_model_parley_built_streams_with_one_attempt(
+    emulator: BedrockEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A throttle is reported at once, not retried with back-off until the deadline.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    emulator.configure(throttle_rate=1.0)
+    model = BedrockModel(HAIKU, endpoint_url=emulator.endpoint_url, region="us-east-1")
+    turn = reply(SessionInfo("s1"), "hello", _companion(emulator, model=model, deadline_s=4.0))
+    assert turn.status == "throttled"
+    assert emulator.stats.snapshot()["by_model"][HAIKU] == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .bedrock import BedrockModel, build_converse_request, map_client_error
 
@@ -43,24 +43,29 @@ class StreamEvent:
     output_tokens: int | None = None
 
 
-def supports_streaming(model: Any) -> bool:
+def supports_streaming(model: Any) -> TypeGuard[BedrockModel]:
     """Whether `stream_text` can stream this model (Converse on Bedrock)."""
     return isinstance(model, BedrockModel) and model.api == "converse"
 
 
-def stream_text(model: BedrockModel, prompt: RenderedPrompt) -> Iterator[StreamEvent]:
+def stream_text(
+    model: BedrockModel, prompt: RenderedPrompt, deadline_s: float | None = None
+) -> Iterator[StreamEvent]:
     """Call ConverseStream and yield its text deltas, then its stop reason and usage.
 
     Raises the parley `ModelError` family (throttled, retryable, …) like `generate`.
-    The caller bounds the time: it reads from a worker thread and stops waiting.
+    The caller bounds the time: it reads from a worker thread and stops waiting. With
+    `deadline_s`, a client parley built makes one attempt with a read timeout near it
+    (as `generate` does), so a throttle is reported, not retried past the deadline.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
     request = build_converse_request(
         model.model_id, prompt, None, model.capabilities, model.guardrail
     )
+    client = model._client_for(deadline_s)  # the model's own deadline clients
     try:
-        response = model.client.converse_stream(**request)
+        response = client.converse_stream(**request)
         for event in response["stream"]:
             yield from _events(model.model_id, event)
     except (ClientError, BotoCoreError) as exc:
