@@ -252,6 +252,7 @@ class ChatIntentHandler(AbstractRequestHandler):
             turns_shown=turn.turns_shown,
             screen=list(turn.screen),
             progressive=turn.progressive,
+            first_text_ms=round(turn.first_text_ms, 1) if turn.first_text_ms is not None else None,
             locale=info.locale,
             **forgotten,
         )

@@ -18,7 +18,9 @@ triggers one fault deterministically.
 Modules, one concept each: `calls` (a request parsed, a reply, error codes),
 `responders` (what the model says), `answers` (the response body per operation),
 `billing` (tokens, usage, prompt cache), `faults`, `quotas`, `stats` and `server`
-(HTTP, the `BedrockEmulator` and the CLI loop).
+(HTTP, the `BedrockEmulator` and the CLI loop); `streaming` (ConverseStream's
+eventstream framing), `latency` (a latency distribution), `guardrail` (ApplyGuardrail
+enforcing a policy offline) and `companion` (the canned companion responder).
 
 Prompt text is personal data: the emulator never logs requests or bodies.
 """
