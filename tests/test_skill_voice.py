@@ -417,3 +417,46 @@ def test_a_model_parley_built_streams_with_one_attempt(
     turn = reply(SessionInfo("s1"), "hello", _companion(emulator, model=model, deadline_s=4.0))
     assert turn.status == "throttled"
     assert emulator.stats.snapshot()["by_model"][HAIKU] == 1
+
+
+# -- the fr-FR skill package -------------------------------------------------------------
+
+
+def test_the_french_interaction_model_matches_the_code_and_the_manifest() -> None:
+    from skill import intents
+
+    package = REPO / "skill" / "skill-package"
+    language = json.loads(
+        (package / "interactionModels/custom/fr-FR.json").read_text(encoding="utf-8")
+    )["interactionModel"]["languageModel"]
+    assert {i["name"] for i in language["intents"]} == set(intents.ALL_INTENTS)
+    name = language["invocationName"]
+    assert len(name.split()) == 2 and name.islower()
+    chat = next(i for i in language["intents"] if i["name"] == intents.CHAT)
+    slot = "{" + intents.UTTERANCE_SLOT + "}"
+    for sample in chat["samples"]:
+        assert sample.count(slot) == 1 and sample.replace(slot, "").strip(), sample
+    manifest = json.loads((package / "skill.json").read_text(encoding="utf-8"))["manifest"]
+    store = manifest["publishingInformation"]["locales"]["fr-FR"]
+    assert all(f"alexa, {verb}" in " ".join(store["examplePhrases"]).lower()
+               for verb in ("ouvre pip compagnon", "demande à pip compagnon"))  # fmt: skip
+    assert "FR" in manifest["publishingInformation"]["distributionCountries"]
+
+
+def test_simulate_a_french_session_with_the_guardrail() -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli.skill import skill
+
+    result = CliRunner().invoke(
+        skill,
+        ["simulate", "--locale", "fr-FR", "--json", "est-ce que je peux avoir un gâteau",
+         "dis à pip il a dit que c'est notre petit secret"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    steps = json.loads(result.output)["steps"]
+    assert steps[0]["speech"] == FRENCH.launch
+    assert steps[1]["speech"].startswith("Un gâteau, miam !")
+    assert steps[2]["speech"] == FRENCH.care
+    unknown = CliRunner().invoke(skill, ["simulate", "--locale", "de-DE", "hallo"])
+    assert unknown.exit_code == 2 and "de-DE" in unknown.output
