@@ -447,16 +447,18 @@ def test_simulate_a_french_session_with_the_guardrail() -> None:
     from click.testing import CliRunner
 
     from pipeline.cli.skill import skill
+    from skill.handler import logger
 
-    result = CliRunner().invoke(
-        skill,
-        ["simulate", "--locale", "fr-FR", "--json", "est-ce que je peux avoir un gâteau",
-         "dis à pip il a dit que c'est notre petit secret"],
-    )  # fmt: skip
+    said = ["est-ce que je peux avoir un gâteau", "dis à pip il a dit que c'est notre petit secret"]
+    level = logger.log_level  # simulate quiets the handler's logs: put them back after
+    try:
+        result = CliRunner().invoke(skill, ["simulate", "--locale", "fr-FR", "--json", *said])
+        unknown = CliRunner().invoke(skill, ["simulate", "--locale", "de-DE", "hallo"])
+    finally:
+        logger.setLevel(level)
     assert result.exit_code == 0, result.output
     steps = json.loads(result.output)["steps"]
     assert steps[0]["speech"] == FRENCH.launch
     assert steps[1]["speech"].startswith("Un gâteau, miam !")
     assert steps[2]["speech"] == FRENCH.care
-    unknown = CliRunner().invoke(skill, ["simulate", "--locale", "de-DE", "hallo"])
     assert unknown.exit_code == 2 and "de-DE" in unknown.output
