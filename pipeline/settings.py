@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     skill_max_calls_per_user_day: int = Field(
         200, ge=1, description="model calls per user in 24 h (counted with skill_user_memory)"
     )
+    skill_stream: bool = Field(
+        True, description="stream the companion's answer (ConverseStream) where the model can"
+    )
+    skill_progressive_after_s: float | None = Field(
+        1.0, gt=0, description="send Alexa a progressive response when no answer after this"
+    )
     guardrail_id: str | None = Field(None, description="Bedrock guardrail for the skill's answers")
     guardrail_version: str = Field("DRAFT", description="version of that guardrail")
 
