@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.baseline.features import cue_words, cues
+from pipeline.baseline.cues import cue_words
+from pipeline.baseline.features import cues
 from pipeline.conversation import conversation_from_dict
 from pipeline.evaluation.attacks import attack, leetspeak, scam_cues, spacing, spelled_out
 from pipeline.models.local import BaselineModel, marked
@@ -21,6 +22,7 @@ from pipeline.normalise import (
     NOT_REJOINED,
     REJOIN_EXTRA,
     Normalised,
+    fold_word,
     normalise,
     rejoin_vocabulary,
 )
@@ -128,7 +130,8 @@ def test_the_vocabulary_is_the_cue_words_and_the_extra_list() -> None:
     vocabulary = rejoin_vocabulary()
     assert {"deposit", "pay", "western", "union", "whatsapp", "iban", "fee"} <= vocabulary
     assert vocabulary >= REJOIN_EXTRA - NOT_REJOINED
-    assert {w for w in cue_words() if len(w) >= 3 and w.isalpha()} - NOT_REJOINED <= vocabulary
+    folded = {fold_word(w) for w in cue_words()}
+    assert {w for w in folded if len(w) >= 3 and w.isalpha()} - NOT_REJOINED <= vocabulary
     assert not vocabulary & NOT_REJOINED
     assert all(len(word) >= 3 for word in vocabulary)
     assert "in" in COMMON_WORDS and "to" in COMMON_WORDS
