@@ -188,7 +188,8 @@ def test_the_baseline_reads_a_spaced_request_and_the_marker_says_so() -> None:
     rendered = STORE.get("suspicious-conversation@2").render_conversation(
         conversation_from_dict(spaced)
     )
-    assert "Send me the deposit by Zelle" in rendered.user
+    # the model reads the message as written, after the marker
+    assert "S end me the de.posit by Zel le" in rendered.user
     assert rendered.obfuscation == (0, 0, 3, 0)
     assert marked(rendered.user) == 3
     answer = model.generate(rendered).structured

@@ -143,17 +143,23 @@ def _rejoin_loose(
     spans = [m.span() for m in letters.finditer(lowered)]
     words = [lowered[a:b] for a, b in spans]
     gaps = [_loose_gap(text, spans[x][1], spans[x + 1][0]) for x in range(len(spans) - 1)]
+    punctuation = [
+        gap and not any(c.isspace() for c in text[spans[x][1] : spans[x + 1][0]])
+        for x, gap in enumerate(gaps)
+    ]
     out: list[str] = []
     removed = last = done = 0
     for k, word in enumerate(words):
         if k < done or word not in suspects:
             continue
-        for i, j in _loose_windows(spans, gaps, k, done):
-            if "".join(words[i : j + 1]) not in vocabulary:
-                continue
+        for i, j in _loose_windows(spans, gaps, punctuation, k, done):
             fragments = [text[a:b] for a, b in spans[i : j + 1]]
             separators = [text[spans[x][1] : spans[x + 1][0]] for x in range(i, j)]
-            if not _loose_broken(fragments, separators, vocabulary):
+            if _scrambled(fragments, separators):
+                pass  # letters between mixed punctuation: no one writes a word so
+            elif "".join(words[i : j + 1]) not in vocabulary or not _loose_broken(
+                fragments, separators, vocabulary
+            ):
                 continue
             out += [text[last : spans[i][0]], "".join(fragments)]
             removed += sum(map(len, separators))
@@ -165,25 +171,46 @@ def _rejoin_loose(
     return "".join(out), removed
 
 
+def _scrambled(fragments: list[str], separators: list[str]) -> bool:
+    """Three lone letters or more between two kinds of punctuation or more ("y.o-u"):
+    a word written to be unreadable by a matcher, whatever the word."""
+    return (
+        len(fragments) >= 3
+        and all(len(f) == 1 for f in fragments)
+        and all(len(s) == 1 and not s.isspace() for s in separators)
+        and len(set(separators)) >= 2
+    )
+
+
 def _loose_gap(text: str, start: int, end: int) -> bool:
     gap = text[start:end]
     return bool(_GAP.fullmatch(gap)) and gap.count("\n") <= 1 and not gap.isdigit()
 
 
 def _loose_windows(
-    spans: list[tuple[int, int]], gaps: list[bool], k: int, first: int
+    spans: list[tuple[int, int]],
+    gaps: list[bool],
+    punctuation: list[bool],
+    k: int,
+    first: int,
 ) -> list[tuple[int, int]]:
     """Windows (i, j) of fragments around k joined by loose gaps: the run of lone letters
     around a lone letter, else two or three fragments, the longest first."""
     lone = [b - a == 1 for a, b in spans]
     if lone[k]:
-        i = j = k
-        while i > first and gaps[i - 1] and lone[i - 1]:
-            i -= 1
-        while j < len(spans) - 1 and gaps[j] and lone[j + 1]:
-            j += 1
-        if j - i >= 2:
-            return [(i, j)]
+        # Letters joined by punctuation first ("d.e-p.o-s.i-t now": a space ends the
+        # word), then by any separator ("d  e  p  o  s  i  t").
+        runs = []
+        for marks in (punctuation, gaps):
+            i = j = k
+            while i > first and marks[i - 1] and lone[i - 1]:
+                i -= 1
+            while j < len(spans) - 1 and marks[j] and lone[j + 1]:
+                j += 1
+            if j - i >= 2 and (i, j) not in runs:
+                runs.append((i, j))
+        if runs:
+            return runs
     windows = []
     for i in range(max(first, k - _MAX_MIXED + 1), k + 1):
         for j in range(min(len(spans) - 1, i + _MAX_MIXED - 1), max(i + 1, k) - 1, -1):
