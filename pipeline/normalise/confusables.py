@@ -49,21 +49,42 @@ def lookalike_table() -> dict[str, str]:
     return table
 
 
+# Latin prototypes in TR39 that read as one ASCII letter though they are not ASCII:
+# small capitals (Cyrillic `т` -> `ᴛ`), kra (Greek `κ` -> `ĸ`), tone six (Cyrillic `ь`
+# -> `ƅ`). Not "turned" letters: Cyrillic `м` -> `ʍ` is a turned w, and reads as m.
+_PROTOTYPES = {"\u0138": "k", "\u0185": "b"}
+
+
 @cache
 def skeleton_table() -> dict[str, str]:
-    """`lookalike_table`, and letters whose TR39 prototype is a Latin small capital
-    (Cyrillic `т` -> `ᴛ` -> `t`, `в` -> `ʙ` -> `b`, `н` -> `ʜ` -> `h`)."""
+    """`lookalike_table`, and letters whose TR39 prototype reads as one ASCII letter
+    (a Latin small capital, kra, tone six; an ASCII letter with a mark: Greek `η` ->
+    `n̩`): Cyrillic `т`, `в`, `н`, `ь`, Greek `κ`, `η`."""
     table = dict(lookalike_table())
     for char, homoglyphs in _confusables().items():
         if len(char) != 1 or char in table or not char.isalpha() or char.isascii():
             continue
         for glyph in homoglyphs:
-            if len(glyph) == 1 and "SMALL CAPITAL" in unicodedata.name(glyph, ""):
-                plain = anyascii(glyph).lower()
-                if len(plain) == 1 and plain.isalpha():
-                    table[char] = plain.upper() if char.isupper() else plain
-                    break
+            plain = _prototype_letter(glyph)
+            if plain:
+                table[char] = plain.upper() if char.isupper() else plain
+                break
     return table
+
+
+def _prototype_letter(glyph: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFD", glyph) if not unicodedata.combining(c))
+    if len(base) != 1:
+        return ""
+    if base.isascii():
+        return base.lower() if base.isalpha() and len(glyph) > 1 else ""
+    if base in _PROTOTYPES:
+        return _PROTOTYPES[base]
+    name = unicodedata.name(base, "")
+    if name.startswith("LATIN") and "SMALL CAPITAL" in name:
+        plain = anyascii(base).lower()
+        return plain if len(plain) == 1 and plain.isalpha() else ""
+    return ""
 
 
 def is_latin(char: str) -> bool:
@@ -78,7 +99,7 @@ def latin_text(text: str) -> bool:
     """Whether text is written in Latin letters: at most 10% of its letters belong to
     another script and have no Latin look-alike. Russian or Greek text is full of
     letters without one."""
-    table = lookalike_table()
+    table = skeleton_table()
     letters = foreign = 0
     for char in text:
         if char.isalpha():

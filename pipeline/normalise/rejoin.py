@@ -50,7 +50,7 @@ _SYMBOL_HINT = re.compile(r"[$@|!]|\(\)")
 _SYMBOL_WORD = re.compile(r"(?:[^\W_]|[$@|!]|\(\))+")
 # A loose gap between fragments of a word: one to three separators (punctuation or
 # whitespace, a line break at most), which the strict pass does not join.
-_GAP = re.compile(r"[^\w@]{1,3}")
+_GAP = re.compile(r"(?:[^\w@]|_){1,3}")
 
 
 @cache
