@@ -29,7 +29,7 @@ from .confusables import latin_text, map_mixed, non_latin_letter, skeleton, skel
 from .fold import fold_char, strips_marks_after
 from .vocabulary import COMMON_WORDS, known_spellings, rejoin_vocabulary
 
-_SPACE = re.compile(r"(\s+)")
+_NON_ASCII_TOKEN = re.compile(r"\S*[^\x00-\x7f]\S*")
 _EAST_ASIAN = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _ZALGO = 3  # marks on one letter: Vietnamese stacks two at most
 
@@ -39,19 +39,20 @@ def fold_text(text: str) -> tuple[str, int]:
     if text.isascii():
         return text, 0
     cjk = _EAST_ASIAN.search(text) is not None
-    latin: bool | None = None
-    out: list[str] = []
+    latin: list[bool] = []  # computed once, when a token needs it
     count = 0
-    for part in _SPACE.split(text):
-        if part.isascii():
-            out.append(part)
-            continue
-        if latin is None and _foreign(part):
-            latin = latin_text(text)
-        folded, n = fold_token(part, bool(latin), cjk)
-        out.append(folded)
+
+    def fold(match: re.Match[str]) -> str:
+        nonlocal count
+        token = match.group(0)
+        if not latin and _foreign(token):
+            latin.append(latin_text(text))
+        folded, n = fold_token(token, bool(latin and latin[0]), cjk)
         count += n
-    return "".join(out), count
+        return folded
+
+    # Only tokens with a character outside ASCII have anything to fold.
+    return _NON_ASCII_TOKEN.sub(fold, text), count
 
 
 @lru_cache(maxsize=4096)

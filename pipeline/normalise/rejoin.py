@@ -25,6 +25,7 @@ _LEET = {"0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", 
 _LEET_HINT = re.compile(r"\d(?<=[^\W\d_]\d)|\d[^\W\d_]")  # a digit first: a quick scan
 _ASCII_LEET_HINT = re.compile(r"[0-9](?<=[a-zA-Z][0-9])|[0-9][a-zA-Z]")
 _ASCII_LETTERS = re.compile(r"[a-z]+")  # in lowercased ASCII text
+_NON_ASCII_WORD = re.compile(r"[^\W\x00-\x7f]")  # a letter or digit outside ASCII
 # A word of letters and digits, with both, not inside an address or a path.
 _LEET_WORD = re.compile(r"(?<![\w@/.])[^\W_]*(?:[^\W\d_]\d|\d[^\W\d_])[^\W_]*(?![\w@/]|\.\w)")
 _ID_DIGITS = re.compile(r"\d{5}")  # an id or a reference, not a word
@@ -50,7 +51,13 @@ _SYMBOL_HINT = re.compile(r"[$@|!]|\(\)")
 _SYMBOL_WORD = re.compile(r"(?:[^\W_]|[$@|!]|\(\))+")
 # A loose gap between fragments of a word: one to three separators (punctuation or
 # whitespace, a line break at most), which the strict pass does not join.
-_GAP = re.compile(r"(?:[^\w@]|_){1,3}")
+_GAP = re.compile(r"(?:[^\w\s@]|_){1,3}|[ \t]{1,3}|[ \t]*\n[ \t]*")
+# A quick scan for such gaps: whitespace runs, a line break or a run of punctuation
+# between letters, or two marks inside one short stretch of letters ("de.po-sit").
+_LOOSE_HINT = re.compile(
+    r"[^\W\d_](?:[ \t]{2,3}|[ \t]*\n[ \t]*|(?:[^\w\s]|_){2,3})[^\W\d_]"
+    r"|[^\W\d_](?:[^\w\s']|_)[^\W\d_]{1,4}(?:[^\w\s']|_)[^\W\d_]"
+)
 
 
 @cache
@@ -82,7 +89,9 @@ def rejoin(text: str) -> tuple[str, int, int]:
 
 def _rejoin_part(text: str) -> tuple[str, int, int]:
     # Plain regular expressions for ASCII text: Unicode classes cost twice as much.
-    ascii = text.isascii()
+    # ... and for text whose letters and digits are ASCII ("¿", "€" aside): folded
+    # accented text is such text.
+    ascii = text.isascii() or not _NON_ASCII_WORD.search(text)
     digits = 0
     if _SYMBOL_HINT.search(text):
         text, digits = _read_symbols(text)
@@ -127,6 +136,8 @@ def _rejoin_part(text: str) -> tuple[str, int, int]:
     if out:
         out.append(text[last:])
         text = "".join(out)
+    if not _LOOSE_HINT.search(text):
+        return text, separators, digits
     text, loose = _rejoin_loose(text, letters, vocabulary, suspects)
     return text, separators + loose, digits
 
@@ -183,8 +194,7 @@ def _scrambled(fragments: list[str], separators: list[str]) -> bool:
 
 
 def _loose_gap(text: str, start: int, end: int) -> bool:
-    gap = text[start:end]
-    return bool(_GAP.fullmatch(gap)) and gap.count("\n") <= 1 and not gap.isdigit()
+    return _GAP.fullmatch(text, start, end) is not None
 
 
 def _loose_windows(
