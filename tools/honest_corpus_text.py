@@ -562,3 +562,81 @@ TRACKING = [
     "CX300200100PL",
 ]
 URLS = ["https://www.example.com/listing/48213", "https://example.org/items/road-bike-7731"]
+
+# More conversation shapes: condition and measurements, a change of plan, a question
+# about the receipt or the warranty, a polite "sold already".
+MORE_TEMPLATES: dict[str, list[list[str]]] = {
+    "pl": [
+        [
+            "B:Dzień dobry, jakie są wymiary? Nie wiem, czy zmieści się w samochodzie.",
+            "S:Około 120 na 60 cm, da się rozłożyć na części.",
+            "B:Super, to przyjadę kombi w {day} po {time}.",
+            "S:Zapraszam, będę w domu.",
+        ],
+    ],
+    "tr": [
+        [
+            "B:Merhaba, faturası var mı? Garantisi devam ediyor mu?",
+            "S:Faturası duruyor, garanti gelecek yıl bitiyor.",
+            "B:Harika, {day} akşam bakmaya gelebilir miyim?",
+            "S:Olur, {time} gibi gelin.",
+        ],
+    ],
+    "ru": [
+        [
+            "B:Здравствуйте, извините, в {day} не успеваю. Можно перенести на следующий день?",
+            "S:Конечно, без проблем. Во сколько удобно?",
+            "B:Давайте в {time}. Меня зовут Ирина.",
+            "S:Хорошо, Ирина, до встречи.",
+        ],
+    ],
+    "el": [
+        [
+            "B:Καλησπέρα, έχει απόδειξη ή εγγύηση;",
+            "S:Έχει την απόδειξη αγοράς, η εγγύηση λήγει του χρόνου.",
+            "B:Ωραία, μπορώ να περάσω την {day} στις {time};",
+            "S:Ναι, θα είμαι σπίτι.",
+        ],
+    ],
+    "ar": [
+        [
+            "B:مرحبا، ما هي المقاسات؟ أريد أن أعرف إن كان سيدخل في السيارة.",
+            "S:تقريبا 120 في 60 سم، ويمكن فكه.",
+            "B:ممتاز، سآتي يوم {day} بعد الساعة {time}.",
+            "S:أهلا وسهلا، سأكون في البيت.",
+        ],
+        [
+            "B:مساء الخير، هل ما زال {item} متاحا؟",
+            "S:آسف، تم بيعه صباح اليوم. سأخبرك إذا عرضت شيئا مشابها.",
+            "B:لا مشكلة، شكرا لك!",
+        ],
+    ],
+    "he": [
+        [
+            "B:היי, מה המידות? רוצה לבדוק שזה נכנס לאוטו.",
+            'S:בערך 120 על 60 ס"מ, אפשר לפרק.',
+            f"B:מעולה, אגיע ביום {{day}} אחרי {{time}}{RLM}.",
+            "S:בשמחה, אני בבית.",
+        ],
+        [
+            "B:ערב טוב, ה{item} עוד זמין?",
+            "S:מצטער, נמכר הבוקר. אעדכן אם יהיה משהו דומה.",
+            "B:אין בעיה, תודה!",
+        ],
+    ],
+    "en": [
+        [
+            "B:Hi, sorry, can't make {day} after all, my daughter's ill 😕 Could we do the day after?",
+            "S:Of course, hope she feels better soon! Same time, {time}?",
+            "B:Perfect, thank you so much 🙏🏼",
+            "S:No worries at all.",
+        ],
+        [
+            "B:Evening! Is the {item} still for sale?",
+            "S:Sorry, it went this morning ‼️ I'll message you if I list another one.",
+            "B:Ah shame, thanks for letting me know " + "\U0001f44d\U0001f3fd",
+        ],
+    ],
+}
+for _lang, _templates in MORE_TEMPLATES.items():
+    LANGUAGES[_lang]["templates"].extend(_templates)
