@@ -6,7 +6,9 @@ hyphens, a BOM, pasted zero-width spaces, Russian and Greek names) and legitimat
 payment talk (a deposit paid through the platform, a rental deposit returned, postage).
 Figures: the share flagged (target at most 3%), the share flagged by the calibrated
 probability alone (without the obfuscation rule), and the share in which any
-character was counted as obfuscation (should be 0).
+character was counted as obfuscation (should be 0). Then the evasion suite's
+character-level strategies (`pipeline.evaluation.attacks`) applied to the same honest
+conversations: the share flagged after each (the false-positive cost of a family).
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from collections import Counter
 from pathlib import Path
 
 from pipeline.conversation import Conversation, conversation_from_dict
+from pipeline.evaluation.attacks import attack
 from pipeline.models.local import BaselineModel, obfuscation
 from pipeline.settings import REPO_ROOT
 
 CORPUS = REPO_ROOT / "evals/datasets/honest-multilingual.jsonl"
+STRATEGIES = ("invisible", "soft_hyphen", "joiners", "lookalike", "spacing", "leetspeak")
 
 
 def load(path: Path = CORPUS) -> list[tuple[str, Conversation]]:
@@ -52,4 +56,16 @@ def run(quick: bool = False, path: Path = CORPUS) -> list[tuple[str, float, str]
             f"{by_probability}/{n} by the calibrated probability alone",
         ),
         ("obfuscation_counted", counted / n, f"{counted}/{n} with any character counted"),
+        *(_attacked(model, corpus, name) for name in STRATEGIES),
     ]
+
+
+def _attacked(
+    model: BaselineModel, corpus: list[tuple[str, Conversation]], name: str
+) -> tuple[str, float, str]:
+    flagged = sum(model.score(attack(c, name)) >= model.threshold for _, c in corpus)
+    return (
+        f"{name}_fp_rate",
+        flagged / len(corpus),
+        f"{flagged}/{len(corpus)} flagged after the suite's {name} strategy",
+    )
