@@ -18,8 +18,8 @@ the matching copy:
    `vocabulary`).
 
 `Normalised.shown` is the text as a person reads it (steps 2 and 3 only): what a model
-is shown, with the marker. Plain ASCII text without a character reference skips steps
-1-4 (one `str.isascii()` check), not step 5. No full TR39 skeleton on ASCII and no case
+is shown, with the marker. Plain ASCII text skips steps 2-4 after step 1 (one
+`str.isascii()` check), not step 5. No full TR39 skeleton on ASCII and no case
 folding: see docs/normalisation.md.
 
 Obfuscation is itself evidence, counted only where a character changed what a word
