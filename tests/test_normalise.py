@@ -1,4 +1,4 @@
-"""Text normalisation (pipeline/normalise.py) and every consumer that matches words:
+"""Text normalisation (pipeline/normalise/) and every consumer that matches words:
 hidden and look-alike characters must not hide a request (issue 12, finding 3)."""
 
 from __future__ import annotations

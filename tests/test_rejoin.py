@@ -1,4 +1,4 @@
-"""Broken and leetspeak words (pipeline/normalise.py, `rejoin`): a keyword broken by a
+"""Broken and leetspeak words (pipeline/normalise/, `rejoin`): a keyword broken by a
 space or punctuation ("dep.osit"), spelled out ("d-e-p-o-s-i-t") or written with digits
 ("d3p051t") is read as the word by every matcher, counted as obfuscation; ordinary
 writing is left alone (issue 12, the evasion suite's spacing and leetspeak)."""

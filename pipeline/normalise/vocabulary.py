@@ -19,7 +19,7 @@ def _word_set(words: str) -> frozenset[str]:
 
 
 # Words a broken word is rejoined into, besides the baseline's cue words (read from
-# its cue lists, `pipeline.baseline.features.cue_words`, so a new cue needs no second
+# its cue lists, `pipeline.baseline.cues.cue_words`, so a new cue needs no second
 # list): the long-message cut's payment and contact cues (`pipeline.conversation`),
 # and the rest of what a payment request names. The one list to extend.
 _REJOIN_EXTRA_WRITTEN = """
