@@ -20,6 +20,8 @@ from importlib import resources
 
 from anyascii import anyascii
 
+from .fold import fold_char
+
 
 @cache
 def _confusables() -> dict[str, list[str]]:
@@ -104,7 +106,9 @@ def latin_text(text: str) -> bool:
     for char in text:
         if char.isalpha():
             letters += 1
-            if non_latin_letter(char) and char not in table:
+            # The letter as the matching copy has it: accents stripped, folded ("º" -> o).
+            base = fold_char(unicodedata.normalize("NFD", char)[0])[0][:1]
+            if non_latin_letter(base) and base not in table:
                 foreign += 1
     return foreign * 10 <= letters
 

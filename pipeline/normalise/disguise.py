@@ -89,7 +89,7 @@ def fold_token(token: str, latin: bool, cjk: bool) -> tuple[str, int]:
         plain, is_fancy = fold_char(char)
         if is_fancy and cjk and unicodedata.east_asian_width(char) == "F":
             is_fancy = False
-        strip = strips_marks_after(char)
+        strip = strips_marks_after(plain[-1:] or char)  # as folded: "º" is an o
         chars.append(plain)
         sources.append(char)
         fancy.append(int(is_fancy))

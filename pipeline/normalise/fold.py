@@ -44,12 +44,13 @@ def fold_char(char: str) -> tuple[str, bool]:
     if code in _REGIONAL_INDICATORS:
         return char, False
     nfkc = unicodedata.normalize("NFKC", char)
-    if nfkc != char and strips_marks_after(nfkc[0]):
-        # A spacing accent ("¯" -> " " + U+0304): its mark goes as accents do.
-        nfkc = "".join(c for c in nfkc if not unicodedata.combining(c)) or nfkc
     if nfkc != char:
+        if len(nfkc) == 1 and not nfkc.isascii():
+            return fold_char(nfkc)  # folded on ("ᶛ" -> "ɒ" -> "a"): one pass suffices
         letter = nfkc.isascii() and nfkc.isalpha() and len(nfkc) == 1
-        return nfkc, letter and (char.isalpha() or unicodedata.category(char) == "So")
+        fancy = letter and (char.isalpha() or unicodedata.category(char) == "So")
+        # Folded on too, accents stripped ("Ǆ" -> "DŽ" -> "DZ", "¯" -> " " + U+0304).
+        return fold_word(nfkc, keep_case=True) or nfkc, fancy
     category = unicodedata.category(char)
     if category == "So":
         plain = anyascii(char)
@@ -79,12 +80,13 @@ def strips_marks_after(char: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def fold_word(word: str) -> str:
+def fold_word(word: str, *, keep_case: bool = False) -> str:
     """A word as the matching copy reads it, lowercased: fancy letters folded, accents
     stripped (`Überweisung` -> `uberweisung`, `ᴅᴇᴘᴏꜱɪᴛ` -> `deposit`). Used for
-    vocabularies, so that they are matched against text folded the same way."""
+    vocabularies, so that they are matched against text folded the same way; with
+    `keep_case`, the case is kept (for compatibility forms folded inside a text)."""
     if word.isascii():
-        return word.lower()
+        return word if keep_case else word.lower()
     out: list[str] = []
     strip = True  # marks before any letter are stripped
     for char in unicodedata.normalize("NFD", word):
@@ -92,6 +94,8 @@ def fold_word(word: str) -> str:
             if not strip:
                 out.append(char)
             continue
-        strip = strips_marks_after(char)
-        out.append(fold_char(char)[0])
-    return unicodedata.normalize("NFC", "".join(out)).lower()
+        plain = fold_char(char)[0]
+        strip = strips_marks_after(plain[-1:] or char)
+        out.append(plain)
+    folded = unicodedata.normalize("NFC", "".join(out))
+    return folded if keep_case else folded.lower()

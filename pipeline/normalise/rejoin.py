@@ -14,6 +14,7 @@ addresses and URLs.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from .vocabulary import COMMON_WORDS, NOT_REJOINED, rejoin_vocabulary
@@ -187,8 +188,8 @@ def _scrambled(fragments: list[str], separators: list[str]) -> bool:
     a word written to be unreadable by a matcher, whatever the word."""
     return (
         len(fragments) >= 3
-        and all(len(f) == 1 for f in fragments)
-        and all(len(s) == 1 and not s.isspace() for s in separators)
+        and all(len(f) == 1 and f.isascii() for f in fragments)
+        and all(len(s) == 1 and unicodedata.category(s)[0] in "PS" for s in separators)
         and len(set(separators)) >= 2
     )
 
