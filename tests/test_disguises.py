@@ -9,6 +9,8 @@ import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.rewrite_families import (
     FAMILIES,
@@ -20,7 +22,7 @@ from bench.rewrite_families import (
 )
 from pipeline.conversation import conversation_from_dict
 from pipeline.models.local import BaselineModel, obfuscation
-from pipeline.normalise import normalise
+from pipeline.normalise import Normalised, normalise
 from pipeline.prompts import DirectoryPromptStore
 from tests.conftest import REPO
 
@@ -188,3 +190,17 @@ def test_the_honest_corpus_has_the_unicode_it_is_for() -> None:
         "£",
     ):
         assert needed in text, repr(needed)
+
+
+# Text rich in what normalisation undoes: fancy letters, look-alikes, marks, bidi
+# overrides, entities, separators and symbols.
+DISGUISE_ALPHABET = st.characters(codec="utf-8") | st.sampled_from(
+    list("$@|!()&#;.-_ \n\u202e\u202c\u200b\u00ad\u0301ᴅᴇ🅳⒟⠙аертºᶛǄ")
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=DISGUISE_ALPHABET, max_size=60))
+def test_normalising_disguised_text_twice_equals_once(text: str) -> None:
+    once = normalise(text)
+    assert normalise(once.text) == Normalised(once.text)
