@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-
-import regex
+from functools import cache
+from typing import TYPE_CHECKING
 
 from .fold import fold_word
 from .vocabulary import rejoin_vocabulary
+
+if TYPE_CHECKING:
+    import regex
 
 # Default_Ignorable_Code_Point (DerivedCoreProperties.txt), checked against the `regex`
 # package's \p{Default_Ignorable_Code_Point}. Python's unicodedata lacks the property.
@@ -38,9 +41,11 @@ DEFAULT_IGNORABLE = (
     "\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
 IGNORABLE_RUN = re.compile(f"[{DEFAULT_IGNORABLE}]+")
-_EMOJI = regex.compile(r"[\p{Emoji}\p{Emoji_Modifier}\p{Extended_Pictographic}\u20e3]")
-_RTL = regex.compile(r"[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}]")
-_CJK = regex.compile(r"[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]")
+_PROPERTIES = {  # Unicode properties `re` lacks, from the `regex` package
+    "emoji": r"[\p{Emoji}\p{Emoji_Modifier}\p{Extended_Pictographic}\u20e3]",
+    "rtl": r"[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}]",
+    "cjk": r"[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]",
+}
 _BIDI_MARKS = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u2066\u2067\u2068\u2069")
 _OVERRIDES = frozenset("\u202d\u202e")  # counted where they reorder letters (`bidi`)
 _JOINERS = frozenset("\u200c\u200d")
@@ -48,6 +53,15 @@ _PRESENTATION = frozenset("\ufe0e\ufe0f")
 _BLACK_FLAG = "\U0001f3f4"
 _CANCEL_TAG = "\U000e007f"
 _VOWELS = frozenset("aeiouyäöüàáâãåèéêëìíîïòóôõùúûýæœøąęėįųıа")
+
+
+@cache
+def _pattern(name: str) -> regex.Pattern[str]:
+    """A compiled property pattern; `regex` is imported on the first text with an
+    invisible character (most text has none: no import cost at cold start)."""
+    import regex as unicode_regex
+
+    return unicode_regex.compile(_PROPERTIES[name])
 
 
 def strip_ignorable(text: str) -> tuple[str, int]:
@@ -59,7 +73,7 @@ def strip_ignorable(text: str) -> tuple[str, int]:
     for run in IGNORABLE_RUN.finditer(text):
         pieces.append(text[last : run.start()])
         if rtl is None:
-            rtl = _RTL.search(text) is not None
+            rtl = _pattern("rtl").search(text) is not None
         hidden += _hiding(text, run.start(), run.end(), rtl)
         last = run.end()
     if not pieces:
@@ -84,7 +98,7 @@ def _hiding(text: str, start: int, end: int, rtl: bool) -> int:
     for char in run:
         code = ord(char)
         if _tag(char) or 0xE0100 <= code <= 0xE01EF:
-            count += not (code >= 0xE0100 and _CJK.match(previous or " "))
+            count += not (code >= 0xE0100 and _pattern("cjk").match(previous or " "))
         elif not _ordinary(char, previous, after, rtl) and not (
             char == "\u00ad" and _syllables(text, start, end)
         ):
@@ -101,7 +115,7 @@ def _ordinary(char: str, previous: str, after: str, rtl: bool) -> bool:
     if char in _OVERRIDES:
         return True  # counted by `bidi`, where they reorder letters
     if char in _PRESENTATION:
-        return bool(previous) and _EMOJI.match(previous) is not None
+        return bool(previous) and _pattern("emoji").match(previous) is not None
     if char in _JOINERS and _shaping(previous, after):
         return True
     if char in _BIDI_MARKS:
@@ -116,7 +130,7 @@ def _tag(char: str) -> bool:
 def _shaping(before: str, after: str) -> bool:
     """A joiner between emoji, or between letters (or marks) of a script that is not
     Latin: ordinary shaping."""
-    if before and after and _EMOJI.match(before) and _EMOJI.match(after):
+    if before and after and _pattern("emoji").match(before) and _pattern("emoji").match(after):
         return True
     return _shaped(before) and _shaped(after)
 
