@@ -107,7 +107,7 @@ def fold_token(token: str, latin: bool, cjk: bool) -> tuple[str, int]:
         while end < len(chars) and chars[end].isalpha():
             end += 1
         word, n = _read_word(
-            "".join(chars[index:end]),
+            chars[index:end],
             "".join(sources[index:end]),
             fancy[index:end],
             marks[index:end],
@@ -120,10 +120,12 @@ def fold_token(token: str, latin: bool, cjk: bool) -> tuple[str, int]:
 
 
 def _read_word(
-    word: str, source: str, fancy: list[int], marks: list[int], latin: bool
+    letters: list[str], source: str, fancy: list[int], marks: list[int], latin: bool
 ) -> tuple[str, int]:
-    """A run of folded letters read as a word, and the characters that disguised it."""
+    """A run of folded letters (one entry per original letter) read as a word, and the
+    characters that disguised it."""
     vocabulary = rejoin_vocabulary()
+    word = "".join(letters)
     count = sum(m for m in marks if m >= _ZALGO)
     mapped, replaced = map_mixed(word)
     if replaced:
@@ -139,7 +141,7 @@ def _read_word(
     if word.lower() in vocabulary:
         if sum(fancy) or _accented(source, marks):
             count += disguised
-    elif sum(fancy) and any(not f and c.isascii() for f, c in zip(fancy, word, strict=False)):
+    elif sum(fancy) and any(not f and c.isascii() for f, c in zip(fancy, letters, strict=True)):
         count += sum(fancy)  # fancy and plain letters mixed in one word
     return word, count
 
