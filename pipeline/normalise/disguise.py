@@ -29,7 +29,8 @@ from .confusables import latin_text, map_mixed, non_latin_letter, skeleton, skel
 from .fold import fold_char, strips_marks_after
 from .vocabulary import COMMON_WORDS, known_spellings, rejoin_vocabulary
 
-_NON_ASCII_TOKEN = re.compile(r"(?<!\S)\S*[^\x00-\x7f]\S*")  # anchored: twice as quick
+_NON_ASCII_TOKEN = re.compile(r"(?<!\S)\S*[^\s\x00-\x7f]\S*")  # anchored: twice as quick
+_NON_ASCII_SPACE = re.compile(r"[^\S\x00-\x7f]")  # no-break, thin, ideographic spaces
 _EAST_ASIAN = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _ZALGO = 3  # marks on one letter: Vietnamese stacks two at most
 
@@ -51,7 +52,9 @@ def fold_text(text: str) -> tuple[str, int]:
         count += n
         return folded
 
-    # Only tokens with a character outside ASCII have anything to fold.
+    # Spaces as NFKC has them (a no-break space is a space), then only tokens with a
+    # character outside ASCII have anything to fold.
+    text = _NON_ASCII_SPACE.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
     return _NON_ASCII_TOKEN.sub(fold, text), count
 
 
