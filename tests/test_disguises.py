@@ -195,7 +195,7 @@ def test_the_honest_corpus_has_the_unicode_it_is_for() -> None:
 # Text rich in what normalisation undoes: fancy letters, look-alikes, marks, bidi
 # overrides, entities, separators and symbols.
 DISGUISE_ALPHABET = st.characters(codec="utf-8") | st.sampled_from(
-    list("$@|!()&#;.-_ \n\u202e\u202c\u200b\u00ad\u0301ᴅᴇ🅳⒟⠙аертºᶛǄ")
+    list("$@|!()&#;.-_ \n\u00a0\u2009\u202e\u202c\u200b\u00ad\u0301ᴅᴇ🅳⒟⠙аертºᶛǄ")
 )
 
 
