@@ -126,14 +126,15 @@ def truncate_text(
     repeated filler is collapsed first; then the start and the end are kept, and from
     the part in between, the passages that carry payment or contact cues (a cut
     keeping only the start let padded scams through; one keeping both ends lost a
-    request padded on both sides). A cut text is normalised first (`pipeline.normalise`),
-    and cues are looked for in `match` of each passage, the normalised matching copy:
-    a cue spelt with hidden, look-alike or decorated letters is still a cue, whatever
-    the normaliser changes in the text's length.
+    request padded on both sides). The text kept is the text given (the prompt gives
+    the form a person reads, nothing folded); cues are looked for in `match` of each
+    passage, the normalised matching copy: a cue spelt with hidden, look-alike or
+    decorated letters is still a cue, whatever the normaliser changes in the text's
+    length.
     """
     if len(text) <= max_chars:
         return text
-    text = collapse_repeats(normalised_text(text))
+    text = collapse_repeats(text)
     if len(text) <= max_chars:
         return text
     kept = _cue_pieces(text, max_chars // 3, skip=max_chars // 3, match=match)

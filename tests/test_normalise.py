@@ -18,7 +18,7 @@ from pipeline.models.local import (
     baseline_responder,
     turns_from_text,
 )
-from pipeline.normalise import DEFAULT_IGNORABLE, Normalised, normalise
+from pipeline.normalise import DEFAULT_IGNORABLE, Normalised, normalise, normalised_text
 from pipeline.prompts import DirectoryPromptStore
 from pipeline.redact import RedactFilter, redact_contacts
 from pipeline.screen import screen_output
@@ -145,11 +145,12 @@ def test_the_training_data_is_folded_but_nothing_in_it_counts_as_obfuscation():
 
 
 @pytest.mark.parametrize("name", sorted(DISGUISES))
-def test_a_hidden_request_is_kept_by_the_cut_and_shown_plainly(name: str):
+def test_a_hidden_request_is_kept_by_the_cut_and_shown_as_written(name: str):
     rendered = STORE.get("suspicious-conversation@2").render_conversation(
         conversation_from_dict(padded(DISGUISES[name]))
     )
-    assert REQUEST in rendered.user
+    # the model reads the request as a person does: hidden characters gone, nothing folded
+    assert normalise(DISGUISES[name]).display in rendered.user
     assert "[parley: " in rendered.user  # the model is told, without the characters
     assert sum(rendered.obfuscation) == normalise(DISGUISES[name]).obfuscated
     assert not any(c in rendered.user for c in "\u200b\u00ad\u2060\ufeff\ufe0f\U000e0100")
@@ -157,7 +158,9 @@ def test_a_hidden_request_is_kept_by_the_cut_and_shown_plainly(name: str):
 
 def test_the_cut_finds_a_hidden_cue_in_a_text_given_raw():
     text = f"{PAD}{DISGUISES['zero-width space']}. {PAD}"
-    assert REQUEST in truncate_text(text, 2000)
+    kept = truncate_text(text, 2000)
+    assert REQUEST not in kept  # kept as given: the prompt, not the cut, normalises
+    assert REQUEST in normalised_text(kept)
 
 
 def test_variation_selectors_cannot_smuggle_text_into_the_prompt():
