@@ -8,7 +8,7 @@ that a conversation judged again after review shows what a reviewer said before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pipeline.conversation import Conversation
@@ -21,6 +21,7 @@ from .queue import kind_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from pipeline.history import HistoryStore
 
@@ -34,6 +35,8 @@ class ItemView:
     shadows: list[Verdict]
     decision: Decision | None  # the active decision on this verdict
     earlier: list[Decision]  # decisions on the conversation's other verdicts
+    trail: list[Decision] = field(default_factory=list)  # every decision on this verdict
+    lease: tuple[str, datetime] | None = None  # who is deciding it now, until when
 
     @property
     def verdict(self) -> Verdict:
@@ -56,13 +59,15 @@ def load_item(
     *,
     shadows: list[Verdict],
     window: int,
+    lease: tuple[str, datetime] | None = None,
 ) -> ItemView:
     verdict = stored.verdict
     conversation = history.latest(verdict.conversation_id, window, until=verdict.last_message_at)
     past = decisions.for_conversation(verdict.conversation_id)
     current = next((d for d in past if d.key == stored.key and d.undone_at is None), None)
     earlier = [d for d in past if d.key != stored.key and d.undone_at is None]
-    return ItemView(stored, conversation, shadows, current, earlier)
+    trail = [d for d in past if d.key == stored.key]
+    return ItemView(stored, conversation, shadows, current, earlier, trail, lease)
 
 
 def parse_key(pk: str, sk: str) -> VerdictKey:

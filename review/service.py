@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pipeline.sinks import StoredVerdict, VerdictKey
 from pipeline.verdict import Category, Verdict
 
-from .decisions import Decision, DecisionStore, Label, ReviewConflict
+from .decisions import (
+    AlreadyDecided,
+    Decision,
+    DecisionStore,
+    HeldByAnother,
+    Label,
+    ReviewConflict,
+    lease_expiry,
+)
 from .events import DecisionMetrics, announce
 from .items import ItemView, load_item, window_size
 from .quality import agreement_figures, shadow_figures
@@ -78,13 +86,10 @@ class ReviewService:
         return items[0] if items else None
 
     def open(self, key: VerdictKey, reviewer: str) -> ItemView:
-        """The item with its window; takes the lease unless the item is decided already."""
+        """The item with its window. Opening takes no lease: reading is not deciding."""
         stored = self.queue.verdict(key)
         if stored is None or stored.shadow:
             raise ReviewConflict("no such verdict")
-        current = self.decisions.active(key)
-        if current is None and not self.decisions.acquire(key, reviewer, self.clock()):
-            raise ReviewConflict("another reviewer has this item open; try the next one")
         window = window_size(stored.verdict.prompt, self.window_of)
         item = load_item(
             stored,
@@ -92,12 +97,27 @@ class ReviewService:
             self.decisions,
             shadows=self.queue.shadows_of(key),
             window=window,
+            lease=self.decisions.lease_of(key, self.clock()),
         )
         logger.info(
             "item opened",
             extra={"conversation_id": key.pk, "messages": len(item.window.messages)},
         )
         return item
+
+    def lease(self, key: VerdictKey, reviewer: str) -> datetime:
+        """Take or renew the lease while the reviewer decides; returns its expiry."""
+        current = self.decisions.active(key)
+        if current is not None:
+            raise AlreadyDecided(current)
+        now = self.clock()
+        if not self.decisions.acquire(key, reviewer, now):
+            raise HeldByAnother
+        return lease_expiry(now, self.decisions.lease_seconds)
+
+    def release(self, key: VerdictKey, reviewer: str) -> None:
+        """The reviewer left the item undecided: others may take it at once."""
+        self.decisions.release(key, reviewer)
 
     def decide(
         self,
@@ -138,6 +158,11 @@ class ReviewService:
         announce(undone, self.events, withdrawn=True)
         logger.info("decision withdrawn", extra={"conversation_id": key.pk})
         return undone
+
+    def decisions_of(self, reviewer: str, limit: int = 100) -> list[Decision]:
+        """A reviewer's own decisions, newest first, withdrawn ones included."""
+        mine = [d for d in self.decisions.all_decisions() if d.reviewer == reviewer]
+        return mine[::-1][:limit]
 
     def figures(self) -> dict[str, Any]:
         decisions = list(self.decisions.all_active())

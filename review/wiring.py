@@ -41,7 +41,20 @@ class ReviewSettings(BaseSettings):
     secret: str | None = Field(
         None, description="signs CSRF tokens and keys the cleared sample; random if unset"
     )
-    lease_seconds: int = Field(300, ge=10, le=3600, description="how long an opened item is held")
+    lease_seconds: int = Field(
+        300, ge=10, le=3600, description="how long an item being decided is held (renewed)"
+    )
+    session_hours: int = Field(8, ge=1, le=24, description="a sign-in lasts this long")
+    oidc_issuer: str | None = Field(
+        None, description="OIDC issuer (Cognito: https://cognito-idp.<region>.amazonaws.com/<pool>)"
+    )
+    oidc_client_id: str | None = Field(None, description="the user pool's app client id")
+    oidc_redirect_uri: str | None = Field(
+        None, description="https://<review app>/auth/callback, as registered with the client"
+    )
+    oidc_logout_url: str | None = Field(
+        None, description="Cognito: https://<domain>.auth.<region>.amazoncognito.com/logout"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from pipeline.cli import main
+from pipeline.sinks import VerdictKey
 from review.app import create_app
-from review.auth import LocalTokenAuth
+from review.auth import LocalSignIn
 from tests.review_helpers import local_service
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -42,7 +43,8 @@ def server(tmp_path: Path) -> Any:
     store = ["--verdicts", f"sqlite:{db}", "--history", f"sqlite:{db}"]
     main(["review", "demo", *store, "--conversations", "12"])
     service = local_service(db, sample_rate=1.0)
-    app = create_app(service, LocalTokenAuth("alice", TOKEN), secret="browser-secret")
+    service.decisions.lease_seconds = 3  # short: the tests wait past it
+    app = create_app(service, LocalSignIn("alice", TOKEN), secret="browser-secret")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_level="warning", access_log=False)
@@ -155,3 +157,131 @@ def test_review_with_the_keyboard_in_chromium(server: Any, browser: Any, tmp_pat
     labels = {c["provenance"]["verdict_key"]["pk"]: c["label"] for c in cases}
     assert labels == {decided[0]: 1, decided[1]: 0}
     assert all(c["provenance"]["reviewer"] == "alice" and c["messages"] for c in cases)
+
+
+def _current(browser: Any) -> str:
+    # Read in the page: the element is replaced on every swap.
+    return browser.execute_script(
+        "const h = document.querySelector('#item h1'); return h ? h.textContent : ''"
+    )
+
+
+def test_browsing_holds_no_lease_and_a_lease_outlived_loses_no_decision(
+    server: Any, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, service, _db, _store = server
+    wait = WebDriverWait(browser, 10)
+    leases = service.decisions.live_leases
+    browser.get(f"{base}/login?token={TOKEN}")
+    browser.get(f"{base}/item?pos=0")
+    body = browser.find_element(By.TAG_NAME, "body")
+
+    # Browse ten items with j: not one lease is taken.
+    held_while_browsing = []
+    for _ in range(10):
+        before = _current(browser)
+        body.send_keys("j")
+        wait.until(lambda _, b=before: _current(browser) != b)
+        held_while_browsing.append(leases(service.clock()))
+    assert held_while_browsing == [0] * 10
+    assert browser.current_url.startswith(f"{base}/item?pk=")
+
+    # Start deciding: the lease is taken and its time left shown ...
+    key = _key_on_page(browser)
+    note = browser.find_element(By.ID, "note")
+    note.send_keys("same deposit trick as last week")
+    wait.until(lambda d: "left" in d.find_element(By.ID, "lease").text)
+    assert leases(service.clock()) == 1
+    # ... and renewed while the page is open: wait past two lease lengths (3 s each).
+    time.sleep(7)
+    assert service.decisions.lease_of(key, service.clock())[0] == "alice"
+    assert "left" in browser.find_element(By.ID, "lease").text
+    before = _current(browser)
+    browser.find_element(By.CSS_SELECTOR, '#decide-form button[value="scam"]').click()
+    wait.until(lambda _: _current(browser) != before)
+    decided = [d for d in service.decisions.all_active() if d.key == key]
+    assert [(d.label, d.note) for d in decided] == [("scam", "same deposit trick as last week")]
+    assert leases(service.clock()) == 0  # deciding freed it
+
+    # Leaving an item one started to decide releases its lease at once.
+    browser.find_element(By.ID, "note").send_keys("x")
+    wait.until(lambda _: leases(service.clock()) == 1)
+    before = _current(browser)
+    browser.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
+    wait.until(lambda _: _current(browser) != before)
+    wait.until(lambda _: leases(service.clock()) == 0)
+
+
+def _key_on_page(browser: Any) -> VerdictKey:
+    pk, sk = browser.execute_script(
+        "const a = document.querySelector('article'); return [a.dataset.pk, a.dataset.sk]"
+    )
+    return VerdictKey(pk, sk)
+
+
+def test_a_refused_decision_keeps_the_input_and_says_already_decided(
+    server: Any, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, service, _db, _store = server
+    wait = WebDriverWait(browser, 10)
+    browser.get(f"{base}/login?token={TOKEN}")
+    browser.get(f"{base}/item?pos=0")
+    key = _key_on_page(browser)
+    pk = key.pk
+    # Bob decides the item while alice reads it (she holds no lease yet).
+    service.decide(key, "bob", "not_scam", [])
+    browser.find_element(By.ID, "note").send_keys("my careful note")
+    browser.find_element(By.CSS_SELECTOR, '#decide-form button[value="scam"]').click()
+    wait.until(lambda d: "already decided" in d.find_element(By.ID, "status").text)
+    assert "by bob" in browser.find_element(By.ID, "status").text
+    assert browser.find_element(By.ID, "kept-note").get_attribute("value") == "my careful note"
+    assert "/decide" not in browser.current_url and f"pk={pk}" in browser.current_url
+    browser.refresh()  # the address bar reloads the item, not a Method Not Allowed
+    assert _current(browser) == f"Conversation {pk}"
+    before = _current(browser)
+    browser.find_element(By.TAG_NAME, "body").send_keys("j")  # j still works
+    wait.until(lambda _: _current(browser) != before)
+    assert [(d.reviewer, d.label) for d in service.decisions.all_active()] == [("bob", "not_scam")]
+
+
+def test_undo_is_reachable_from_the_items_history_and_sign_out_ends_the_session(
+    server: Any, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, service, _db, _store = server
+    wait = WebDriverWait(browser, 10)
+    browser.get(f"{base}/login?token={TOKEN}")
+    browser.get(f"{base}/item?pos=0")
+    first = _current(browser)
+    browser.find_element(By.TAG_NAME, "body").send_keys("s")
+    wait.until(lambda _: _current(browser) != first)
+    browser.find_element(By.TAG_NAME, "body").send_keys("n")  # the undo offer moves on
+    wait.until(lambda _: len(service.decisions.all_decisions()) == 2)
+    # Later: find it through "Your decisions", then undo it from its history.
+    browser.get(f"{base}/mine")
+    browser.find_element(By.LINK_TEXT, first.removeprefix("Conversation ")).click()
+    wait.until(lambda d: d.find_element(By.ID, "trail-title"))
+    browser.find_element(By.CSS_SELECTOR, ".undo-inline button").click()
+    wait.until(lambda d: d.find_elements(By.ID, "decide-form"))
+    trail = browser.find_element(By.CSS_SELECTOR, ".trail").text
+    assert "undone at" in trail
+    assert {d.pk for d in service.decisions.all_active()} == {
+        d.pk for d in service.decisions.all_decisions() if d.undone_at is None
+    }
+    assert len(list(service.decisions.all_active())) == 1
+
+    # Sign out: the session ends, the old cookie no longer works.
+    browser.find_element(By.CSS_SELECTOR, "form.who button").click()
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Signed out")
+    browser.get(f"{base}/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not signed in"
+    browser.get(f"{base}/login?token={TOKEN}")  # the link worked once
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not signed in"

@@ -1026,7 +1026,7 @@ def test_lambda_bundle_lists_every_runtime_dependency_it_needs() -> None:
         for line in bundle_text.splitlines()
         if line.strip() and not line.startswith("#")
     }
-    left_out = {"certifi", "click", "cryptography", "numpy", "jsonschema", "py3langid"}  # header
+    left_out = {"certifi", "click", "numpy", "jsonschema", "py3langid"}  # header
     assert runtime - bundled == left_out
     for name in left_out:
         assert name in bundle_text.split("# boto3")[0], f"{name} left out without a reason"

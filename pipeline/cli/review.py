@@ -114,17 +114,17 @@ def serve(
     import uvicorn
 
     from review.app import create_app
-    from review.auth import LocalTokenAuth
+    from review.auth import LocalSignIn
 
     token = secrets.token_urlsafe(24)
-    app = create_app(service, LocalTokenAuth(name, token), secret=review_settings.secret)
+    app = create_app(service, LocalSignIn(name, token), secret=review_settings.secret)
     # Listen before printing the link: a port in use is one line, and port 0's link
     # names the port actually taken.
     sock = _listen(host, port)
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
     click.echo(f"review queue for {name}: http://{shown}:{port}/login?token={token}")
-    click.echo("(the link signs you in; stop with Ctrl-C)")
+    click.echo("(the link signs you in once; stop with Ctrl-C)")
     # Access logs carry query strings (verdict keys, the sign-in token): keep them off.
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, limit_concurrency=MAX_CONNECTIONS
