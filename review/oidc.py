@@ -102,6 +102,7 @@ class OidcSignIn:
 
     def routes(self, sessions: Sessions, error: ErrorPage) -> list[Route]:
         from authlib.integrations.base_client import OAuthError
+        from joserfc.errors import JoseError
 
         async def login(request: Request) -> Response:
             try:
@@ -116,8 +117,8 @@ class OidcSignIn:
         async def callback(request: Request) -> Response:
             try:
                 token = await self.client.authorize_access_token(request)
-            except OAuthError as exc:  # bad state, a refused code, a bad ID token
-                logger.info("sign-in refused", extra={"error": exc.error})
+            except (OAuthError, JoseError) as exc:  # bad state, a refused code, a bad ID token
+                logger.info("sign-in refused", extra={"error": type(exc).__name__})
                 request.session.clear()
                 return error(request, 401, "Sign-in failed or expired; start again.")
             except Exception as exc:  # the provider failed mid-flow

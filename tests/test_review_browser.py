@@ -285,3 +285,68 @@ def test_undo_is_reachable_from_the_items_history_and_sign_out_ends_the_session(
     assert browser.find_element(By.TAG_NAME, "h1").text == "Not signed in"
     browser.get(f"{base}/login?token={TOKEN}")  # the link worked once
     assert browser.find_element(By.TAG_NAME, "h1").text == "Not signed in"
+
+
+def test_sign_in_through_the_oidc_flow_and_decide_in_chromium(
+    tmp_path: Path, browser: Any
+) -> None:
+    """The deployed sign-in, end to end: Chromium follows the app's redirect to the
+    provider stand-in, back to /auth/callback, and decides an item in the session."""
+    import uvicorn
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from review.oidc import OidcConfig, OidcSignIn
+    from review.sessions import Sessions
+    from tests.review_oidc_provider import OidcProvider
+
+    db = tmp_path / "parley.db"
+    store = ["--verdicts", f"sqlite:{db}", "--history", f"sqlite:{db}"]
+    main(["review", "demo", *store, "--conversations", "3"])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    # localhost: a potentially trustworthy origin, where Chromium keeps Secure cookies.
+    base = f"http://localhost:{sock.getsockname()[1]}"
+    idp = OidcProvider(
+        client_id="review-app", redirect_uris=[f"{base}/auth/callback"], email="rev@example.com"
+    )
+    idp.start()
+    config = OidcConfig(
+        issuer=idp.issuer, client_id="review-app", redirect_uri=f"{base}/auth/callback"
+    )
+    service = local_service(db, sample_rate=1.0)
+    app = create_app(
+        service,
+        OidcSignIn(config, secret="s"),
+        secret="s",
+        sessions=Sessions("s", secure=True),
+    )
+    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not uv.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        wait = WebDriverWait(browser, 10)
+        browser.get(f"{base}/")
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Not signed in"
+        browser.find_element(By.LINK_TEXT, "Sign in").click()
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Review queue")
+        assert "rev@example.com" in browser.find_element(By.CSS_SELECTOR, ".who").text
+        assert [s["endpoint"] for s in idp.seen] == ["authorize", "token"]
+        cookie = browser.get_cookie("parley_session")
+        assert cookie and cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"
+        browser.find_element(By.LINK_TEXT, "Start reviewing").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#item h1"))
+        before = _current(browser)
+        browser.find_element(By.TAG_NAME, "body").send_keys("s")
+        wait.until(lambda _: _current(browser) != before)
+        decided = list(service.decisions.all_active())
+        assert [(d.pk, d.reviewer, d.label) for d in decided] == [
+            (before.removeprefix("Conversation "), "rev@example.com", "scam")
+        ]
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=5)
+        idp.stop()
