@@ -287,9 +287,7 @@ def test_undo_is_reachable_from_the_items_history_and_sign_out_ends_the_session(
     assert browser.find_element(By.TAG_NAME, "h1").text == "Not signed in"
 
 
-def test_sign_in_through_the_oidc_flow_and_decide_in_chromium(
-    tmp_path: Path, browser: Any
-) -> None:
+def test_sign_in_through_the_oidc_flow_and_decide_in_chromium(tmp_path: Path, browser: Any) -> None:
     """The deployed sign-in, end to end: Chromium follows the app's redirect to the
     provider stand-in, back to /auth/callback, and decides an item in the session."""
     import uvicorn

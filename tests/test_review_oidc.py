@@ -138,9 +138,7 @@ def test_an_id_token_signed_by_another_key_or_for_another_client_is_refused(
     assert _sign_in(TestClient(app, base_url=APP)).status_code == 303  # the control
 
 
-def test_a_wrong_code_verifier_is_refused_by_the_provider(
-    app: Any, provider: OidcProvider
-) -> None:
+def test_a_wrong_code_verifier_is_refused_by_the_provider(app: Any, provider: OidcProvider) -> None:
     client = TestClient(app, base_url=APP)
 
     def other_challenge(url: str) -> str:
