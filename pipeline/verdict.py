@@ -103,6 +103,9 @@ class Verdict(BaseModel):
     edited: bool = Field(
         False, description="the judged messages include one whose text was edited (MODIFY)"
     )
+    message_digests: tuple[str, ...] = Field(
+        (), description="a hash per judged message (Conversation.message_digests), in order"
+    )
 
     @property
     def event_type(self) -> str:

@@ -111,6 +111,8 @@ def test_review_with_the_keyboard_in_chromium(server: Any, browser: Any, tmp_pat
     assert heading.text.startswith("Conversation demo-")
     judged = browser.find_element(By.CSS_SELECTOR, "li.msg.judged")
     assert judged.get_attribute("aria-current") == "true" and judged.text
+    # The stream job's verdict carries its window's digests: the page shows it checked.
+    assert browser.find_element(By.CSS_SELECTOR, ".check.verified").is_displayed()
     _shot(browser, tmp_path, "review-item.png")
     browser.execute_script("window.__sameDocument = true;")  # gone after a full reload
 
