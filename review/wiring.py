@@ -144,9 +144,15 @@ def build_service(
                 " PARLEY_REVIEW_DECISIONS=dynamodb:<table>"
             )
         dynamodb = client("dynamodb")
-        decisions = DynamoDecisions(dwhere, client=dynamodb, lease_seconds=review.lease_seconds)
         queue = DynamoQueue(
             where, dwhere, client=dynamodb, sample_rate=review.sample_rate, secret=secret
+        )
+        # A decision takes its verdict out of the queue's index in the same transaction.
+        decisions = DynamoDecisions(
+            dwhere,
+            client=dynamodb,
+            lease_seconds=review.lease_seconds,
+            on_decided=queue.on_decided,
         )
     history_client = client("dynamodb") if settings.history.startswith("dynamodb:") else None
     events = None
