@@ -28,8 +28,10 @@ from pipeline.verdict import Category
 from .auth import CSRF_FIELD, CSRF_HEADER, CsrfTokens, SignIn
 from .decisions import LABELS, AlreadyDecided, ReviewConflict
 from .items import parse_key
+from .policy import reasons
 from .queue import PAGE_SIZE, QueueFilter
 from .sessions import Sessions
+from .team_routes import TeamKit, team_routes
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -60,6 +62,14 @@ class Refused(Exception):
 
     def __init__(self, response: Response) -> None:
         self.response = response
+
+
+def role_of(values: Any) -> str:
+    """The review role a request acts in: first (the queue), second or senior."""
+    value = values.get("role")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if value in ("second", "senior") else "first"
 
 
 def create_app(
@@ -127,6 +137,8 @@ def create_app(
             "statuses": STATUSES,
             "categories": categories,
             "labels": LABELS,
+            "team": service.team,
+            "is_senior": identity in service.team.seniors,
         }
 
     def item_response(
@@ -140,6 +152,7 @@ def create_app(
         message: str = "",
         draft: dict[str, Any] | None = None,
         status: int = 200,
+        role: str = "first",
     ) -> Response:
         """The item at a key (or at a queue position). `draft`: the reviewer's input of a
         refused decision, shown again so that nothing typed is lost."""
@@ -153,6 +166,8 @@ def create_app(
         query = {"pos": position, **{k: v for k, v in vars(filters).items() if v}}
         if view is not None:
             query = {"pk": view.stored.key.pk, "sk": view.stored.key.sk, **query}
+        if role != "first":
+            query["role"] = role
         context.update(
             view=view,
             pos=position,
@@ -162,6 +177,13 @@ def create_app(
             self_url=f"/item?{urlencode(query)}",
             lease_seconds=service.decisions.lease_seconds,
             now=service.clock(),
+            role=role,
+            blind=role == "second",  # a second review sees nobody's decision
+            reasons=reasons(),
+            blurred=bool(
+                view
+                and set(service.team.blur_categories) & {c.value for c in view.verdict.categories}
+            ),
         )
         fragment = request.headers.get("x-fragment") == "1"
         return page(request, "_item.html" if fragment else "item.html", context, status)
@@ -221,7 +243,9 @@ def create_app(
         position = integer(request.query_params.get("pos"))
         pk, sk = request.query_params.get("pk"), request.query_params.get("sk")
         key = parse_key(pk or "", sk or "") if pk or sk else None
-        return item_response(request, identity, filters, position, key=key)
+        return item_response(
+            request, identity, filters, position, key=key, role=role_of(request.query_params)
+        )
 
     async def decide(request: Request, identity: str) -> Response:
         data = await form(request, identity)
@@ -233,11 +257,21 @@ def create_app(
             raise BadRequest("label must be scam, not_scam or cannot_tell")
         note = (data.get("note") or [""])[0]
         chosen = data.get("categories", [])
+        reason = (data.get("reason") or [""])[0][:64]
+        role = role_of(data)
         try:
-            decision = service.decide(key, identity, label, chosen, note)  # type: ignore[arg-type]
+            decision = service.decide(
+                key,
+                identity,
+                label,  # type: ignore[arg-type]
+                chosen,
+                note,
+                reason=reason,
+                role=role,  # type: ignore[arg-type]
+            )
         except ReviewConflict as exc:
             # The same item again, with what the reviewer typed and why it was refused.
-            draft = {"note": note, "categories": chosen, "label": label}
+            draft = {"note": note, "categories": chosen, "label": label, "reason": reason}
             already = isinstance(exc, AlreadyDecided)
             raise Refused(
                 item_response(
@@ -251,12 +285,31 @@ def create_app(
                     + ".",
                     draft=draft,
                     status=409,
+                    role=role,
                 )
             ) from None
+        said = {"scam": "scam", "not_scam": "not a scam", "cannot_tell": "cannot tell"}[label]
+        if role != "first":  # the next task of the same kind, or the task list
+            tasks = (
+                service.second_tasks(identity)
+                if role == "second"
+                else service.senior_tasks(identity)
+            )
+            if not tasks:
+                return RedirectResponse(f"/{role}", status_code=303)
+            return item_response(
+                request,
+                identity,
+                filters,
+                0,
+                key=tasks[0].key,
+                last=decision,
+                message=f"Decided: {said}.",
+                role=role,
+            )
         if request.headers.get("x-fragment") != "1":
             target = f"/item?{urlencode({'pos': position})}&{filter_qs(filters)}"
             return RedirectResponse(target, status_code=303)
-        said = {"scam": "scam", "not_scam": "not a scam", "cannot_tell": "cannot tell"}[label]
         return item_response(
             request, identity, filters, position, last=decision, message=f"Decided: {said}."
         )
@@ -266,10 +319,16 @@ def create_app(
         filters = filters_of(data)
         key = parse_key((data.get("pk") or [""])[0], (data.get("sk") or [""])[0])
         decision_id = (data.get("decision_id") or [""])[0][:64]
-        service.undo(key, decision_id, identity)
+        undone = service.undo(key, decision_id, identity)
         position = integer(data.get("pos"))
         return item_response(
-            request, identity, filters, position, key=key, message="Decision undone."
+            request,
+            identity,
+            filters,
+            position,
+            key=undone.verdict_key,
+            message="Decision undone.",
+            role=undone.role,
         )
 
     async def lease(request: Request, identity: str) -> Response:
@@ -340,6 +399,7 @@ def create_app(
         Route("/logout", guarded(sign_out), methods=["POST"]),
         Route("/signed-out", signed_out),
         *sign_in.routes(sessions, error),
+        *team_routes(TeamKit(service, page, guarded, form, base_context, parse_key, json_answer)),
         *(extra_routes or []),
         Route("/healthz", health),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

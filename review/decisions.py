@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 Label = Literal["scam", "not_scam", "cannot_tell"]
 LABELS: tuple[Label, ...] = ("scam", "not_scam", "cannot_tell")
 Kind = Literal["flagged", "undetermined", "cleared"]
+Role = Literal["first", "second", "senior"]
 LEASE_SECONDS = 300
 BY_TIME_INDEX = "by_time"
 MAX_NOTE_CHARS = 500
@@ -76,6 +77,7 @@ class Decision(BaseModel):
     prompt: str
     model_id: str
     undone_at: datetime | None = None
+    reason: str = Field("", max_length=64, description="a reason code of review/policy.py")
 
     @field_validator("note", mode="before")
     @classmethod
@@ -89,7 +91,26 @@ class Decision(BaseModel):
     @property
     def overturns_flag(self) -> bool:
         """A flag the reviewer found not to be a scam: consumers may lift a block."""
-        return self.verdict_kind == "flagged" and self.label == "not_scam"
+        return self.role == "first" and self.verdict_kind == "flagged" and self.label == "not_scam"
+
+    @property
+    def role(self) -> Role:
+        """first: the queue's decision; second: a blind double review; senior: the
+        decision on a disagreement. Kept apart by a prefix of the stored key, so that
+        each has its own "one active decision" guard."""
+        head = self.sk.split("#", 1)[0]
+        return head if head in ("second", "senior") else "first"  # type: ignore[return-value]
+
+    @property
+    def verdict_key(self) -> VerdictKey:
+        """The verdict judged (the key without the role's prefix)."""
+        sk = self.sk.split("#", 1)[1] if self.role != "first" else self.sk
+        return VerdictKey(self.pk, sk)
+
+
+def role_key(key: VerdictKey, role: Role) -> VerdictKey:
+    """Where a decision of this role on this verdict is stored."""
+    return key if role == "first" else VerdictKey(key.pk, f"{role}#{key.sk}")
 
 
 class DecisionStore(Protocol):
@@ -162,6 +183,9 @@ class SqliteDecisions:
         self._db = connect_sqlite(path, self._SCHEMA[0])
         for statement in self._SCHEMA[1:]:
             self._db.execute(statement)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(decisions)")}
+        if "reason" not in columns:  # a file from before reason codes
+            self._db.execute("ALTER TABLE decisions ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
 
     def acquire(self, key: VerdictKey, reviewer: str, now: datetime) -> bool:
         expires = iso(lease_expiry(now, self.lease_seconds))
@@ -202,7 +226,8 @@ class SqliteDecisions:
                     raise HeldByAnother
                 try:
                     self._db.execute(
-                        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                        f"INSERT INTO decisions ({_COLUMNS})"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
                         _row(decision),
                     )
                 except sqlite3.IntegrityError as exc:  # the unique index: already decided
@@ -282,7 +307,7 @@ class SqliteDecisions:
 
 _COLUMNS = (
     "decision_id, pk, sk, reviewer, decided_at, label, categories, note, verdict_kind,"
-    " prompt, model_id, undone_at"
+    " prompt, model_id, undone_at, reason"
 )
 
 
@@ -299,11 +324,14 @@ def _row(d: Decision) -> tuple[Any, ...]:
         d.verdict_kind,
         d.prompt,
         d.model_id,
+        d.reason,
     )
 
 
 def _from_row(row: tuple[Any, ...]) -> Decision:
-    (did, pk, sk, reviewer, decided_at, label, cats, note, kind, prompt, model, undone) = row
+    (did, pk, sk, reviewer, decided_at, label, cats, note, kind, prompt, model, undone, reason) = (
+        row
+    )
     return Decision(
         decision_id=did,
         pk=pk,
@@ -317,6 +345,7 @@ def _from_row(row: tuple[Any, ...]) -> Decision:
         prompt=prompt,
         model_id=model,
         undone_at=parse_timestamp(undone) if undone else None,
+        reason=reason,
     )
 
 
@@ -418,7 +447,7 @@ class DynamoDecisions:
                 }
             },
         ]
-        if self.on_decided is not None:
+        if self.on_decided is not None and decision.role == "first":
             items.append(self.on_decided(decision.key, decided=True))
         try:
             self.client.transact_write_items(TransactItems=items)
@@ -461,7 +490,11 @@ class DynamoDecisions:
                             "ExpressionAttributeValues": {":id": {"S": decision_id}},
                         }
                     },
-                    *([self.on_decided(key, decided=False)] if self.on_decided else []),
+                    *(
+                        [self.on_decided(key, decided=False)]
+                        if self.on_decided and not key.sk.startswith(("second#", "senior#"))
+                        else []
+                    ),
                 ]
             )
         except self.client.exceptions.TransactionCanceledException as exc:

@@ -143,6 +143,20 @@ class DynamoQueue:
         window = kept[offset : offset + limit + 1]
         return QueuePage(window[:limit], offset, limit, has_more=len(window) > limit)
 
+    def backlog(self, filters: QueueFilter) -> tuple[int, datetime | None]:
+        """How many items wait in a queue, and when the oldest was judged: a walk of the
+        index partitions (Query, no Scan; decided items are not in the index)."""
+        kinds = [filters.status] if filters.status else list(KINDS)
+        count, oldest = 0, None
+        for kind in kinds:
+            for _, item, verdict in self._walk(kind, None):
+                if in_queue(verdict, item.key, self.sample_rate, self.secret) and matches(
+                    item, filters
+                ):
+                    count += 1
+                    oldest = item.created_at if oldest is None else min(oldest, item.created_at)
+        return count, oldest
+
     def verdict(self, key: VerdictKey) -> StoredVerdict | None:
         return self.sink.get(key)
 

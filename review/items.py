@@ -74,8 +74,10 @@ def load_item(
     conversation = judged.conversation(verdict.conversation_id)
     past = decisions.for_conversation(verdict.conversation_id)
     current = next((d for d in past if d.key == stored.key and d.undone_at is None), None)
-    earlier = [d for d in past if d.key != stored.key and d.undone_at is None]
-    trail = [d for d in past if d.key == stored.key]
+    earlier = [
+        d for d in past if d.verdict_key != stored.key and d.role == "first" and d.undone_at is None
+    ]
+    trail = [d for d in past if d.verdict_key == stored.key]  # second and senior ones too
     return ItemView(
         stored, conversation, shadows, current, earlier, trail=trail, lease=lease, judged=judged
     )

@@ -22,11 +22,13 @@ from pipeline.settings import get_settings
 from .app import create_app
 from .decisions import DynamoDecisions
 from .oidc import OidcConfig, OidcSignIn
+from .queues import publish_ages
+from .service import ReviewService
 from .sessions import DynamoRevocations, Sessions
 from .wiring import build_service, get_review_settings
 
 
-def _build() -> Mangum:
+def _build() -> tuple[Mangum, ReviewService]:
     review = get_review_settings()
     if not review.secret:
         # Tokens signed with a per-container secret would fail on the next container.
@@ -58,20 +60,24 @@ def _build() -> Mangum:
         secret=review.secret,
         sessions=sessions,
     )
-    return Mangum(app, lifespan="off")
+    return Mangum(app, lifespan="off"), service
 
 
-_mangum = _build()
+_mangum, _service = _build()
 
 
 def rebuild() -> None:
     """After a SnapStart restore: the service's stores and bus on new clients."""
-    global _mangum
-    _mangum = _build()
+    global _mangum, _service
+    _mangum, _service = _build()
 
 
 snapstart.register(lambda: _mangum, rebuild)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if event.get("source") == "aws.events":  # the schedule: queue ages for the alarm
+        rows = _service.queue_ages()
+        publish_ages(rows)
+        return {"queues": len(rows), "over_bound": sum(r["over_bound"] for r in rows)}
     return _mangum(event, context)

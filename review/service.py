@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pipeline.sinks import StoredVerdict, VerdictKey
 from pipeline.verdict import Category, Verdict
 
+from .agreement import double_review_figures
 from .decisions import (
     AlreadyDecided,
     Decision,
@@ -22,12 +23,19 @@ from .decisions import (
     HeldByAnother,
     Label,
     ReviewConflict,
+    Role,
     lease_expiry,
+    role_key,
 )
+from .double import Task, overturns, second_queue, senior_queue
 from .events import DecisionMetrics, announce
+from .gold import gold_accuracy
 from .items import ItemView, load_item, window_size
+from .policy import check_reason, default_reason, enforce
 from .quality import agreement_figures, shadow_figures
 from .queue import QueueFilter, QueueItem, QueuePage, kind_of
+from .queues import queue_ages
+from .team import TeamConfig
 
 if TYPE_CHECKING:
     from pipeline.history import HistoryStore
@@ -54,6 +62,8 @@ class VerdictQueue(Protocol):
 
     def pairs(self) -> list[tuple[Verdict, Verdict]]: ...
 
+    def backlog(self, filters: QueueFilter) -> tuple[int, datetime | None]: ...
+
 
 @dataclass
 class ReviewService:
@@ -64,6 +74,7 @@ class ReviewService:
     metrics: DecisionMetrics | None = None
     window_of: Callable[[str], int | None] = lambda _: None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    team: TeamConfig = field(default_factory=TeamConfig)
 
     def page(
         self,
@@ -126,18 +137,27 @@ class ReviewService:
         label: Label,
         categories: list[str],
         note: str = "",
+        *,
+        reason: str = "",
+        role: Role = "first",
     ) -> Decision:
         stored = self.queue.verdict(key)
         if stored is None or stored.shadow:
             raise ReviewConflict("no such verdict")
         known = {c.value for c in Category}
+        chosen = [c for c in categories if c in known]
+        code = check_reason(reason, label) if reason else default_reason(label, chosen).code
+        if role != "first":
+            self._may_decide(key, reviewer, role)
+        stored_at = role_key(key, role)
         decision = Decision(
-            pk=key.pk,
-            sk=key.sk,
+            pk=stored_at.pk,
+            sk=stored_at.sk,
+            reason=code,
             reviewer=reviewer,
             decided_at=self.clock(),
             label=label,
-            categories=tuple(Category(c) for c in categories if c in known),
+            categories=tuple(Category(c) for c in chosen),
             note=note,
             verdict_kind=kind_of(stored.verdict),
             prompt=stored.verdict.prompt,
@@ -149,13 +169,34 @@ class ReviewService:
             extra={"conversation_id": key.pk, "label": label, "note_chars": len(note)},
         )
         announce(decision, self.events)
-        if self.metrics is not None:
+        enforce(decision, self.events)
+        if self.metrics is not None and role == "first":
             self.metrics.record(decision)
         return decision
+
+    def _may_decide(self, key: VerdictKey, reviewer: str, role: Role) -> None:
+        """A second review: sampled, decided once already, by someone else. A senior
+        decision: by a senior, on a pair that disagrees."""
+        every = self.decisions.for_conversation(key.pk)
+        if role == "second":
+            waiting = second_queue(
+                every,
+                reviewer,
+                secret=self.team.secret,
+                rate=self.team.double_rate,
+                gold=self.team.gold_ids,
+            )
+        else:
+            if reviewer not in self.team.seniors:
+                raise ReviewConflict("only a senior reviewer decides disagreements")
+            waiting = senior_queue(every)
+        if key not in {t.key for t in waiting}:
+            raise ReviewConflict(f"this item is not waiting for a {role} review by you")
 
     def undo(self, key: VerdictKey, decision_id: str, reviewer: str) -> Decision:
         undone = self.decisions.undo(key, decision_id, reviewer, self.clock())
         announce(undone, self.events, withdrawn=True)
+        enforce(undone, self.events, withdrawn=True)
         logger.info("decision withdrawn", extra={"conversation_id": key.pk})
         return undone
 
@@ -164,12 +205,35 @@ class ReviewService:
         mine = [d for d in self.decisions.all_decisions() if d.reviewer == reviewer]
         return mine[::-1][:limit]
 
+    def second_tasks(self, reviewer: str) -> list[Task]:
+        return second_queue(
+            self.decisions.all_decisions(),
+            reviewer,
+            secret=self.team.secret,
+            rate=self.team.double_rate,
+            gold=self.team.gold_ids,
+        )
+
+    def senior_tasks(self, reviewer: str) -> list[Task]:
+        if reviewer not in self.team.seniors:
+            return []
+        return senior_queue(self.decisions.all_decisions())
+
+    def queue_ages(self) -> list[dict[str, Any]]:
+        return queue_ages(self.queue, self.clock(), self.team.max_age_minutes)
+
     def figures(self) -> dict[str, Any]:
-        decisions = list(self.decisions.all_active())
-        decided = {(d.pk, d.sk): d for d in decisions}
+        every = self.decisions.all_decisions()
+        active = [d for d in every if d.undone_at is None]
+        # The model's quality from the queue's decisions; the team's from the others.
+        first = [d for d in active if d.role == "first"]
+        decided = {(d.pk, d.sk): d for d in first}
         return {
             "generated_at": self.clock().isoformat(),
-            "decisions": len(decisions),
-            "agreement": agreement_figures(decisions),
+            "decisions": len(first),
+            "agreement": agreement_figures(first),
             "shadow": shadow_figures(self.queue.pairs(), decided),
+            "double_review": double_review_figures(active),
+            "gold": gold_accuracy(active, self.team.gold),
+            "overturned_by_seniors": len(overturns(active)),
         }

@@ -17,7 +17,9 @@ from pipeline.settings import Settings
 
 from .decisions import DynamoDecisions, SqliteDecisions
 from .events import DecisionMetrics
+from .gold import load_gold
 from .service import ReviewService
+from .team import TeamConfig
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,6 +47,18 @@ class ReviewSettings(BaseSettings):
         300, ge=10, le=3600, description="how long an item being decided is held (renewed)"
     )
     session_hours: int = Field(8, ge=1, le=24, description="a sign-in lasts this long")
+    double_rate: float = Field(
+        0.1, ge=0.0, le=1.0, description="share of decided items reviewed again, blind"
+    )
+    seniors: str = Field("", description="comma-separated reviewers who decide disagreements")
+    gold: str | None = Field(None, description="JSONL of {conversation_id, label}: gold items")
+    blur_categories: str = Field(
+        "other", description="comma-separated categories whose texts are blurred until revealed"
+    )
+    break_minutes: int = Field(50, ge=1, le=600, description="a break reminder after this long")
+    max_age_minutes: int = Field(
+        240, ge=1, description="bound on the age of a queue's oldest item (alarm)"
+    )
     oidc_issuer: str | None = Field(
         None, description="OIDC issuer (Cognito: https://cognito-idp.<region>.amazonaws.com/<pool>)"
     )
@@ -160,7 +174,19 @@ def build_service(
         from pipeline.sinks import EventBridgeSink
 
         events = EventBridgeSink(settings.event_bus, client=client("events"))
+    team = TeamConfig(
+        secret=secret,
+        double_rate=review.double_rate,
+        seniors=frozenset(n.strip() for n in review.seniors.split(",") if n.strip()),
+        gold=load_gold(review.gold),
+        blur_categories=frozenset(
+            c.strip() for c in review.blur_categories.split(",") if c.strip()
+        ),
+        break_minutes=review.break_minutes,
+        max_age_minutes=review.max_age_minutes,
+    )
     return ReviewService(
+        team=team,
         queue=queue,
         decisions=decisions,
         history=open_history(settings.history, dynamodb_client=history_client),

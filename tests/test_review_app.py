@@ -16,6 +16,7 @@ from pipeline.sinks import EventBridgeSink
 from review.app import create_app
 from review.auth import LocalSignIn
 from review.events import OVERTURN_WITHDRAWN, OVERTURNED, DecisionMetrics
+from review.policy import ENFORCEMENT
 from review.sessions import COOKIE, Sessions
 from tests.review_helpers import T0, local_service, seed_marketplace
 
@@ -210,8 +211,20 @@ def test_overturning_a_flag_puts_an_event_on_the_verdicts_bus(
     service.decide(ids["und"].key, "alice", "scam", [])  # not a flag: no event
     service.undo(ids["flag"].key, decision.decision_id, "alice")
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-    bodies = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+    every = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+    bodies = [b for b in every if b["detail-type"] != ENFORCEMENT]
     assert sorted(b["detail-type"] for b in bodies) == sorted([OVERTURNED, OVERTURN_WITHDRAWN])
+    # One enforcement event per decision, and its reversal on the undo.
+    enforced = sorted(
+        (b["detail"]["data"]["step"], b["detail"]["data"]["action"])
+        for b in every
+        if b["detail-type"] == ENFORCEMENT
+    )
+    assert enforced == [
+        ("apply", "lift_restriction"),
+        ("apply", "restrict_sender"),
+        ("reverse", "lift_restriction"),
+    ]
     detail = next(b["detail"] for b in bodies if b["detail-type"] == OVERTURNED)
     assert detail["data"]["verdict_key"] == {"pk": ids["flag"].key.pk, "sk": ids["flag"].key.sk}
     assert "reviewer" not in json.dumps(detail)
@@ -357,6 +370,9 @@ def test_lambda_function_reviews_dynamodb_verdicts(
     assert decided["statusCode"] == 200 and "End of the queue" in decided["body"]
     stored = list(_active_decisions(names["decisions"], dynamodb))
     assert [(d.pk, d.reviewer, d.label) for d in stored] == [("c1", "rev@example.com", "scam")]
+    # The schedule's event: queue ages as metrics, nothing waiting now (c1 decided).
+    ages = handler({"source": "aws.events", "detail-type": "Scheduled Event"}, None)
+    assert ages["queues"] > 5 and ages["over_bound"] == 0
     get_settings.cache_clear()
     get_review_settings.cache_clear()
 

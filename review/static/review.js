@@ -164,3 +164,30 @@
     }
   });
 })();
+
+// Wellbeing: a reminder to take a break after a stated time of reviewing (per tab
+// session; the clock starts at the first review page and survives reloads).
+(() => {
+  "use strict";
+  const minutes = Number(document.body.dataset.breakMinutes);
+  const banner = document.getElementById("break");
+  if (!minutes || !banner) return;
+  const started = Number(sessionStorage.getItem("parley-review-started")) || Date.now();
+  sessionStorage.setItem("parley-review-started", String(started));
+  function check() {
+    const spent = (Date.now() - started) / 60000;
+    if (spent < minutes || !banner.hidden) return;
+    banner.textContent = `You have been reviewing for ${Math.round(spent)} minutes. Take a break: step away from the screen for a while.`;
+    const ok = document.createElement("button");
+    ok.type = "button";
+    ok.textContent = "I took a break";
+    ok.addEventListener("click", () => {
+      sessionStorage.setItem("parley-review-started", String(Date.now()));
+      banner.hidden = true;
+    });
+    banner.appendChild(ok);
+    banner.hidden = false;
+  }
+  check();
+  setInterval(check, 1000);
+})();
