@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -195,12 +196,12 @@ def test_browsing_holds_no_lease_and_a_lease_outlived_loses_no_decision(
     key = _key_on_page(browser)
     note = browser.find_element(By.ID, "note")
     note.send_keys("same deposit trick as last week")
-    wait.until(lambda d: "left" in d.find_element(By.ID, "lease").text)
+    wait.until(lambda _: "left" in _text(browser, "#lease"))
     assert leases(service.clock()) == 1
     # ... and renewed while the page is open: wait past two lease lengths (3 s each).
     time.sleep(7)
     assert service.decisions.lease_of(key, service.clock())[0] == "alice"
-    assert "left" in browser.find_element(By.ID, "lease").text
+    assert "left" in _text(browser, "#lease")
     before = _current(browser)
     browser.find_element(By.CSS_SELECTOR, '#decide-form button[value="scam"]').click()
     wait.until(lambda _: _current(browser) != before)
@@ -215,6 +216,13 @@ def test_browsing_holds_no_lease_and_a_lease_outlived_loses_no_decision(
     browser.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
     wait.until(lambda _: _current(browser) != before)
     wait.until(lambda _: leases(service.clock()) == 0)
+
+
+def _text(browser: Any, css: str) -> str:
+    # Read in the page: a swap may replace the element between a find and a read.
+    return browser.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.textContent : ''", css
+    )
 
 
 def _key_on_page(browser: Any) -> VerdictKey:
@@ -240,8 +248,8 @@ def test_a_refused_decision_keeps_the_input_and_says_already_decided(
     service.decide(key, "bob", "not_scam", [])
     browser.find_element(By.ID, "note").send_keys("my careful note")
     browser.find_element(By.CSS_SELECTOR, '#decide-form button[value="scam"]').click()
-    wait.until(lambda d: "already decided" in d.find_element(By.ID, "status").text)
-    assert "by bob" in browser.find_element(By.ID, "status").text
+    wait.until(lambda _: "already decided" in _text(browser, "#status"))
+    assert "by bob" in _text(browser, "#status")
     assert browser.find_element(By.ID, "kept-note").get_attribute("value") == "my careful note"
     assert "/decide" not in browser.current_url and f"pk={pk}" in browser.current_url
     browser.refresh()  # the address bar reloads the item, not a Method Not Allowed
@@ -350,3 +358,63 @@ def test_sign_in_through_the_oidc_flow_and_decide_in_chromium(tmp_path: Path, br
         uv.should_exit = True
         thread.join(timeout=5)
         idp.stop()
+
+
+def test_team_pages_wellbeing_and_screenshots_in_chromium(
+    server: Any, browser: Any, tmp_path: Path
+) -> None:
+    """Blurred texts revealed on request, the break reminder, and the team's pages
+    (docs/review-*.png come from here with REVIEW_SCREENSHOTS_DIR set)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from pipeline.verdict import Category
+    from review.queue import QueueFilter
+    from review.team import TeamConfig
+
+    base, service, _db, _store = server
+    wait = WebDriverWait(browser, 10)
+    service.team = TeamConfig(
+        secret=b"k",
+        double_rate=1.0,
+        seniors=frozenset({"alice"}),
+        blur_categories=frozenset(c.value for c in Category),
+        break_minutes=0.05,  # three seconds, for the test
+    )
+    # A small double-reviewed history: bob decides, carol reviews again, blind.
+    items = service.page(QueueFilter(), "bob", limit=12).items
+    for n, item in enumerate(items[2:8]):  # the two top flags stay in the queue
+        service.decide(item.key, "bob", "scam" if n % 2 else "not_scam", list(item.categories))
+    for n, task in enumerate(service.second_tasks("carol")):
+        label = "scam" if n % 3 else "not_scam"
+        service.decide(task.key, "carol", label, list(task.first.categories), role="second")  # type: ignore[arg-type]
+
+    browser.get(f"{base}/login?token={TOKEN}")
+    flagged = next(i for i in service.page(QueueFilter(), "alice", limit=50).items if i.categories)
+    query = urlencode({"pk": flagged.key.pk, "sk": flagged.key.sk})
+    browser.get(f"{base}/item?{query}")
+    text = browser.find_element(By.CSS_SELECTOR, "ol.window .text")
+    filtered = browser.execute_script("return getComputedStyle(arguments[0]).filter", text)
+    assert "blur" in filtered
+    browser.find_element(By.CSS_SELECTOR, ".reveal-toggle").click()
+    filtered = browser.execute_script("return getComputedStyle(arguments[0]).filter", text)
+    assert filtered == "none"
+    browser.find_element(By.TAG_NAME, "details").click()  # the written policy, opened
+    _shot(browser, tmp_path, "review-item-policy.png")
+    wait.until(lambda d: d.find_element(By.ID, "break").is_displayed())
+    assert "Take a break" in browser.find_element(By.ID, "break").text
+    for page, name in (
+        ("/figures", "review-figures.png"),
+        ("/queues", "review-queues.png"),
+        ("/senior", "review-senior.png"),
+        ("/audit", "review-audit.png"),
+    ):
+        browser.get(f"{base}{page}")
+        assert browser.find_element(By.TAG_NAME, "h1").text
+        browser.execute_script(  # the team's figures, not the model's, in the picture
+            "const h = [...document.querySelectorAll('h2')]"
+            ".find(e => e.textContent.includes('double review')); if (h) h.scrollIntoView()"
+        )
+        _shot(browser, tmp_path, name)
+    browser.get(f"{base}/figures")
+    assert "Cohen's kappa" in browser.find_element(By.TAG_NAME, "main").text

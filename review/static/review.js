@@ -177,7 +177,7 @@
   function check() {
     const spent = (Date.now() - started) / 60000;
     if (spent < minutes || !banner.hidden) return;
-    banner.textContent = `You have been reviewing for ${Math.round(spent)} minutes. Take a break: step away from the screen for a while.`;
+    banner.textContent = `You have been reviewing for ${Math.max(1, Math.round(spent))} minutes. Take a break: step away from the screen for a while.`;
     const ok = document.createElement("button");
     ok.type = "button";
     ok.textContent = "I took a break";
