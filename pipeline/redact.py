@@ -90,8 +90,9 @@ _EXPORT = re.compile(
     r"(?:/\S*)?)"
     r"|(?P<phone>(?<![\w])\+?\d[\d\s().-]{5,}\d(?![\w]))"
     # An address spelt out to slip past filters: "john at gmail dot com", "j (at) x [dot] io".
-    r"|(?P<spelt>\b[\w.+-]+\s*[(\[{]?\s*\bat\b\s*[)\]}]?\s*[\w-]+"
-    r"(?:\s*[(\[{]?\s*\bdot\b\s*[)\]}]?\s*[\w-]+)+)"
+    # (Possessive `++`: a word that is not followed by "at" is not read again.)
+    r"|(?P<spelt>\b[\w.+-]++(?:\s++|\s*+[(\[{]\s*+)at(?:\s++|\s*+[)\]}]\s*+)[\w-]++"
+    r"(?:(?:\s++|\s*+[(\[{]\s*+)dot(?:\s++|\s*+[)\]}]\s*+)[\w-]++)+)"
     # A social-media handle: "@jane_doe" (not the middle of an e-mail address).
     r"|(?P<handle>(?<![\w.+-])@[A-Za-z0-9_][\w.]{0,29}[\w])",
     re.IGNORECASE,
