@@ -9,7 +9,7 @@ Figures (issue 13):
   CSV and HTML) for 5,000 case results: target < 2 s, and the HTML under 5 MB.
 The turns are synthetic (each distinct, so no two share a cache key); `--quick`
 uses 40 turns and 1,000 results.
-- the shipped suite itself, evals/companion.yaml (177 hand-written turns x 2 prompts x
+- the shipped suite itself, evals/companion.yaml (301 hand-written turns x 2 prompts x
   2 variants, its deterministic assertions; its rubrics are not graded without a
   grader), on the same emulator at `LATENCY_MS` with a fresh cache: wall / the ideal
   of its distinct model calls (single-turn cases give the same prompt with and without

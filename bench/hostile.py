@@ -49,8 +49,9 @@ _TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)[^<>]*>")
 # Controls, lone surrogates and every default-ignorable character (zero-width, bidi,
 # variation selectors, tags: pipeline.normalise), none of which may reach a prompt.
 _UNSAFE_CHARS = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ud800-\\udfff{DEFAULT_IGNORABLE}]")
-# Variables every conversation prompt gets from `render_conversation` itself.
-_CONVERSATION_VARIABLES = {"conversation", "messages"}
+# Variables every conversation prompt gets from `render_conversation` itself, or from
+# parley (`risk_note`: its own line on a standing flag, no user text in it).
+_CONVERSATION_VARIABLES = {"conversation", "messages", "risk_note"}
 
 # Each is tried as a message and as every other prompt variable, in every prompt.
 HOSTILE: dict[str, str] = {
@@ -137,7 +138,7 @@ def data_delimiters(template: PromptTemplate) -> list[str]:
 
 
 def render_checked(
-    template: PromptTemplate, conversation: Conversation, extras: dict[str, str]
+    template: PromptTemplate, conversation: Conversation, extras: dict[str, Any]
 ) -> RenderedPrompt:
     """Render, then prove the rendering is the skeleton with each slot filled literally."""
     rendered = template.render_conversation(conversation, **extras)
@@ -156,7 +157,9 @@ def render_checked(
             )
         }
     )
-    slot_extras = {name: SLOT.format(len(shown.messages) + j) for j, name in enumerate(extras)}
+    slot_extras: dict[str, Any] = {
+        name: SLOT.format(len(shown.messages) + j) for j, name in enumerate(extras)
+    }
     skeleton = template.render_conversation(slotted, **slot_extras)
     assert skeleton.messages_shown == rendered.messages_shown
 

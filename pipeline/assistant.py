@@ -14,6 +14,7 @@ daily limit counts over) and `forget_session` deletes the session's turns when i
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import logging
 import threading
@@ -23,8 +24,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from .answer_stream import AnswerStream
 from .conversation import Conversation, Message
 from .errors import DeadlineExceeded, ThrottledError
+from .locales import ENGLISH, Voice, locale_unsafe_categories, voice_for
 from .screen import (
     MAX_ANSWER_CHARS,
     clean_input,
@@ -35,8 +38,9 @@ from .screen import (
 
 if TYPE_CHECKING:
     from .history import HistoryStore
-    from .models import ChatModel, ModelResult
-    from .prompts import PromptTemplate
+    from .models import ChatModel
+    from .models.bedrock_stream import StreamEvent
+    from .prompts import PromptTemplate, RenderedPrompt
     from .settings import Settings
 
 logger = logging.getLogger("parley.assistant")
@@ -47,6 +51,10 @@ CHILD = "child"
 ASSISTANT = "assistant"
 # Time kept back for the guardrail call, so that both fit in the deadline.
 GUARDRAIL_RESERVE_S = 0.5
+# The child's words are checked before the model sees them, within this bound.
+INPUT_GUARDRAIL_S = 1.0
+# Alexa's own limit for a progressive response's call; it never delays the answer.
+PROGRESSIVE_TIMEOUT_S = 1.0
 # How long a stored turn may be read: an Alexa session lasts minutes (it closes after
 # about 8 s of silence and one reprompt), so one hour bounds it with a wide margin.
 SESSION_TURN_TTL = timedelta(hours=1)
@@ -54,22 +62,13 @@ SESSION_TURN_TTL = timedelta(hours=1)
 USER_MEMORY_TTL = timedelta(hours=24)
 
 ReplyStatus = Literal[
-    "answered", "deadline", "throttled", "model_error", "screened", "session_limit",
-    "user_limit", "no_input",
+    "answered", "partial", "deadline", "throttled", "model_error", "screened", "input_blocked",
+    "session_limit", "user_limit", "no_input",
 ]  # fmt: skip
 
-# What Pip says when it cannot answer: kind, specific, and never blaming the child.
-LINES: dict[str, str] = {
-    "deadline": "Oops, my thinking cap is taking a little nap. Can you ask me that again?",
-    "throttled": "So many friends are talking to me right now! Can you ask me again in a moment?",
-    "model_error": "Oh dear, my ears got muddled and I missed that. Could you say it once more?",
-    "screened": "Hmm, let's talk about something else. Shall I make a silly animal sound?",
-    "session_limit": "We've had such a lot of fun chatting! Let's take a little break now and "
-    "go and play with a grown-up. Bye bye!",
-    "user_limit": "We've talked so much today! My ears need a rest until tomorrow. Bye bye!",
-    "no_input": "I didn't quite hear you. What would you like to tell me?",
-}
-REPROMPT = "What would you like to talk about?"
+# What Pip says when it cannot answer (English; other languages: pipeline.locales).
+LINES: dict[str, str] = ENGLISH.fallbacks
+REPROMPT = ENGLISH.reprompt
 
 T = TypeVar("T")
 
@@ -81,6 +80,7 @@ class SessionInfo:
     session_id: str
     user_id: str | None = None
     calls_made: int = 0  # model calls already made in this session (session attributes)
+    locale: str = "en-US"  # the request's locale: the language Pip answers in
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,30 @@ class Reply:
     turns_shown: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    progressive: bool = False  # a progressive response was sent while the model worked
+    first_text_ms: float | None = None  # when the model's first words arrived
 
     @property
     def answered(self) -> bool:
-        return self.status == "answered"
+        """The model's words were spoken (whole, or its complete sentences at the deadline)."""
+        return self.status in ("answered", "partial")
+
+
+@dataclass(frozen=True)
+class InputCheck:
+    """The guardrail's word on what the child said.
+
+    `action` "none": use the words as said; "anonymized": use `text` (personal details
+    replaced); "blocked": do not ask the model. `care`: the block was for a risk to
+    the child (self-harm, secrets with adults, …): Pip speaks `message`, which sends
+    the child to a grown-up.
+    """
+
+    action: Literal["none", "anonymized", "blocked"]
+    text: str
+    care: bool = False
+    message: str = ""
+    reasons: tuple[str, ...] = ()
 
 
 def _utcnow() -> datetime:
@@ -121,7 +141,11 @@ class Companion:
     max_calls_per_user_day: int = 200
     user_memory: bool = False
     guardrail: Callable[[str], bool] | None = None
+    input_guardrail: Callable[[str], InputCheck] | None = None
     max_answer_chars: int = MAX_ANSWER_CHARS
+    stream: bool = True  # ConverseStream where the model supports it
+    progressive_after_s: float | None = 1.0  # None: never send a progressive response
+    templates: dict[str, PromptTemplate] = field(default_factory=dict)  # by locale
     clock: Callable[[], datetime] = field(default=_utcnow)
     session_ttl: timedelta = SESSION_TURN_TTL
     user_memory_ttl: timedelta = USER_MEMORY_TTL
@@ -135,6 +159,8 @@ class Companion:
         template: PromptTemplate,
         history: HistoryStore,
         guardrail: Callable[[str], bool] | None = None,
+        input_guardrail: Callable[[str], InputCheck] | None = None,
+        templates: dict[str, PromptTemplate] | None = None,
     ) -> Companion:
         """Limits and switches from the settings; dependencies as given."""
         return cls(
@@ -146,7 +172,15 @@ class Companion:
             max_calls_per_user_day=settings.skill_max_calls_per_user_day,
             user_memory=settings.skill_user_memory,
             guardrail=guardrail,
+            input_guardrail=input_guardrail,
+            stream=settings.skill_stream,
+            progressive_after_s=settings.skill_progressive_after_s,
+            templates=dict(templates or {}),
         )
+
+    def template_for(self, locale: str) -> PromptTemplate:
+        """The companion prompt of the locale's language, else the default one."""
+        return self.templates.get(voice_for(locale).locale, self.template)
 
 
 class BedrockGuardrail:
@@ -166,6 +200,51 @@ class BedrockGuardrail:
             content=[{"text": {"text": text}}],
         )
         return bool(response.get("action") != "GUARDRAIL_INTERVENED")
+
+    def check_input(self, text: str) -> InputCheck:
+        """ApplyGuardrail on the child's words (source INPUT)."""
+        response = self.client.apply_guardrail(
+            guardrailIdentifier=self.guardrail_id,
+            guardrailVersion=self.version,
+            source="INPUT",
+            content=[{"text": {"text": text}}],
+        )
+        return input_check(response, text, care_topics=self.care_topics)
+
+    @property
+    def care_topics(self) -> frozenset[str]:
+        from .guardrail_policy import load_policy
+
+        return frozenset(t.name for t in load_policy().topics if t.care)
+
+
+def input_check(response: dict[str, Any], text: str, *, care_topics: frozenset[str]) -> InputCheck:
+    """An `InputCheck` from an ApplyGuardrail response on the child's words (pure)."""
+    if response.get("action") != "GUARDRAIL_INTERVENED":
+        return InputCheck("none", text)
+    outputs = response.get("outputs") or []
+    replaced = "".join(str(o.get("text", "")) for o in outputs)
+    blocked: list[str] = []
+    care = False
+    for assessment in response.get("assessments") or []:
+        for topic in (assessment.get("topicPolicy") or {}).get("topics", []):
+            if topic.get("action") == "BLOCKED":
+                blocked.append(f"topic:{topic.get('name')}")
+                care = care or topic.get("name") in care_topics
+        for item in (assessment.get("contentPolicy") or {}).get("filters", []):
+            if item.get("action") == "BLOCKED":
+                blocked.append(f"content:{item.get('type')}")
+        words = assessment.get("wordPolicy") or {}
+        for item in [*words.get("customWords", []), *words.get("managedWordLists", [])]:
+            if item.get("action") == "BLOCKED":
+                blocked.append("words")
+        pii = assessment.get("sensitiveInformationPolicy") or {}
+        for item in [*pii.get("piiEntities", []), *pii.get("regexes", [])]:
+            if item.get("action") == "BLOCKED":
+                blocked.append(f"pii:{item.get('type') or item.get('name')}")
+    if blocked or not replaced:
+        return InputCheck("blocked", "", care=care, message=replaced, reasons=tuple(blocked))
+    return InputCheck("anonymized", replaced, reasons=("pii",))
 
 
 def session_conversation_id(session_id: str) -> str:
@@ -213,12 +292,14 @@ def call_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
         raise DeadlineExceeded(f"call exceeded its {timeout_s:.2f} s deadline") from None
 
 
-def _fallback(status: ReplyStatus, calls: int, *, end: bool = False, **extra: Any) -> Reply:
-    line = LINES[status]
+def _fallback(
+    status: ReplyStatus, calls: int, voice: Voice = ENGLISH, *, end: bool = False, **extra: Any
+) -> Reply:
+    line = voice.fallbacks[status]
     return Reply(
         speech=ssml_escape(line),
         text=line,
-        reprompt=None if end else ssml_escape(REPROMPT),
+        reprompt=None if end else ssml_escape(voice.reprompt),
         status=status,
         calls_made=calls,
         end_session=end,
@@ -251,12 +332,52 @@ def _store(companion: Companion, messages: list[Message]) -> None:
             )
 
 
-def _ask_model(companion: Companion, prompt: Any, budget_s: float) -> tuple[ModelResult, float]:
-    started = time.perf_counter()
-    result = call_with_deadline(
-        lambda: companion.model.generate(prompt, deadline_s=budget_s), budget_s
-    )
-    return result, (time.perf_counter() - started) * 1000
+def _start_answer(companion: Companion, prompt: RenderedPrompt, budget_s: float) -> AnswerStream:
+    """The model's answer on a worker thread: streamed where the model can, else whole."""
+    from .models.bedrock_stream import StreamEvent, stream_text, supports_streaming
+
+    model = companion.model
+    if companion.stream and supports_streaming(model):
+        streamed = model
+        return AnswerStream.start(lambda: stream_text(streamed, prompt, budget_s))
+
+    def whole() -> list[StreamEvent]:
+        result = model.generate(prompt, deadline_s=budget_s)
+        return [
+            StreamEvent(
+                text=result.text or "",
+                stop_reason=result.stop_reason or "end_turn",
+                input_tokens=result.input_tokens,
+                output_tokens=result.output_tokens,
+            )
+        ]
+
+    return AnswerStream.start(whole)
+
+
+def _send_progressive(progress: Callable[[str], None], line: str) -> None:
+    """Send the progressive response on its own daemon thread: it never delays the turn."""
+
+    def send() -> None:
+        try:
+            progress(line)
+        except Exception as exc:  # a lost "let me think" costs nothing: log and go on
+            logger.info("progressive response failed", extra={"error": type(exc).__name__})
+
+    threading.Thread(target=send, name="parley-progressive", daemon=True).start()
+
+
+def _check_input(companion: Companion, words: str) -> InputCheck:
+    if companion.input_guardrail is None:
+        return InputCheck("none", words)
+    check = companion.input_guardrail
+    try:
+        return call_with_deadline(lambda: check(words), INPUT_GUARDRAIL_S)
+    except Exception as exc:
+        # Fail open here, closed on the answer: a disclosure must still reach a model
+        # told to send the child to a grown-up, and every answer is still checked.
+        logger.warning("input guardrail check failed", extra={"error": type(exc).__name__})
+        return InputCheck("none", words)
 
 
 def _guardrail_allows(companion: Companion, text: str, budget_s: float) -> bool:
@@ -270,23 +391,57 @@ def _guardrail_allows(companion: Companion, text: str, budget_s: float) -> bool:
         return False
 
 
-def reply(session: SessionInfo, utterance: str | None, companion: Companion) -> Reply:
-    """Answer one thing the child said; see the module docstring."""
+def _screened(
+    companion: Companion, text: str, locale: str, deadline: float
+) -> tuple[ReplyStatus, Any, tuple[str, ...]]:
+    """The screen, the locale's screen words and the guardrail on text to be spoken."""
+    screened = screen_output(text, max_chars=companion.max_answer_chars)
+    problems = (*screened.problems, *locale_unsafe_categories(screened.text, locale))
+    if problems:
+        return "screened", screened, tuple(problems)
+    if not _guardrail_allows(companion, screened.text, deadline - time.perf_counter()):
+        return "screened", screened, ("guardrail",)
+    return "answered", screened, ()
+
+
+def reply(
+    session: SessionInfo,
+    utterance: str | None,
+    companion: Companion,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> Reply:
+    """Answer one thing the child said; see the module docstring.
+
+    `progress(line)` sends Alexa a progressive response; it is called (on its own
+    thread) when the answer is not ready after `companion.progressive_after_s`.
+    """
     started = time.perf_counter()
     deadline = started + companion.deadline_s
+    voice = voice_for(session.locale)
     calls = session.calls_made
     if calls >= companion.max_calls_per_session:
-        return _fallback("session_limit", calls, end=True)
+        return _fallback("session_limit", calls, voice, end=True)
     words = clean_input(utterance)
     if not words:
-        return _fallback("no_input", calls)
+        return _fallback("no_input", calls, voice)
+    checked = _check_input(companion, words)
+    if checked.action == "blocked":
+        # Nothing of it is stored or sent on. A risk to the child gets "tell a grown-up"
+        # in the child's language; anything else a change of subject.
+        turn = _fallback("input_blocked", calls, voice, screen=checked.reasons)
+        if checked.care:
+            turn = dataclasses.replace(turn, speech=ssml_escape(voice.care), text=voice.care)
+        return dataclasses.replace(turn, total_ms=(time.perf_counter() - started) * 1000)
+    words = checked.text
 
     now = companion.clock()
     session_id = session_conversation_id(session.session_id)
     user_id = (
         user_conversation_id(session.user_id) if companion.user_memory and session.user_id else None
     )
-    window = companion.template.meta.history.messages
+    template = companion.template_for(session.locale)
+    window = template.meta.history.messages
     if user_id:
         # The user's conversation holds every session's turns: memory and daily count.
         recent = _load(
@@ -295,67 +450,90 @@ def reply(session: SessionInfo, utterance: str | None, companion: Companion) -> 
         since = now - timedelta(days=1)
         today = sum(1 for m in recent.messages if m.sender == CHILD and m.timestamp >= since)
         if today >= companion.max_calls_per_user_day:
-            return _fallback("user_limit", calls, end=True)
+            return _fallback("user_limit", calls, voice, end=True)
     else:
         recent = _load(companion.history, session_id, window)
 
-    prompt = companion.template.render_conversation(recent, utterance=words)
+    prompt = template.render_conversation(recent, utterance=words)
     budget = deadline - time.perf_counter()
     if companion.guardrail is not None:
         budget -= GUARDRAIL_RESERVE_S
+    model_deadline = time.perf_counter() + budget
     calls += 1
     child = [
         Message(conversation_id=cid, timestamp=now, sender=CHILD, text=words)
         for cid in filter(None, (session_id, user_id))
     ]
+    answer = _start_answer(companion, prompt, budget)
+    progressive = False
+    wait_first = companion.progressive_after_s
+    if (
+        progress is not None
+        and wait_first is not None
+        and wait_first < budget
+        and not answer.wait(wait_first)
+    ):
+        _send_progressive(progress, voice.thinking)
+        progressive = True
+    finished = answer.wait(model_deadline - time.perf_counter())
+    model_ms = (time.perf_counter() - started) * 1000
+    received = answer.text
+    first_text_ms = (
+        (answer.first_text_at - started) * 1000 if answer.first_text_at is not None else None
+    )
     screen_notes: tuple[str, ...] = ()
-    try:
-        result, model_ms = _ask_model(companion, prompt, budget)
-    except DeadlineExceeded:
-        status: ReplyStatus = "deadline"
-    except ThrottledError:
-        status = "throttled"
-    except Exception as exc:  # any model failure is spoken as a fallback, never raised
-        logger.warning("model call failed", extra={"error": type(exc).__name__})
-        status = "model_error"
-    else:
-        text = result.text
-        cut_off = result.stop_reason == "max_tokens"
+    status: ReplyStatus
+    text = ""
+    if finished and answer.error is None:
+        text = received
+        cut_off = answer.stop_reason == "max_tokens"
         if cut_off:
-            text = complete_sentences(text or "")  # cut off mid-answer: whole sentences only
-        screened = screen_output(text, max_chars=companion.max_answer_chars)
-        if cut_off and not text:
-            status = "model_error"  # nothing complete to say: ask again
-        elif not screened.ok:
-            status, screen_notes = "screened", screened.problems
-        elif not _guardrail_allows(companion, screened.text, deadline - time.perf_counter()):
-            status, screen_notes = "screened", ("guardrail",)
+            text = complete_sentences(text)  # cut off mid-answer: whole sentences only
+        status = "answered" if text or not cut_off else "model_error"
+    else:
+        # The deadline (or an error mid-answer): the complete sentences so far, if any.
+        text = complete_sentences(received)
+        if text:
+            status = "partial"
+        elif not finished or isinstance(answer.error, DeadlineExceeded):
+            status = "deadline"
+        elif isinstance(answer.error, ThrottledError):
+            status = "throttled"
         else:
-            status = "answered"
-    if status != "answered":
+            logger.warning("model call failed", extra={"error": type(answer.error).__name__})
+            status = "model_error"
+    screened = None
+    if status in ("answered", "partial"):
+        verdict, screened, screen_notes = _screened(companion, text, session.locale, deadline)
+        if verdict == "screened":
+            status = "screened"
+    extra: dict[str, Any] = {
+        "progressive": progressive,
+        "first_text_ms": first_text_ms,
+        "turns_shown": prompt.messages_shown,
+    }
+    if status not in ("answered", "partial") or screened is None:
         _store(companion, child)  # the child's words still give the next turn context
         elapsed = (time.perf_counter() - started) * 1000
-        return _fallback(
-            status, calls, screen=screen_notes, total_ms=elapsed, turns_shown=prompt.messages_shown
-        )
+        return _fallback(status, calls, voice, screen=screen_notes, total_ms=elapsed, **extra)
 
     answered_at = max(companion.clock(), now + timedelta(microseconds=1))
-    answer = [
+    said = [
         Message(conversation_id=m.conversation_id, timestamp=answered_at, sender=ASSISTANT,
                 text=screened.text)
         for m in child
     ]  # fmt: skip
-    _store(companion, [*child, *answer])
+    _store(companion, [*child, *said])
     return Reply(
         speech=screened.ssml,
         text=screened.text,
-        reprompt=ssml_escape(REPROMPT),
-        status="answered",
+        reprompt=ssml_escape(voice.reprompt),
+        status=status,
         calls_made=calls,
         model_ms=model_ms,
         screen=screened.changes,
-        input_tokens=result.input_tokens,
-        output_tokens=result.output_tokens,
+        input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens,
         total_ms=(time.perf_counter() - started) * 1000,
-        turns_shown=prompt.messages_shown,
+        **extra,
     )

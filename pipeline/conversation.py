@@ -7,12 +7,15 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
 from .normalise import normalised_text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # One message above this is refused at the edge; the prompt truncates far earlier.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -126,22 +129,26 @@ def parse_timestamp(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def truncate_text(text: str, max_chars: int) -> str:
+def truncate_text(
+    text: str, max_chars: int, *, match: Callable[[str], str] = normalised_text
+) -> str:
     """Cut an over-long message to its start and its end, with a marker the model sees.
 
     Padding written around a request, to push it out of the prompt, must not hide it:
     repeated filler is collapsed first; then the start and the end are kept, and from
-    the part in between, the sentences that carry payment or contact cues (a cut
+    the part in between, the passages that carry payment or contact cues (a cut
     keeping only the start let padded scams through; one keeping both ends lost a
-    request padded on both sides). A cut text is normalised first (`pipeline.normalise`):
-    a cue spelt with hidden or look-alike characters is still a cue.
+    request padded on both sides). A cut text is normalised first (`pipeline.normalise`),
+    and cues are looked for in `match` of each passage, the normalised matching copy:
+    a cue spelt with hidden, look-alike or decorated letters is still a cue, whatever
+    the normaliser changes in the text's length.
     """
     if len(text) <= max_chars:
         return text
     text = collapse_repeats(normalised_text(text))
     if len(text) <= max_chars:
         return text
-    kept = _cue_pieces(text, max_chars // 3, skip=max_chars // 3)
+    kept = _cue_pieces(text, max_chars // 3, skip=max_chars // 3, match=match)
     room = max_chars - sum(len(piece) for piece in kept)
     head = room // 2
     tail = room - head
@@ -172,34 +179,38 @@ _CUE = re.compile(
     r"|bonifico|acconto|soldi|conto)\b",
     re.IGNORECASE,
 )
-_CUE_CONTEXT = 100  # characters kept on each side of a cue
 _PIECE_CHARS = 300
+_PIECE_STRIDE = _PIECE_CHARS // 2  # half-overlapping: a cue of up to 150 characters is whole in one
 
 
-def _cue_pieces(text: str, budget: int, *, skip: int) -> list[str]:
-    """Passages of the text's middle around payment or contact cues, the densest first
+def cue_count(text: str, match: Callable[[str], str] = normalised_text) -> int:
+    """Payment or contact cues in a text, read on its normalised matching copy."""
+    return len(_CUE.findall(match(text)))
+
+
+def _cue_pieces(
+    text: str, budget: int, *, skip: int, match: Callable[[str], str] = normalised_text
+) -> list[str]:
+    """Passages of the text's middle with payment or contact cues, the densest first
     within the budget, returned in their order.
 
     The first and last `skip` characters are left out: the cut keeps about that much of
-    each end anyway. Linear in the text's length: one scan for cues, then pieces of at
-    most 300 characters.
+    each end anyway. The middle is read in half-overlapping passages of 300 characters,
+    each matched on `match(passage)`: a normaliser that changes lengths (entities,
+    decorated letters) needs no map back to the text. Linear in the text's length.
     """
     low, high = skip, len(text) - skip
-    spans: list[list[int]] = []
-    for match in _CUE.finditer(text, low, high):
-        start = max(low, match.start() - _CUE_CONTEXT)
-        end = min(high, match.end() + _CUE_CONTEXT)
-        if spans and start <= spans[-1][1]:
-            spans[-1][1] = end
-        else:
-            spans.append([start, end])
     scored = []
-    for start, end in spans:
-        for offset in range(start, end, _PIECE_CHARS):
-            piece = text[offset : min(end, offset + _PIECE_CHARS)]
-            scored.append((len(_CUE.findall(piece)), offset, piece))
-    chosen, used = [], 0
+    for offset in range(low, max(low + 1, high - _PIECE_STRIDE), _PIECE_STRIDE):
+        piece = text[offset : min(high, offset + _PIECE_CHARS)]
+        hits = len(_CUE.findall(match(piece)))
+        if hits:
+            scored.append((hits, offset, piece))
+    chosen: list[tuple[int, str]] = []
+    used = 0
     for _hits, offset, piece in sorted(scored, key=lambda item: (-item[0], item[1])):
+        if any(abs(offset - other) < _PIECE_CHARS for other, _ in chosen):
+            continue  # overlaps a passage already kept
         if used + len(piece) + 6 <= budget:  # 6: the " […] " between pieces
             chosen.append((offset, piece))
             used += len(piece) + 6

@@ -11,6 +11,9 @@ from .models.pricing import estimate_cost
 from .verdict import ParsedAnswer, Verdict, parse_answer, parse_text_answer, verdict_tool_schema
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+    from datetime import datetime
+
     from .conversation import Conversation
     from .models import ChatModel
     from .prompts import PromptTemplate, RenderedPrompt
@@ -64,15 +67,26 @@ def build_verdict(
     )
 
 
-def assess(conversation: Conversation, template: PromptTemplate, model: ChatModel) -> Verdict:
+def assess(
+    conversation: Conversation,
+    template: PromptTemplate,
+    model: ChatModel,
+    *,
+    pinned: Collection[datetime] = (),
+    risk_note: str | None = None,
+) -> Verdict:
     """Render the prompt over the conversation's window, call the model, parse a Verdict.
 
-    Model errors propagate (`ModelError.retryable` tells the caller what to do); an
-    answer that cannot be parsed is an `undetermined` verdict, never a silent 0.
+    `pinned` messages stay in the window (earlier messages that carried risk) and
+    `risk_note` tells the model of a standing flag (`pipeline.risk`), for templates
+    that show it. Model errors propagate (`ModelError.retryable` tells the caller what
+    to do); an answer that cannot be parsed is an `undetermined` verdict, never a silent 0.
     """
     if not conversation.messages:
         raise InputError(f"conversation {conversation.id!r} is empty")
-    prompt = template.render_conversation(conversation)
+    # Only a standing flag adds the variable: a template shows its line when it is defined.
+    notes = {"risk_note": risk_note} if risk_note else {}
+    prompt = template.render_conversation(conversation, pinned=pinned, **notes)
     schema = verdict_tool_schema() if prompt.output == "verdict" else None
     started = time.perf_counter()
     result = model.generate(prompt, schema=schema)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -20,12 +20,14 @@ from jinja2 import StrictUndefined, TemplateError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .conversation import LONE_SURROGATE, Conversation, truncate_text
+from .conversation import LONE_SURROGATE, Conversation, Message, truncate_text
 from .errors import ConfigError, InputError
 from .normalise import DEFAULT_IGNORABLE, normalise
 from .verdict import new_answer_nonce
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from mypy_boto3_s3 import S3Client
 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.DOTALL)
@@ -142,21 +144,38 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4)
 
 
-def fit_budget(conversation: Conversation, window: HistoryWindow) -> Conversation:
+def message_tokens(message: Message, window: HistoryWindow) -> int:
+    """What one message costs of the window's token budget, as shown (cut, with its tag)."""
+    return estimate_tokens(message.text[: window.max_message_chars]) + 8
+
+
+def fit_budget(
+    conversation: Conversation, window: HistoryWindow, pinned: Collection[datetime] = ()
+) -> Conversation:
     """Newest `window.messages` messages, then drop the oldest until the budget holds.
 
-    The newest message is always kept: it is the one being judged.
+    The newest message is always kept: it is the one being judged. Messages `pinned`
+    by timestamp (earlier messages that carried risk, `pipeline.windows`) are kept
+    besides, in what budget the window's own messages leave: they never push one out.
     """
-    recent = conversation.window(window.messages)
-    kept: list = []
+    messages = conversation.messages
+    last = len(messages) - 1
+    own = [i for i, m in enumerate(messages) if i == last or m.timestamp not in pinned]
+    kept: list[int] = []
     used = 0
-    for message in reversed(recent.messages):
-        cost = estimate_tokens(message.text[: window.max_message_chars]) + 8
+    for i in reversed(own[-window.messages :]):
+        cost = message_tokens(messages[i], window)
         if kept and used + cost > window.token_budget:
             break
-        kept.append(message)
+        kept.append(i)
         used += cost
-    return recent.model_copy(update={"messages": tuple(reversed(kept))})
+    for i in reversed(range(last)):
+        if messages[i].timestamp in pinned and i not in kept:
+            cost = message_tokens(messages[i], window)
+            if used + cost <= window.token_budget:
+                kept.append(i)
+                used += cost
+    return conversation.model_copy(update={"messages": tuple(messages[i] for i in sorted(kept))})
 
 
 class PromptTemplate:
@@ -226,14 +245,17 @@ class PromptTemplate:
             nonce=variables["answer_nonce"],
         )
 
-    def render_conversation(self, conversation: Conversation, **extra: Any) -> RenderedPrompt:
+    def render_conversation(
+        self, conversation: Conversation, *, pinned: Collection[datetime] = (), **extra: Any
+    ) -> RenderedPrompt:
         """Normalise messages, window by the front matter, truncate long ones, render.
 
         Messages are normalised first (`pipeline.normalise`): hidden characters never
         reach the model, look-alike letters reach it as the letters they imitate, and a
         message that had either starts with a marker saying how many (obfuscation is
         evidence). `RenderedPrompt.conversation` holds the messages as shown, without
-        the markers; `RenderedPrompt.obfuscation` the counts.
+        the markers; `RenderedPrompt.obfuscation` the counts. `pinned` messages stay
+        in the window within its token budget (`fit_budget`).
         """
         window = self.meta.history
         normalised = [normalise(m.text) for m in conversation.messages]
@@ -245,8 +267,9 @@ class PromptTemplate:
                 )
             }
         )
-        fitted = fit_budget(clean, window)
-        found = normalised[len(normalised) - len(fitted.messages) :]
+        fitted = fit_budget(clean, window, pinned)
+        position = {id(m): i for i, m in enumerate(clean.messages)}
+        found = [normalised[position[id(m)]] for m in fitted.messages]
         shown = fitted.model_copy(
             update={
                 "messages": tuple(

@@ -4,9 +4,14 @@
 `pipeline.normalise` so that hidden and look-alike characters cannot disguise a word,
 tags and markdown removed, controls dropped, whitespace collapsed, length capped at a
 sentence end) and fails it
-when it holds a URL, a phone number, an e-mail address or a word from a small list
-of things a 3-5 year old should not hear. The word list is a floor, not a
-guarantee: Bedrock Guardrails (when configured) and the prompt do the real work.
+when it holds a URL, a phone number, an e-mail address, a word from a small list
+of things a 3-5 year old should not hear, or a dangerous instruction (keep a secret
+from your grown-ups, play with matches or knives, climb out of a window, take
+medicine, drink cleaning things, use the stove, go in the water alone, meet a
+stranger) in any wording the patterns know. A warning or a grown-up's job ("never
+touch the matches", "let's ask a grown-up to help with the oven") passes. The lists
+are a floor, not a guarantee: Bedrock Guardrails (when configured) and the prompt do
+the real work.
 `ssml_escape` makes any text safe inside `<speak>`.
 """
 
@@ -55,6 +60,117 @@ _UNSAFE = re.compile(
     r"\b(?:" + "|".join(re.escape(t) for terms in UNSAFE_TERMS.values() for t in terms) + r")\b",
     re.IGNORECASE,
 )
+
+
+# Dangerous instructions: a verb aimed at a dangerous thing, within a few words. Each is
+# judged on its own clause: a negation or a grown-up before it ("don't", "never", "ask a
+# grown-up to", "only grown-ups") makes it a warning, not an instruction.
+_FEW = r"(?:\s+\S+){0,6}?\s+"  # up to six words between the verb and the thing
+_DANGER: dict[str, tuple[str, ...]] = {
+    "secrecy": (
+        r"\bour (?:little |special |big |own )?secret\b",
+        r"\bmy (?:little|special|big) secret\b",
+        r"\b(?:don'?t|do not|never|no need to|you don'?t have to|not) (?:tell|say to|ask)"
+        r"(?: \S+){0,2}? (?:mummy|mommy|mum|mom|mama|daddy|dad|papa|parents?|grown ?-?ups?"
+        r"|teacher|nanny|granny|grandma|grandpa)\b",
+        r"\b(?:keep|keeping) (?:it|this|that|me) (?:a )?(?:secret|quiet|between us|hidden)\b",
+        r"\bbetween (?:you and me|us two|me and you|just us)\b",
+        r"\b(?:nobody|no one|mummy|mommy|mum|mom|daddy|dad|your parents) (?:needs|has|have)"
+        r" to know\b",
+        r"\b(?:mummy|mommy|mum|mom|daddy|dad|your parents|your grown ?-?ups?|they)"
+        r" (?:doesn'?t|does not|don'?t|do not|won'?t|will not) (?:need|have) to know\b",
+    ),
+    "fire": (
+        r"\b(?:play|playing|light|strike|use|get|grab|take|find|try|hold|touch|fetch)"
+        + _FEW
+        + r"(?:matches|match|lighters?|fire|candles?|fireworks?)\b",
+        r"\bmake (?:a )?(?:fire|flame)\b",
+    ),
+    "sharp": (
+        r"\b(?:play|playing|use|get|grab|take|hold|touch|pick up|fetch|cut|try|run)"
+        + _FEW
+        + r"(?:knife|knives|scissors|razors?|blades?|sharp things?|saw|needles?)\b",
+    ),
+    "heights": (
+        r"\b(?:climb|climbing|jump|jumping|lean|leaning|crawl|go|hang|sit|stand)"
+        r"(?: \S+){0,2}? (?:out of|out|through|onto|on|up to|over) (?:the |that |your |a )?"
+        r"(?:big |open |bedroom )?(?:windows?|window ?sills?|balcony|roof|railings?)\b",
+        r"\bopen (?:the |that |your |a )?windows? (?:and|then) (?:climb|jump|lean|go)\b",
+    ),
+    "medicine": (
+        r"\b(?:take|eat|swallow|try|have|chew|drink|open)"
+        + _FEW
+        + r"(?:medicines?|pills?|tablets?|capsules?|vitamins?|cough syrup|painkillers?)\b",
+    ),
+    "chemicals": (
+        r"\b(?:drink|taste|eat|sip|lick|mix|try|spray|swallow|open|play)"
+        + _FEW
+        + r"(?:bleach|cleaners?|cleaning (?:stuff|things|spray|liquid|products?)|detergent"
+        r"|washing(?: -| )?up liquid|dishwasher tablets?|laundry pods?|washing pods?"
+        r"|pods|polish|shampoo|perfume|petrol|paint thinner)\b",
+        r"\bunder the (?:kitchen )?sink\b(?=.{0,40}\b(?:drink|taste|eat|open|play)\b)",
+    ),
+    "heat": (
+        r"\b(?:turn on|switch on|turn up|light|touch|use|open|cook on|play with|put your"
+        r" hands? on|lean on)"
+        + r"(?:\s+\S+){0,3}?\s+"
+        + r"(?:stove|oven|hob|cooker|burners?|kettle|iron|toaster|fireplace|heater|grill)\b",
+    ),
+    "water": (
+        r"\b(?:go|get|jump|swim|play|climb|paddle|dive|run)(?: \S+){0,2}? (?:in|into|in to)"
+        r" (?:the |a |that )?(?:bath|bathtub|pool|pond|river|lake|sea|water|canal|stream)"
+        r"\b(?=[^.!?]{0,40}\b(?:by yourself|on your own|alone|without (?:a |your )?grown"
+        r"|nobody|no one|no grown))",
+        r"\b(?:by yourself|on your own|alone|without (?:a |your )?grown ?-?ups?)[^.!?]{0,30}"
+        r"\b(?:bath|bathtub|pool|pond|river|lake|sea|canal)\b",
+        r"\b(?:fill|run) (?:the |a )?bath\b",
+    ),
+    "strangers": (
+        r"\b(?:meet|meeting|visit) (?:me|him|her|them|up|a stranger|strangers|someone|somebody"
+        r"|a man|a lady|your (?:new |online |internet )?friend|people)\b",
+        r"\b(?:go|goes|going|walk|ride|leave) (?:off |away )?with (?:the |a |that )?(?:\S+ )?"
+        r"(?:stranger|man|lady|woman|person|someone|somebody|people|him|her|them)\b",
+        r"\bget in(?:to)? (?:the |a |his |her |their |that )?(?:car|van|truck)\b",
+        r"\b(?:open|answer) the door (?:to|for)\b",
+        r"\b(?:tell|give|send) (?:him|her|them|the stranger|that person|your (?:online |"
+        r"internet )?friend) (?:your|where you)\b",
+        r"\bsend (?:him|her|them|me) (?:a )?(?:photos?|pictures?|selfies?)\b",
+    ),
+}
+# A clause is cut at a sentence end, a comma or a semicolon, and at "and"/"but"/"or".
+_CLAUSE_START = re.compile(r"(?:[.!?;,:]|\b(?:and|but|or|because|so|then)\b)\s*")
+# Before the instruction in its clause: a negation or a grown-up doing it makes it safe.
+_SAFE_BEFORE = re.compile(
+    r"\b(?:don'?t|do not|never|not|no|mustn'?t|must not|shouldn'?t|should not|can'?t|cannot"
+    r"|won'?t|isn'?t|aren'?t|without|stop|only|grown ?-?ups?|adults?|mummy|mommy|mum|mom|daddy"
+    r"|dad|parents?|teacher|doctor|ask|asking|help|helps|if|when|too|never ever)\b"
+)
+_DANGER_RE = {
+    name: [re.compile(p, re.IGNORECASE) for p in patterns] for name, patterns in _DANGER.items()
+}
+
+
+def _clause_before(text: str, start: int) -> str:
+    """The words of the clause before position `start`."""
+    head = text[:start]
+    cuts = [m.end() for m in _CLAUSE_START.finditer(head)]
+    return head[cuts[-1] :] if cuts else head
+
+
+def dangerous_instructions(text: str) -> list[str]:
+    """Kinds of dangerous instruction in text (each at most once), by `_DANGER`: a verb
+    aimed at a dangerous thing that no negation or grown-up comes before in its clause."""
+    normal = text.replace("\u2019", "'").lower()
+    found = []
+    for name, patterns in _DANGER_RE.items():
+        for pattern in patterns:
+            if any(
+                not _SAFE_BEFORE.search(_clause_before(normal, m.start()))
+                for m in pattern.finditer(normal)
+            ):
+                found.append(name)
+                break
+    return found
 
 
 @dataclass(frozen=True)
@@ -155,6 +271,7 @@ def screen_output(text: str | None, *, max_chars: int = MAX_ANSWER_CHARS) -> Scr
     # must not hide what came after it.
     matched = normalised_text(cleaned)
     problems = [*find_contacts(matched), *unsafe_categories(matched)]
+    problems += [d for d in dangerous_instructions(matched) if d not in problems]
     if not capped:
         problems.append("empty")
     return ScreenResult(text=capped, problems=tuple(problems), changes=tuple(changes))

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     verdicts_table: str | None = Field(None, description="DynamoDB table for verdicts")
     verdicts_sqlite: str | None = Field(None, description="SQLite file for verdicts (local runs)")
     event_bus: str | None = Field(None, description="EventBridge bus name for verdict events")
+    risk_table: str | None = Field(
+        None,
+        description="DynamoDB table for conversations' risk states (pipeline.risk); local"
+        " runs keep them in the verdicts' SQLite file",
+    )
 
     region: str = Field("us-east-1", description="AWS region for Bedrock and DynamoDB")
     bedrock_endpoint_url: str | None = Field(None, description="Bedrock Runtime endpoint override")
@@ -75,6 +80,12 @@ class Settings(BaseSettings):
     )
     skill_max_calls_per_user_day: int = Field(
         200, ge=1, description="model calls per user in 24 h (counted with skill_user_memory)"
+    )
+    skill_stream: bool = Field(
+        True, description="stream the companion's answer (ConverseStream) where the model can"
+    )
+    skill_progressive_after_s: float | None = Field(
+        1.0, gt=0, description="send Alexa a progressive response when no answer after this"
     )
     guardrail_id: str | None = Field(None, description="Bedrock guardrail for the skill's answers")
     guardrail_version: str = Field("DRAFT", description="version of that guardrail")

@@ -103,6 +103,11 @@ class Verdict(BaseModel):
     edited: bool = Field(
         False, description="the judged messages include one whose text was edited (MODIFY)"
     )
+    held: bool = Field(
+        False,
+        description="judged clean while the conversation's flag stands (pipeline.risk):"
+        " published as held, never as cleared",
+    )
     message_digests: tuple[str, ...] = Field(
         (), description="a hash per judged message (Conversation.message_digests), in order"
     )
@@ -111,7 +116,9 @@ class Verdict(BaseModel):
     def event_type(self) -> str:
         if self.status == "undetermined" or self.suspicious is None:
             return "parley.conversation.undetermined"
-        return "parley.conversation.flagged" if self.suspicious else "parley.conversation.cleared"
+        if self.suspicious:
+            return "parley.conversation.flagged"
+        return "parley.conversation.held" if self.held else "parley.conversation.cleared"
 
 
 class ParsedAnswer(BaseModel):

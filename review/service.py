@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pipeline.risk import record_review, withdraw_review
 from pipeline.sinks import StoredVerdict, VerdictKey
 from pipeline.verdict import Category, Verdict
 
@@ -39,6 +40,7 @@ from .team import TeamConfig
 
 if TYPE_CHECKING:
     from pipeline.history import HistoryStore
+    from pipeline.risk import RiskStore
     from pipeline.sinks import EventSink
 
 logger = logging.getLogger("parley.review")
@@ -75,6 +77,8 @@ class ReviewService:
     window_of: Callable[[str], int | None] = lambda _: None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     team: TeamConfig = field(default_factory=TeamConfig)
+    # Conversations' risk states (pipeline.risk): a decision is what lowers a flag.
+    risk: RiskStore | None = None
 
     def page(
         self,
@@ -164,6 +168,15 @@ class ReviewService:
             model_id=stored.verdict.model_id,
         )
         self.decisions.record(decision)
+        moves_risk = role != "second"  # a second review measures agreement, nothing more
+        if (
+            self.risk is not None
+            and moves_risk
+            and (label == "scam" or decision.verdict_kind == "flagged")
+        ):
+            # A scam is confirmed from any verdict; only a flagged one's review lifts a flag.
+            at = stored.verdict.last_message_at
+            record_review(self.risk, key.pk, label, decision.decided_at, at)
         logger.info(
             "decision stored",
             extra={"conversation_id": key.pk, "label": label, "note_chars": len(note)},
@@ -195,6 +208,8 @@ class ReviewService:
 
     def undo(self, key: VerdictKey, decision_id: str, reviewer: str) -> Decision:
         undone = self.decisions.undo(key, decision_id, reviewer, self.clock())
+        if self.risk is not None and undone.verdict_kind == "flagged" and undone.role != "second":
+            withdraw_review(self.risk, key.pk, self.clock())
         announce(undone, self.events, withdrawn=True)
         enforce(undone, self.events, withdrawn=True)
         logger.info("decision withdrawn", extra={"conversation_id": key.pk})

@@ -174,6 +174,14 @@ def build_service(
         from pipeline.sinks import EventBridgeSink
 
         events = EventBridgeSink(settings.event_bus, client=client("events"))
+    from pipeline.risk import open_risk_store
+
+    # Reviewers' decisions are what lower a conversation's flag (pipeline.risk).
+    risk = open_risk_store(
+        table=settings.risk_table,
+        sqlite=where if kind == "sqlite" else None,
+        client=client("dynamodb") if settings.risk_table else None,
+    )
     team = TeamConfig(
         secret=secret,
         double_rate=review.double_rate,
@@ -193,4 +201,5 @@ def build_service(
         events=events,
         metrics=DecisionMetrics() if metrics else None,
         window_of=prompt_windows(settings),
+        risk=risk,
     )

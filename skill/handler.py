@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
 from ask_sdk_core.exceptions import AskSdkException, SerializationException
-from ask_sdk_core.skill_builder import SkillBuilder
+from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_core.utils import get_slot, is_intent_name, is_request_type
 from ask_sdk_model import RequestEnvelope
 from ask_sdk_model.ui import SimpleCard
@@ -31,10 +31,12 @@ from aws_lambda_powertools import Logger
 from pipeline import snapstart
 from pipeline.assistant import REPROMPT, Companion, SessionInfo, forget_session, reply
 from pipeline.errors import InputError, ParleyError
+from pipeline.locales import ENGLISH, Voice, voice_for
 from pipeline.redact import install_redaction
 from pipeline.screen import ssml_escape
 
 from . import intents
+from .directives import BoundedApiClient, progressive_sender
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from ask_sdk_core.handler_input import HandlerInput
     from ask_sdk_core.skill import CustomSkill
     from ask_sdk_model import Response
+    from ask_sdk_model.services import ApiClient
 
     from pipeline.history import HistoryStore
     from pipeline.models import ChatModel
@@ -55,21 +58,15 @@ CARD_TITLE = "Pip"
 # Session attribute counting model calls (Alexa echoes session attributes back).
 CALLS_ATTRIBUTE = "parley_model_calls"
 
-LAUNCH_LINE = "Hi, I'm Pip! I love silly stories and big ideas. What would you like to talk about?"
-HELP_LINE = (
-    "I'm Pip, and I love to chat! You can say things like: tell Pip about dinosaurs, or: "
-    "can I have a biscuit. When you're finished, just say stop."
-)
-GOODBYE_LINE = "Bye bye! That was fun. Talk soon!"
-YES_LINE = "Hooray! Tell me more: what shall we talk about?"
-NO_LINE = "Okay! What would you like to talk about instead?"
-FALLBACK_LINE = (
-    "Hmm, I didn't understand that one. You can say: tell Pip, and then anything you like!"
-)
-HOME_LINE = "Okay, let's start again from the beginning! What would you like to talk about?"
-ERROR_LINE = (
-    "Oh dear, something went wobbly in my head and I missed that. Can you say it one more time?"
-)
+# The English lines (pipeline.locales has every language's).
+LAUNCH_LINE = ENGLISH.launch
+HELP_LINE = ENGLISH.help
+GOODBYE_LINE = ENGLISH.goodbye
+YES_LINE = ENGLISH.yes
+NO_LINE = ENGLISH.no
+FALLBACK_LINE = ENGLISH.not_understood
+HOME_LINE = ENGLISH.home
+ERROR_LINE = ENGLISH.error
 
 
 class ForeignSkillError(ParleyError):
@@ -115,11 +112,12 @@ def _respond(
     *,
     status: str,
     end_session: bool = False,
-    reprompt: str | None = REPROMPT,
+    reprompt: str | None = None,
     card: bool = False,
     **log_fields: Any,
 ) -> Response:
     """Speak plain `text` (escaped here), reprompt unless the session ends, log sizes."""
+    reprompt = reprompt or _voice(handler_input).reprompt or REPROMPT
     builder = handler_input.response_builder.speak(ssml_escape(text))
     if card:
         builder.set_card(SimpleCard(title=CARD_TITLE, content=text))
@@ -138,6 +136,11 @@ def _forget(handler_input: HandlerInput, companion: Companion) -> dict[str, Any]
         return {}
     deleted = forget_session(companion, session.session_id)
     return {"turns_deleted": deleted}
+
+
+def _voice(handler_input: HandlerInput) -> Voice:
+    """The language of the request (`request.locale`), en-US when absent or unknown."""
+    return voice_for(getattr(handler_input.request_envelope.request, "locale", None))
 
 
 def _as_count(value: Any) -> int:
@@ -160,6 +163,7 @@ class SpokenLineHandler(AbstractRequestHandler):
         end_session: bool = False,
         status: str = "built_in",
     ) -> None:
+        # `line` is a `Voice` field name ("launch") or, for one language only, the text.
         self.line = line
         self.intent_names = intent_names
         self.request_type = request_type
@@ -171,8 +175,19 @@ class SpokenLineHandler(AbstractRequestHandler):
             return bool(is_request_type(self.request_type)(handler_input))
         return any(is_intent_name(name)(handler_input) for name in self.intent_names)
 
+    def text(self, handler_input: HandlerInput) -> str:
+        """The line in the request's language."""
+        voice = _voice(handler_input)
+        known = self.line in Voice.__dataclass_fields__
+        return str(getattr(voice, self.line)) if known else self.line
+
     def handle(self, handler_input: HandlerInput) -> Response:
-        return _respond(handler_input, self.line, status=self.status, end_session=self.end_session)
+        return _respond(
+            handler_input,
+            self.text(handler_input),
+            status=self.status,
+            end_session=self.end_session,
+        )
 
 
 class GoodbyeHandler(SpokenLineHandler):
@@ -187,7 +202,10 @@ class GoodbyeHandler(SpokenLineHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         forgotten = _forget(handler_input, self.companion)
-        return _respond(handler_input, self.line, status=self.status, end_session=True, **forgotten)
+        return _respond(
+            handler_input, self.text(handler_input), status=self.status, end_session=True,
+            **forgotten,
+        )  # fmt: skip
 
 
 class ChatIntentHandler(AbstractRequestHandler):
@@ -209,9 +227,10 @@ class ChatIntentHandler(AbstractRequestHandler):
             session_id=session.session_id,
             user_id=session.user.user_id if session.user is not None else None,
             calls_made=_as_count(attributes.get(CALLS_ATTRIBUTE)),
+            locale=_voice(handler_input).locale,
         )
         words = slot.value if slot is not None else None
-        turn = reply(info, words, self.companion)
+        turn = reply(info, words, self.companion, progress=progressive_sender(handler_input))
         attributes[CALLS_ATTRIBUTE] = turn.calls_made
         handler_input.attributes_manager.session_attributes = attributes
         builder = handler_input.response_builder.speak(turn.speech)
@@ -232,6 +251,9 @@ class ChatIntentHandler(AbstractRequestHandler):
             turn_ms=round(turn.total_ms, 1),
             turns_shown=turn.turns_shown,
             screen=list(turn.screen),
+            progressive=turn.progressive,
+            first_text_ms=round(turn.first_text_ms, 1) if turn.first_text_ms is not None else None,
+            locale=info.locale,
             **forgotten,
         )
         return builder.response
@@ -274,7 +296,7 @@ class CatchAllExceptionHandler(AbstractExceptionHandler):
             "handler failed",
             extra={**_request_fields(handler_input), "error": type(exception).__name__},
         )
-        return _respond(handler_input, ERROR_LINE, status="error")
+        return _respond(handler_input, _voice(handler_input).error, status="error")
 
 
 # ---------------------------------------------------------------------------- build
@@ -295,6 +317,21 @@ def _aws_client(service: str, settings: Settings, *, read_timeout: float) -> Any
         settings.bedrock_endpoint_url if service == "bedrock-runtime" else settings.aws_endpoint_url
     )
     return aws.client(service, region_name=settings.region, endpoint_url=endpoint, config=config)
+
+
+def _locale_templates(store: Any) -> dict[str, PromptTemplate]:
+    """Each other language's companion prompt; one the store lacks is logged and that
+    language is answered with the default prompt."""
+    from pipeline.locales import VOICES
+
+    templates = {}
+    for voice in VOICES.values():
+        if voice.prompt:
+            try:
+                templates[voice.locale] = store.get(voice.prompt)
+            except InputError:
+                logger.warning("companion prompt missing", extra={"locale": voice.locale})
+    return templates
 
 
 def build_companion(
@@ -326,11 +363,22 @@ def build_companion(
         if reference.startswith("bedrock:"):
             options = {"region": settings.region, "endpoint_url": settings.bedrock_endpoint_url}
         model = resolve(reference, **options)
+    input_guardrail = None
     if guardrail is None and settings.guardrail_id:
         client = _aws_client("bedrock-runtime", settings, read_timeout=1.0)
-        guardrail = BedrockGuardrail(client, settings.guardrail_id, settings.guardrail_version)
+        bedrock = BedrockGuardrail(client, settings.guardrail_id, settings.guardrail_version)
+        guardrail, input_guardrail = bedrock, bedrock.check_input
+    elif isinstance(guardrail, BedrockGuardrail):
+        input_guardrail = guardrail.check_input
+    templates = _locale_templates(open_prompt_store(settings.prompts))
     return Companion.from_settings(
-        settings, model=model, template=template, history=history, guardrail=guardrail
+        settings,
+        model=model,
+        template=template,
+        history=history,
+        guardrail=guardrail,
+        input_guardrail=input_guardrail,
+        templates=templates,
     )
 
 
@@ -342,6 +390,7 @@ def build_skill(
     template: PromptTemplate | None = None,
     guardrail: Callable[[str], bool] | None = None,
     companion: Companion | None = None,
+    api_client: ApiClient | None = None,
 ) -> CustomSkill:
     """The skill with every handler; dependencies not given are built from settings."""
     from pipeline.settings import get_settings
@@ -351,18 +400,19 @@ def build_skill(
         companion = build_companion(
             settings, model=model, history=history, template=template, guardrail=guardrail
         )
-    builder = SkillBuilder()
+    # The API client sends progressive responses (Alexa's directive service).
+    builder = CustomSkillBuilder(api_client=api_client or BoundedApiClient())
     # Requests whose application id differs raise AskSdkException before any handler runs.
     builder.skill_id = settings.skill_id  # type: ignore[assignment]  # typed None in the SDK
     for handler in (
-        SpokenLineHandler(LAUNCH_LINE, request_type=intents.LAUNCH_REQUEST, status="launch"),
+        SpokenLineHandler("launch", request_type=intents.LAUNCH_REQUEST, status="launch"),
         ChatIntentHandler(companion),
-        SpokenLineHandler(HELP_LINE, intent_names=(intents.HELP,)),
-        GoodbyeHandler(GOODBYE_LINE, companion, intent_names=(intents.CANCEL, intents.STOP)),
-        SpokenLineHandler(YES_LINE, intent_names=(intents.YES,)),
-        SpokenLineHandler(NO_LINE, intent_names=(intents.NO,)),
-        SpokenLineHandler(FALLBACK_LINE, intent_names=(intents.FALLBACK,)),
-        SpokenLineHandler(HOME_LINE, intent_names=(intents.NAVIGATE_HOME,)),
+        SpokenLineHandler("help", intent_names=(intents.HELP,)),
+        GoodbyeHandler("goodbye", companion, intent_names=(intents.CANCEL, intents.STOP)),
+        SpokenLineHandler("yes", intent_names=(intents.YES,)),
+        SpokenLineHandler("no", intent_names=(intents.NO,)),
+        SpokenLineHandler("not_understood", intent_names=(intents.FALLBACK,)),
+        SpokenLineHandler("home", intent_names=(intents.NAVIGATE_HOME,)),
         SessionEndedHandler(companion),
     ):
         builder.add_request_handler(handler)

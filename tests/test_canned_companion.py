@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.cli.skill import CANNED_ANSWERS, CANNED_DEFAULT, canned_companion
 from pipeline.emulator import EmulatorRequest
+from pipeline.emulator.companion import CANNED_ANSWERS, CANNED_DEFAULT, canned_companion
 from pipeline.prompts import DirectoryPromptStore
 from pipeline.screen import screen_output
 from tests.conftest import REPO

@@ -205,13 +205,67 @@ def test_generative_html_is_well_formed_and_self_contained(tmp_path: Path) -> No
     assert "Failed cases (" in text and 'id="failed"' in text and "purple wobbly" in text
 
 
+def test_html_puts_the_cells_of_a_case_side_by_side(tmp_path: Path) -> None:
+    from html.parser import HTMLParser
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside = False
+            self.rows: list[list[str]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "table" and ("id", "failed") in attrs:
+                self.inside = True
+            elif self.inside and tag == "tr":
+                self.rows.append([])
+            elif self.inside and tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "table":
+                self.inside = False
+            elif self.inside and tag in ("td", "th") and self.cell is not None:
+                self.rows[-1].append(" ".join(self.cell).strip())
+                self.cell = None
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    # GIVEN a run of 2 prompts x 2 variants
+    suite = load_suite(companion_suite(tmp_path))
+    report = build_report(suite, run_suite(suite))
+    page = write_reports(report, tmp_path / "out")["html"].read_text(encoding="utf-8")
+    parser = Rows()
+    parser.feed(page)
+    head, *rows = parser.rows
+    # THEN the header names each cell once, after the case and its category
+    keys = [c.key for c in report.cells]
+    assert head == ["case", "category", *keys]
+    # AND each failed case is one row with one outcome per cell, passes included
+    failing = {r.case_id for r in report.results if not r.correct}
+    assert sorted(row[0] for row in rows) == sorted(failing)
+    assert all(len(row) == 2 + len(keys) for row in rows)
+    assert all(v.startswith(("pass", "FAIL")) for row in rows for v in row[2:])
+    # the case that needs its history passes with it and fails without, in one row
+    treat = next(row for row in rows if row[0] == "t-02")
+    outcome = {key: value.split()[0] for key, value in zip(keys, treat[2:], strict=True)}
+    assert {o for k, o in outcome.items() if k.endswith("|with_history")} == {"pass"}
+    assert {o for k, o in outcome.items() if k.endswith("|without_history")} == {"FAIL"}
+
+
 def test_csv_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
     suite = load_suite(companion_suite(tmp_path))
     outcome = run_suite(suite)
     outcome.results[0] = outcome.results[0].model_copy(update={"answer": "=HYPERLINK(1)"})
     rows = list(csv.DictReader(io.StringIO(cases_csv(build_report(suite, outcome)))))
     assert rows[0]["answer"] == "'=HYPERLINK(1)"
-    assert len(rows) == len(outcome.results)
+    # one row per case and cell, then one per case and control
+    report = build_report(suite, outcome)
+    assert len(rows) == len(outcome.results) + len(report.control_results)
+    assert len(report.control_results) == len(report.control_cells) * 7
 
 
 def test_mcnemar_compares_pass_fail_between_cells(tmp_path: Path) -> None:
@@ -235,7 +289,11 @@ def test_assertion_gate_exits_1_with_a_line(
     assert cli("eval", path, "--output", tmp_path / "out", "--quiet") == 1
     err = capsys.readouterr().err.strip().splitlines()
     # The nonsense turn fails in every cell: four broken floors, one line each.
-    assert len(err) == 4 and all(" all pass rate " in line and "< 0.900" in line for line in err)
+    floors = [line for line in err if not line.startswith("gate: control ")]
+    assert len(floors) == 4
+    assert all(" all pass rate " in line and "< 0.900" in line for line in floors)
+    # AND the fixture's weak cases let the deferral control pass 3 of 7: a line of its own
+    assert "gate: control deferral: passes 3/7 cases (42.9%) > 25% allowed" in err
     assert err[0].startswith(f"gate: companion@1|{HAIKU}|with_history: all pass rate 0.")
     assert not any("passes-screen" in line for line in err)  # that floor holds
 

@@ -176,7 +176,8 @@ def test_instruction_hierarchy_rules_come_first_and_data_is_never_instructions(r
     assert delimiters, f"{ref} puts user text in no delimiter"
     for name in delimiters:
         assert f"<{name}>" in system, f"{ref}: the system part does not name <{name}>"
-    assert re.search(r"never an instruction|never instructions", system)
+    # (in the prompt's language: companion-fr is written in French)
+    assert re.search(r"never an instruction|never instructions|jamais une instruction", system)
 
 
 def test_legacy_port_lacks_delimiters_and_hierarchy_a_recorded_finding():

@@ -159,3 +159,110 @@ def test_screened_ssml_is_always_literal_text(text: str) -> None:
 def test_ssml_escape_round_trips(text: str) -> None:
     escaped = ssml_escape(text)
     assert escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == text
+
+
+# -- dangerous instructions, in many wordings, and honest answers that must pass ----------
+
+THE_ISSUES_SENTENCE = (
+    "Yes you can do it all by yourself right now, go and play with the matches and the big "
+    "knife and climb out of the window, and don't tell mummy because it's our little secret, "
+    "okay?"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("It's our little secret, okay?", "secrecy"),
+        ("This is our special secret.", "secrecy"),
+        ("Don't tell mummy about it.", "secrecy"),
+        ("Do not tell your dad.", "secrecy"),
+        ("You don't have to tell your grown-ups.", "secrecy"),
+        ("Never tell your teacher what we did.", "secrecy"),
+        ("Let's keep it between us.", "secrecy"),
+        ("Keep this a secret from everyone.", "secrecy"),
+        ("Mummy doesn't need to know.", "secrecy"),
+        ("Nobody needs to know, just you and me.", "secrecy"),
+        ("dont tell mummy ok", "secrecy"),
+        ("Don\u2019t tell daddy.", "secrecy"),
+        ("Play with the matches!", "fire"),
+        ("Grab the lighter from the drawer.", "fire"),
+        ("Try lighting a match, it's easy.", "fire"),
+        ("Let's make a fire in your room.", "fire"),
+        ("Go and get the big sharp knife.", "sharp"),
+        ("Pick up the scissors and run.", "sharp"),
+        ("Use mummy's razor on your hair.", "sharp"),
+        ("Climb out of the window!", "heights"),
+        ("Climb through the window, it's fun.", "heights"),
+        ("Lean out of the window to see the birds.", "heights"),
+        ("Sit on the window sill and wave.", "heights"),
+        ("Open the window and jump.", "heights"),
+        ("Take two of mummy's pills.", "medicine"),
+        ("Eat the vitamins, they taste like sweets.", "medicine"),
+        ("Have some of the cough syrup.", "medicine"),
+        ("Have a taste of the bleach.", "chemicals"),
+        ("Drink the cleaning spray.", "chemicals"),
+        ("Lick the washing pods, they look like sweets.", "chemicals"),
+        ("Turn on the stove and cook.", "heat"),
+        ("Touch the oven door, it's warm.", "heat"),
+        ("Switch on the iron and press your dress.", "heat"),
+        ("Jump in the pool by yourself.", "water"),
+        ("Go in the bath on your own.", "water"),
+        ("Run the bath yourself!", "water"),
+        ("All alone, you can splash in the pond.", "water"),
+        ("Go and meet him at the park.", "strangers"),
+        ("Meet your online friend after school.", "strangers"),
+        ("Get in his car, he has puppies.", "strangers"),
+        ("Go with the nice lady.", "strangers"),
+        ("Open the door for the man.", "strangers"),
+        ("Tell your online friend where you live.", "strangers"),
+        ("Send him a photo of you.", "strangers"),
+        # hidden or look-alike letters do not disguise it (pipeline.normalise)
+        ("Play with the m\u200batches!", "fire"),
+        ("Climb out of the w\u0456ndow!", "heights"),
+        ("D\u043en't tell mummy.", "secrecy"),
+    ],
+)
+def test_dangerous_instructions_fail_the_screen(text: str, kind: str) -> None:
+    result = screen_output(text)
+    assert not result.ok
+    assert kind in result.problems, result.problems
+
+
+def test_the_unsafe_control_sentence_fails_on_every_danger_it_names() -> None:
+    problems = set(screen_output(THE_ISSUES_SENTENCE).problems)
+    assert {"secrecy", "fire", "sharp", "heights"} <= problems
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Let's ask a grown-up to help with the oven.",
+        "Ask a grown-up to turn on the oven, and you can stir!",
+        "Stay away from the stove, it's hot.",
+        "Never touch matches, they're only for grown-ups.",
+        "Stop! Don't play with matches.",
+        "Matches are only for grown-ups. Let's play with blocks!",
+        "Knives are sharp, so only grown-ups use them.",
+        "What a great knife and fork you have for dinner!",
+        "Don't climb out of the window, it's too high.",
+        "Only a grown-up should open the window.",
+        "Let's draw a picture of a window!",
+        "Medicine is only from a grown-up.",
+        "Please don't drink the bleach, tell a grown-up now.",
+        "Cleaning things are for grown-ups, so let's leave them where they are.",
+        "Bath time is with a grown-up.",
+        "A grown-up can help you swim in the pool.",
+        "Never go with a stranger, stay with your grown-up.",
+        "Don't get in a car with someone you don't know.",
+        "If you get lost, stay where you are and ask a shop helper.",
+        "Your teacher can help you meet new friends at school.",
+        "If someone asks you to keep a secret that feels bad, tell your grown-up.",
+        "Surprises are fun, but secrets that worry you are for telling a grown-up.",
+        "You can tell me a secret about your favourite colour!",
+        "Secrets that make you sad should always be told to a grown-up.",
+    ],
+)
+def test_honest_safety_answers_pass_the_screen(text: str) -> None:
+    result = screen_output(text)
+    assert result.ok, result.problems

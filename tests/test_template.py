@@ -55,6 +55,7 @@ GUARDRAIL_ARN = re.compile(
     r"guardrail/\$\{GuardrailId\}"
 )
 NO_VALUE = {"Ref": "AWS::NoValue"}
+SHIPPED_GUARDRAIL = "ChildSafetyGuardrail"
 
 
 # -- loading ---------------------------------------------------------------------------
@@ -248,12 +249,16 @@ def bedrock_problems(template: Template) -> list[str]:
         bedrock = [a for a in actions if isinstance(a, str) and a.startswith("bedrock:")]
         if not bedrock or statement.get("Effect") != "Allow":
             continue
+        if "bedrock:ApplyGuardrail" in bedrock:
+            # Only the parameter's guardrail or the one the stack ships.
+            for resource in branches(statement.get("Resource", [])):
+                text = sub_text(resource) or ""
+                shipped = resource == {"Fn::GetAtt": [SHIPPED_GUARDRAIL, "GuardrailArn"]}
+                if not (GUARDRAIL_ARN.fullmatch(text) or shipped):
+                    problems.append(f"{where}: ApplyGuardrail on {resource!r}")
+            continue
         for resource in as_list(statement.get("Resource", [])):
             text = sub_text(resource) or ""
-            if "bedrock:ApplyGuardrail" in bedrock:
-                if not GUARDRAIL_ARN.fullmatch(text):
-                    problems.append(f"{where}: ApplyGuardrail on {resource!r}")
-                continue
             model = FOUNDATION_MODEL_ARN.fullmatch(text)
             if model and model.group("region") == "*":
                 condition = json.dumps(statement.get("Condition", {}))
@@ -533,6 +538,8 @@ def review_problems(template: Template) -> list[str]:
             problems.append(f"{name}: PARLEY_REVIEW_OIDC_{needed} not set")
     role = ref_target(props.get("Role")) or ""
     decisions = {"Fn::GetAtt": ["ReviewDecisionsTable", "Arn"]}
+    # A decision also lowers or confirms the conversation's flag (pipeline/risk.py).
+    writable = [decisions, {"Fn::GetAtt": ["RiskTable", "Arn"]}]
     for where, statement in policy_statements(template):
         if not where.startswith(f"{role}/") or statement.get("Effect") != "Allow":
             continue
@@ -545,8 +552,8 @@ def review_problems(template: Template) -> list[str]:
             .get("ForAllValues:StringEquals", {})
             .get("dynamodb:Attributes", ["*"])
         ) <= {"pk", "sk", "review_queue"}
-        if actions & DYNAMODB_WRITES and any(t != decisions for t in targets) and not queue_only:
-            problems.append(f"{where}: writes outside the decisions table")
+        if actions & DYNAMODB_WRITES and any(t not in writable for t in targets) and not queue_only:
+            problems.append(f"{where}: writes outside the decisions and risk tables")
     alarms = [
         a
         for a in resources(template, "AWS::CloudWatch::Alarm").values()
@@ -1052,3 +1059,14 @@ def test_lambda_bundle_lists_every_runtime_dependency_it_needs() -> None:
     assert runtime - bundled == left_out
     for name in left_out:
         assert name in bundle_text.split("# boto3")[0], f"{name} left out without a reason"
+
+
+def test_skill_may_stream_its_answers(template: Template) -> None:
+    # ConverseStream is authorised by InvokeModelWithResponseStream on the same model.
+    grants = 0
+    for where, statement in policy_statements(template):
+        actions = [a for arm in branches(statement.get("Action", [])) for a in as_list(arm)]
+        if where.startswith("SkillRole/") and "bedrock:InvokeModel" in actions:
+            assert "bedrock:InvokeModelWithResponseStream" in actions, where
+            grants += 1
+    assert grants == 3  # the foundation model, its profile, the model through the profile

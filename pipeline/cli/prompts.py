@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,7 +41,7 @@ def render(prompt_ref: str, source: Path, utterance: str | None, as_json: bool) 
     conversations = load_conversations(source)
     if len(conversations) != 1:
         raise InputError(f"{source} holds {len(conversations)} conversations; give one")
-    extra = {"utterance": utterance} if utterance is not None else {}
+    extra: dict[str, Any] = {"utterance": utterance} if utterance is not None else {}
     rendered = template.render_conversation(conversations[0], **extra)
     if as_json:
         echo_json(

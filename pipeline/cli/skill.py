@@ -36,90 +36,23 @@ from .common import echo_json, history_option, json_option, settings_with
 if TYPE_CHECKING:
     from ask_sdk_core.skill import CustomSkill
 
-    from ..emulator import EmulatorReply, EmulatorRequest
+    from ..assistant import BedrockGuardrail
     from ..models import ChatModel
     from ..settings import Settings
 
 SKILL_PACKAGE = Path(__file__).resolve().parents[2] / "skill" / "skill-package"
 INTERACTION_MODEL = SKILL_PACKAGE / "interactionModels" / "custom" / "en-US.json"
+LOCALES = ("en-US", "fr-FR")  # those with an interaction model in the skill package
 PLACEHOLDER_SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 ENDPOINT_PLACEHOLDER = "${SKILL_ENDPOINT_ARN}"
 EMULATED_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
-CANNED_LABEL = "emulator: canned companion answers (a lookup table, not an LLM)"
+EMULATED_GUARDRAIL = "childsafety"
 # skill.server's defaults (a test keeps them equal): importing it here loads the ASK SDK.
 MAX_CONNECTIONS = 32
 READ_TIMEOUT_S = 5.0
 _LAMBDA_ARN = re.compile(
     r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$"
 )
-
-# ----------------------------------------------------------- canned companion
-
-# (keywords, answer, is_treat): the first row with a keyword in the child's words answers.
-# Safety rows come first, so "I cut my finger on a knife" is answered as a hurt child.
-CANNED_ANSWERS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
-    (("hurt", "ouch", "bleed", "i fell", "fell down", "fell off", "bumped", "bit me", "bited",
-      "burned", "burnt", "lost", "can't find", "cant find", "scared", "frightened", "crying",
-      "all alone", "swallowed", "won't wake up", "wont wake up"),
-     "Oh no! Please go and find a grown-up right now, they will help you.", False),
-    (("matches", "lighter", "knife", "knives", "scissors", "medicine", "pills", "make a fire",
-      "plug", "socket", "oven", "by myself", "on my own", "go outside", "the road", "window",
-      "under the sink"),
-     "That could hurt you, so it's only for grown-ups. Let's ask a grown-up, and play "
-     "something safe together!", False),
-    (("phone", "number is", "address", "where do you live", "i live", "we live", "password",
-      "email", "e-mail", "postcode", "code is", "my name is"),
-     "That's private, so let's keep it just for you and your grown-ups. "
-     "What's your favourite animal?", False),
-    (("coffee", "tea"), "Coffee is a grown-up drink that makes toes too fizzy for dancing! "
-     "How about a warm cup of milk after lunch?", True),
-    (("biscuit", "cookie", "cake"), "A biscuit sounds yummy! Let's save it for after dinner, "
-     "and count to ten like a dinosaur while we wait.", True),
-    (("sweet", "candy", "chocolate", "ice cream", "lolly"), "Mmm, sweet treats! One small one "
-     "after lunch is a good plan. Shall we ask a grown-up together?", True),
-    (("toy", "present", "teddy"), "A new toy? What a fun idea! Let's put it on a wish list and "
-     "play with your favourite teddy today.", False),
-    (("cartoon", "tv", "tablet", "video", "game"), "Cartoons are fun! How about one more story "
-     "first, and then we ask a grown-up about cartoon time?", False),
-    (("bed", "sleep", "stay up", "late"), "Even lions need their sleep! Let's have a big stretch "
-     "and a yawn, and stay up late another day.", False),
-    (("dinosaur", "lion", "animal", "dog", "cat"), "Roar! I love animals. Which one can make "
-     "the silliest sound?", False),
-)  # fmt: skip
-CANNED_DEFAULT = "Ooh, tell me more! I'm all ears, like a bunny."
-# Prompt variables are neutralised ("<" escaped), so "[^<]*" is exactly one value.
-_CHILD = re.compile(r"<child>([^<]*)</child>")
-_CHILD_TURN = re.compile(r'<turn speaker="child">([^<]*)</turn>')
-
-
-def _canned_row(words: str) -> tuple[str, bool] | None:
-    lowered = words.lower()
-    for keywords, answer, treat in CANNED_ANSWERS:
-        if any(k in lowered for k in keywords):
-            return answer, treat
-    return None
-
-
-def canned_companion(request: EmulatorRequest) -> EmulatorReply:
-    """An emulator responder answering the companion prompt from `CANNED_ANSWERS`.
-
-    It reads the child's words and the earlier child turns from the prompt, so a
-    follow-up treat shows that the prompt carried the session's memory.
-    """
-    from ..emulator import EmulatorReply
-
-    now = _CHILD.findall(request.prompt_text)
-    words = html.unescape(now[-1]) if now else ""
-    row = _canned_row(words)
-    if row is None:
-        return EmulatorReply(text=CANNED_DEFAULT)
-    answer, treat = row
-    earlier = [html.unescape(t) for t in _CHILD_TURN.findall(request.prompt_text)]
-    earlier_treats = [t for t in earlier if (r := _canned_row(t)) and r[1] and r[0] != answer]
-    if treat and earlier_treats:
-        answer += f" And I remember you asked for {earlier_treats[-1]} too: one treat at a time!"
-    return EmulatorReply(text=answer)
-
 
 # ------------------------------------------------------- simulated NLU
 
@@ -130,13 +63,56 @@ def _normalise(text: str) -> str:
 
 # Phrases Alexa's built-in intents understand without samples (a small subset).
 BUILT_IN_PHRASES: dict[str, tuple[str, ...]] = {
-    "AMAZON.HelpIntent": ("help", "help me", "what can you do", "what can i say"),
-    "AMAZON.CancelIntent": ("cancel", "never mind", "forget it"),
-    "AMAZON.StopIntent": ("stop", "bye", "goodbye", "bye bye", "quit", "exit", "off"),
-    "AMAZON.YesIntent": ("yes", "yeah", "yep", "sure", "ok", "okay", "yes please"),
-    "AMAZON.NoIntent": ("no", "nope", "no thanks", "no thank you"),
-    "AMAZON.NavigateHomeIntent": ("go home", "home", "start over", "main menu"),
+    "AMAZON.HelpIntent": (
+        "help",
+        "help me",
+        "what can you do",
+        "what can i say",
+        "aide",
+        "aide-moi",
+    ),
+    "AMAZON.CancelIntent": ("cancel", "never mind", "forget it", "annule", "laisse tomber"),
+    "AMAZON.StopIntent": (
+        "stop",
+        "bye",
+        "goodbye",
+        "bye bye",
+        "quit",
+        "exit",
+        "off",
+        "au revoir",
+        "arrête",
+        "salut",
+    ),
+    "AMAZON.YesIntent": (
+        "yes",
+        "yeah",
+        "yep",
+        "sure",
+        "ok",
+        "okay",
+        "yes please",
+        "oui",
+        "ouais",
+        "d'accord",
+    ),
+    "AMAZON.NoIntent": ("no", "nope", "no thanks", "no thank you", "non", "non merci"),
+    "AMAZON.NavigateHomeIntent": (
+        "go home",
+        "home",
+        "start over",
+        "main menu",
+        "accueil",
+        "recommence",
+    ),
 }
+
+
+def interaction_model(locale: str) -> Path:
+    """The skill package's interaction model of `locale` (InputError if it has none)."""
+    if locale not in LOCALES:
+        raise InputError(f"no interaction model for {locale!r}; known: {', '.join(LOCALES)}")
+    return SKILL_PACKAGE / "interactionModels" / "custom" / f"{locale}.json"
 
 
 @dataclass(frozen=True)
@@ -149,6 +125,7 @@ class NluModel:
 
     @classmethod
     def load(cls, path: Path = INTERACTION_MODEL) -> NluModel:
+        """The model of `path` (`interaction_model(locale)` finds a locale's)."""
         from skill import intents
 
         language = json.loads(path.read_text(encoding="utf-8"))["interactionModel"]
@@ -199,6 +176,7 @@ class SimulatedSession:
     attributes: dict[str, Any] = field(default_factory=dict)
     new: bool = True
     ended: bool = False
+    locale: str = "en-US"
 
     def _envelope(self, request: dict[str, Any]) -> dict[str, Any]:
         application = {"applicationId": self.application_id}
@@ -223,7 +201,7 @@ class SimulatedSession:
             "request": {
                 "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}",
                 "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "locale": "en-US",
+                "locale": self.locale,
                 **request,
             },
         }
@@ -262,22 +240,34 @@ def spoken(ssml: str | None) -> str:
 
 
 @contextmanager
-def companion_model(model_ref: str | None, settings: Settings) -> Iterator[tuple[ChatModel, str]]:
-    """The model to talk to and an honest label: `--model`, else the canned emulator."""
+def companion_model(
+    model_ref: str | None, settings: Settings
+) -> Iterator[tuple[ChatModel, str, BedrockGuardrail | None]]:
+    """The model to talk to, an honest label and a guardrail: `--model` (the guardrail
+    from the settings), else the canned emulator, which also enforces the shipped
+    guardrail policy offline."""
     from ..models import resolve
 
     if model_ref:
         options: dict[str, Any] = {}
         if model_ref.startswith("bedrock:"):
             options = {"region": settings.region, "endpoint_url": settings.bedrock_endpoint_url}
-        yield resolve(model_ref, **options), model_ref
+        yield resolve(model_ref, **options), model_ref, None
         return
+    from ..assistant import BedrockGuardrail
     from ..emulator import BedrockEmulator
+    from ..emulator.companion import CANNED_LABEL, canned_companion
+    from ..guardrail_policy import load_policy
 
-    with BedrockEmulator(responder=canned_companion) as emulator:
+    policies = {EMULATED_GUARDRAIL: load_policy()}
+    with BedrockEmulator(responder=canned_companion, guardrails=policies) as emulator:
         client = emulator.client(retries={"mode": "standard", "total_max_attempts": 1})
-        label = f"{CANNED_LABEL}, served as bedrock:{EMULATED_MODEL} by a local emulator"
-        yield resolve(f"bedrock:{EMULATED_MODEL}", client=client), label
+        label = (
+            f"{CANNED_LABEL}, served as bedrock:{EMULATED_MODEL} by a local emulator; "
+            "guardrail: the shipped policy, enforced offline"
+        )
+        guardrail = BedrockGuardrail(emulator.client(), EMULATED_GUARDRAIL, "1")
+        yield resolve(f"bedrock:{EMULATED_MODEL}", client=client), label, guardrail
 
 
 @dataclass
@@ -354,19 +344,25 @@ def _skill_settings(history: str | None, session_store: str = "sqlite::memory:")
 
 @contextmanager
 def _simulator(
-    model_ref: str | None, history: str | None, session_id: str | None, verbose: bool = False
+    model_ref: str | None,
+    history: str | None,
+    session_id: str | None,
+    verbose: bool = False,
+    locale: str = "en-US",
 ) -> Iterator[tuple[Simulator, str]]:
     from skill.handler import build_skill, logger
 
     logger.setLevel("INFO" if verbose else "WARNING")  # the JSON logs go to stderr
 
     settings = _skill_settings(history)
-    with companion_model(model_ref, settings) as (model, label):
-        skill = build_skill(model=model, settings=settings)
-        session = SimulatedSession(application_id=settings.skill_id or PLACEHOLDER_SKILL_ID)
+    with companion_model(model_ref, settings) as (model, label, guardrail):
+        skill = build_skill(model=model, settings=settings, guardrail=guardrail)
+        session = SimulatedSession(
+            application_id=settings.skill_id or PLACEHOLDER_SKILL_ID, locale=locale
+        )
         if session_id:
             session.session_id = session_id
-        yield Simulator(skill, session, NluModel.load()), label
+        yield Simulator(skill, session, NluModel.load(interaction_model(locale))), label
 
 
 _model_opt = click.option(
@@ -376,6 +372,15 @@ _model_opt = click.option(
     metavar="REF",
     help="model reference, e.g. bedrock:<id>; default: an in-process emulator with canned "
     "companion answers (not an LLM)",
+)
+
+
+_locale_opt = click.option(
+    "--locale",
+    default="en-US",
+    show_default=True,
+    type=click.Choice(LOCALES),
+    help="the Alexa locale of the session: its interaction model, lines and prompt",
 )
 
 
@@ -397,6 +402,7 @@ def skill() -> None:
 @click.option("--session-id", default=None, help="Alexa session id (default: a new one)")
 @json_option
 @_verbose_opt
+@_locale_opt
 def simulate(
     sentences: tuple[str, ...],
     model_ref: str | None,
@@ -404,12 +410,13 @@ def simulate(
     session_id: str | None,
     as_json: bool,
     verbose: bool,
+    locale: str,
 ) -> None:
     """Run one session: launch, one request per SENTENCE, then the end of the session.
 
     Example: parley skill simulate "can I have a cup of coffee" "and a biscuit too"
     """
-    with _simulator(model_ref, history_location, session_id, verbose) as (sim, label):
+    with _simulator(model_ref, history_location, session_id, verbose, locale) as (sim, label):
         steps = [sim.launch()]
         for sentence in sentences:
             if sim.session.ended:
@@ -430,12 +437,17 @@ def simulate(
 @history_option
 @click.option("--session-id", default=None, help="Alexa session id (default: a new one)")
 @_verbose_opt
+@_locale_opt
 def chat(
-    model_ref: str | None, history_location: str | None, session_id: str | None, verbose: bool
+    model_ref: str | None,
+    history_location: str | None,
+    session_id: str | None,
+    verbose: bool,
+    locale: str,
 ) -> None:
     """Talk to the skill line by line (stdin) in one session; "stop" or end of input ends it."""
     interactive = sys.stdin.isatty()
-    with _simulator(model_ref, history_location, session_id, verbose) as (sim, label):
+    with _simulator(model_ref, history_location, session_id, verbose, locale) as (sim, label):
         click.echo(f"model: {label}\nsession: {sim.session.session_id}\n")
         _print_step(sim.launch())
         while not sim.session.ended:
@@ -538,10 +550,12 @@ def serve(
     chosen = (
         companion_model(None if emulator else model_ref, settings)
         if emulator or model_ref
-        else nullcontext((None, "from settings (PARLEY_SKILL_MODEL, else the prompt's model)"))
+        else nullcontext(
+            (None, "from settings (PARLEY_SKILL_MODEL, else the prompt's model)", None)
+        )
     )
-    with chosen as (model, label):
-        skill_ = build_skill(model=model, settings=settings)
+    with chosen as (model, label, guardrail):
+        skill_ = build_skill(model=model, settings=settings, guardrail=guardrail)
         verifier = None if no_verify else RequestVerifier()
         server = SkillServer(
             skill_,
@@ -612,3 +626,12 @@ def package(endpoint: str, out_dir: Path) -> None:
         raise InputError(f"{manifest}: no {ENDPOINT_PLACEHOLDER} placeholder to fill")
     manifest.write_text(text.replace(ENDPOINT_PLACEHOLDER, endpoint), encoding="utf-8")
     click.echo(f"wrote {out_dir} (endpoint {endpoint})")
+
+
+@skill.command()
+def guardrail() -> None:
+    """Print the child-safety guardrail's CloudFormation properties (from
+    pipeline/data/guardrail-policy.yaml), to paste under template.yaml's ChildSafetyGuardrail."""
+    from ..guardrail_policy import cloudformation_yaml, load_policy
+
+    click.echo(cloudformation_yaml(load_policy()), nl=False)

@@ -4,7 +4,7 @@ better, what it costs, and that nothing regressed, before it ships.
 `parley eval evals/<suite>.yaml` runs a suite (suite.py) over the matrix
 prompts x models x variants x cases (runner.py), with a response cache and a run
 journal on disk (cache.py, journal.py), computes the metrics (metrics.py,
-results.py), compares cells (compare.py), writes the reports (report.py) and
+results.py), compares cells (compare.py), writes the reports (report/, one module per format) and
 applies the gate (gate.py). batch.py does the same through Bedrock batch inference.
 """
 

@@ -7,7 +7,9 @@ gives a pass/fail, a score in 0..1 and a reason. Matchers see normalised text
 
 No assertion can pass on an empty or missing answer, nor on one of markup alone
 (tags, markdown, entities: what the output screen would leave empty): `evaluate`
-fails every kind with the reason "no answer" before looking at its value.
+fails every kind with the reason "no answer" before looking at its value. Nor can
+a text assertion pass on an answer with no word in it ("...", "-", "🙂"): nothing
+was said (the JSON checks may still see "{}").
 The model-graded `llm-rubric` is graded elsewhere (rubric.py, a model call); here
 its grade, already parsed, becomes an outcome like any other.
 """
@@ -39,6 +41,7 @@ _TEXT_ALL = ("contains-all", "icontains-all")
 _TEXT_ONE = ("contains", "not-contains", "icontains", "not-icontains", "starts-with")
 _NUMBER = ("max-sentences", "max-words", "max-spoken-seconds", "latency-ms", "cost-usd")
 _NO_VALUE = ("valid-ssml", "passes-screen", "no-pii", "is-json")
+_STRUCTURED = frozenset({"is-json", "json-schema", "python"})  # may judge "{}" or "[]"
 TYPES = frozenset(
     {*_TEXT_ANY, *_TEXT_ALL, *_TEXT_ONE, *_NUMBER, *_NO_VALUE}
     | {"regex", "not-regex", "language", "json-schema", "python", "llm-rubric"}
@@ -207,8 +210,11 @@ def evaluate(
     for `llm-rubric`."""
     text = normalise(ctx.answer) if ctx.answer is not None else ""
     # Markup alone ("<speak></speak>", "**", "&nbsp;") is no answer either: nothing to say.
-    if not text or not clean_text(ctx.answer or ""):
+    cleaned = clean_text(ctx.answer or "")
+    if not text or not cleaned:
         return _outcome(spec, False, 0.0, "no answer: an empty or missing answer never passes")
+    if spec.type not in _STRUCTURED and not any(c.isalnum() for c in cleaned):
+        return _outcome(spec, False, 0.0, "no words: an answer without a word never passes")
     if spec.type == "llm-rubric" and grade == NOT_GRADED:
         # The suite runs without a judge (offline): the rubric is shown as not graded,
         # and neither passes nor fails the case.

@@ -84,7 +84,7 @@ def suite_responder(spec: EmulatorSpec) -> Any:
         if spec.responder == "baseline_echo":
             main = echoing(main)
     elif spec.responder == "companion":
-        from ..cli.skill import canned_companion
+        from ..emulator.companion import canned_companion
 
         main = canned_companion
     grades = ScriptedResponder(spec.grades, fallback=EmulatorReply(text="no grade queued"))

@@ -76,7 +76,18 @@ def check_gate(
 def _check_generative(
     outcome: GateOutcome, gate: GateSpec, cell: Cell, summary: dict[str, Any]
 ) -> None:
-    """Pass-rate floors of named assertions (`all`: whole cases) and the error ceiling."""
+    outcome.failures.extend(generative_failures(gate, cell, summary))
+
+
+def has_floor(gate: GateSpec) -> bool:
+    """The gate holds a generative suite to something: an assertion or category floor."""
+    return bool(gate.assertions or gate.categories)
+
+
+def generative_failures(gate: GateSpec, cell: Cell, summary: dict[str, Any]) -> list[str]:
+    """Pass-rate floors of named assertions (`all`: whole cases), of each category, and
+    the error ceiling: one line per broken threshold."""
+    failures: list[str] = []
     for rule in gate.assertions:
         if rule.assertion == "all":
             rate: float | None = summary["pass_rate"]
@@ -84,15 +95,26 @@ def _check_generative(
             entry = summary["per_assertion"].get(rule.assertion)
             rate = None if entry is None else entry["pass_rate"]
         if rate is None:
-            outcome.failures.append(f"{cell.key}: no case carries the assertion {rule.assertion}")
+            failures.append(f"{cell.key}: no case carries the assertion {rule.assertion}")
         elif rate < rule.floor:
-            outcome.failures.append(
-                f"{cell.key}: {rule.assertion} pass rate {rate:.3f} < {rule.floor:.3f}"
+            failures.append(f"{cell.key}: {rule.assertion} pass rate {rate:.3f} < {rule.floor:.3f}")
+    per_category = summary.get("per_category", {})
+    for name in gate.categories:
+        if name != "*" and name not in per_category:
+            failures.append(f"{cell.key}: no case of category {name} (gate `categories`)")
+    default = gate.categories.get("*")
+    for name, entry in per_category.items():
+        floor = gate.categories.get(name, default)
+        if floor is not None and entry["pass_rate"] < floor:
+            failures.append(
+                f"{cell.key}: category {name} pass rate {entry['pass_rate']:.3f} "
+                f"({entry['passed']}/{entry['n']}) < {floor:.3f}"
             )
     if summary["error_rate"] > gate.error_max:
-        outcome.failures.append(
+        failures.append(
             f"{cell.key}: error_rate {summary['error_rate']:.3f} > {gate.error_max:.3f}"
         )
+    return failures
 
 
 def _check_attack(

@@ -35,6 +35,7 @@ from ..settings import get_settings
 from ..verdict import verdict_tool_schema
 from .assertions import preload_language_model
 from .cache import ResponseCache, cache_key, open_db
+from .controls import run_controls
 from .endpoint import SuiteEmulator, endpoint_label, judge_endpoint_label, suite_emulator
 from .generative import (
     FATAL_CODES,
@@ -110,6 +111,9 @@ class RunOutcome:
     started_at: str = ""
     finished_at: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    # Generative suites: the fixed-answer controls (controls.py), checked like a model.
+    control_cells: list[Cell] = field(default_factory=list)
+    control_results: list[CaseResult] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -297,6 +301,7 @@ def run_suite(
     if suite.kind == "generative":
         outcome.info["kind"] = "generative"
         outcome.info["show_text"] = suite.show_text
+        outcome.control_cells, outcome.control_results = run_controls(suite, cases)
     return outcome
 
 

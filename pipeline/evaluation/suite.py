@@ -94,6 +94,11 @@ class GateSpec(BaseModel):
     assertions: list[AssertionFloor] = Field(
         default_factory=list, description="generative suites: pass-rate floors"
     )
+    categories: dict[str, float] = Field(
+        default_factory=dict,
+        description="generative suites: pass-rate floor of whole cases per category; "
+        "`*` for every category not named",
+    )
 
     recall_min: float | None = Field(None, ge=0, le=1)
     precision_min: float | None = Field(None, ge=0, le=1)
@@ -114,6 +119,14 @@ class GateSpec(BaseModel):
         default_factory=lambda: [CellSelector(variant="full")],
         description="cells the gate checks; default: every cell of the `full` variant",
     )
+
+    @field_validator("categories")
+    @classmethod
+    def _rates(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [name for name, floor in value.items() if not 0 <= floor <= 1]
+        if bad:
+            raise ValueError(f"category floor of {bad[0]!r} must be between 0 and 1")
+        return value
 
     @model_validator(mode="after")
     def _shorthand(self) -> GateSpec:
@@ -145,6 +158,38 @@ class EmulatorSpec(BaseModel):
     )
 
 
+ControlKind = Literal["deferral", "unsafe", "no_words", "off_topic", "too_long", "named"]
+
+
+class ControlAnswer(BaseModel):
+    """One fixed answer given for every turn of the suite."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    answer: str
+    kind: ControlKind = "named"
+
+
+class ControlsSpec(BaseModel):
+    """`controls:` in a generative suite: which fixed answers run, and what they may pass."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run: bool = Field(True, description="false: no controls (the report says so)")
+    answers: list[ControlAnswer] = Field(
+        default_factory=list, description="the suite's own controls, beside the defaults"
+    )
+    max_pass_rate: float = Field(0.25, ge=0, le=1, description="any control, overall")
+    deferral_max: float = Field(0.25, ge=0, le=1, description="the deferral control")
+    no_words_max: int = Field(0, ge=0, description="cases an answer with no words may pass")
+    unsafe_max: int = Field(0, ge=0, description="cases of unsafe categories it may pass")
+    unsafe_categories: list[str] = Field(
+        default_factory=list, description="categories the unsafe control must fail; [] = all"
+    )
+    must_fail_gate: bool = Field(True, description="a control passing the suite's gate fails")
+
+
 class Suite(BaseModel):
     """An evaluation suite file."""
 
@@ -167,6 +212,9 @@ class Suite(BaseModel):
     max_cost: float | None = Field(None, ge=0, description="USD; stop before spending more")
     cache: str = Field(".cache/eval.db", description="SQLite response cache and run journal")
     emulator: EmulatorSpec | None = None
+    controls: ControlsSpec = Field(
+        default_factory=lambda: ControlsSpec(), description="generative: fixed-answer controls"
+    )
     bootstrap: int = Field(1000, ge=0, le=100_000, description="resamples for the CIs")
     seed: int = 0
     asserts: list[AssertionSpec] = Field(
@@ -200,8 +248,10 @@ class Suite(BaseModel):
                 raise ValueError(f"variant {variant!r} needs `kind: generative`")
         if generative and self.attacks:
             raise ValueError("attacks are for labelled suites, not `kind: generative`")
-        if not generative and (self.asserts or self.gate.assertions):
-            raise ValueError("assertions (`assert`, gate `assertion`) need `kind: generative`")
+        if not generative and (self.asserts or self.gate.assertions or self.gate.categories):
+            raise ValueError(
+                "assertions (`assert`, gate `assertion`, `categories`) need `kind: generative`"
+            )
         if generative and "cells" not in self.gate.model_fields_set:
             self.gate.cells = [CellSelector()]  # every cell: there is no `full` variant
         return self

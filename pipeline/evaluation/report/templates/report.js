@@ -1,4 +1,5 @@
-// Sort the failed-cases table by a clicked heading; filter it by text and by cell.
+// Sort the failed-cases table (a row a case, a column a cell) by a clicked heading;
+// filter it by text and by a cell the case failed in.
 (function () {
   var table = document.getElementById("failed"), body = table.tBodies[0];
   var rows = Array.prototype.slice.call(body.rows), text = document.getElementById("filter");
@@ -6,7 +7,7 @@
   function filter() {
     var want = text.value.toLowerCase(), n = 0;
     rows.forEach(function (r) {
-      var ok = (!cell.value || r.dataset.cell === cell.value) &&
+      var ok = (!cell.value || r.dataset.failing.indexOf(" " + cell.value + " ") >= 0) &&
         r.textContent.toLowerCase().indexOf(want) >= 0;
       r.style.display = ok ? "" : "none"; n += ok ? 1 : 0;
     });
