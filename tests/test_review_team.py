@@ -297,3 +297,15 @@ def test_second_review_keys_are_not_verdict_keys() -> None:
     key = VerdictKey("c", "2026-11-01T09:00:00.000000Z#p@1")
     assert role_key(key, "second").sk == f"second#{key.sk}"
     assert role_key(key, "first") == key
+
+
+def test_ones_second_reviews_are_listed_and_open_from_your_decisions(run: Any) -> None:
+    service, _truth, _gold = run
+    second = next(d for d in service.decisions.all_active() if d.role == "second")
+    client = TestClient(create_app(service, LocalSignIn(second.reviewer, "t"), secret="s"))
+    client.get("/login?token=t")
+    mine = client.get("/mine").text
+    links = re.findall(r'href="(/item\?[^"]+role=second)"', mine)
+    assert links and "(second review)" in mine
+    page = client.get(links[0].replace("&amp;", "&"))
+    assert page.status_code == 200 and "Second review: decide as if nobody had" in page.text
