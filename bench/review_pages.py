@@ -128,7 +128,7 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
     from pipeline.cli import main as cli
     from pipeline.settings import Settings
     from review.app import create_app
-    from review.auth import LocalTokenAuth
+    from review.auth import LocalSignIn
     from review.decisions import Decision
     from review.queue import QueueFilter
     from review.wiring import ReviewSettings, build_service
@@ -143,8 +143,8 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
         built_s = time.perf_counter() - started
         settings = Settings(history=f"sqlite:{db}", verdicts_sqlite=str(db))
         service = build_service(settings, ReviewSettings(sample_rate=0.05, secret="bench"))
-        client = TestClient(create_app(service, LocalTokenAuth("bench", "t"), secret="bench"))
-        client.cookies.set("parley_review", "t")
+        client = TestClient(create_app(service, LocalSignIn("bench", "t"), secret="bench"))
+        client.get("/login?token=t")  # the session cookie
 
         rng = random.Random(1)
         pages = [f"/?offset={rng.randrange(0, 2_000) // 50 * 50}" for _ in range(SAMPLES)]

@@ -100,6 +100,18 @@ class Conversation(BaseModel):
         data = json.dumps(shown, ensure_ascii=False).encode("utf-8", "surrogatepass")
         return hashlib.sha256(data).hexdigest()[:16]
 
+    def message_digests(self) -> tuple[str, ...]:
+        """A short hash per message (timestamp, sender, text), in order: stored with a
+        verdict, it tells a reviewer which message was edited after the judgement."""
+        return tuple(
+            hashlib.sha256(
+                json.dumps([m.iso_timestamp, m.sender, m.text], ensure_ascii=False).encode(
+                    "utf-8", "surrogatepass"
+                )
+            ).hexdigest()[:12]
+            for m in self.messages
+        )
+
 
 def iso(ts: datetime) -> str:
     """ISO-8601 in UTC with a fixed width, so that string order is time order."""

@@ -63,6 +63,7 @@ def build_verdict(
         cost_usd=cost,
         decided_by=result.decided_by,
         window_digest=conversation.digest(),
+        message_digests=conversation.message_digests(),
     )
 
 

@@ -88,26 +88,40 @@ _EXPORT = re.compile(
     r"|(?P<url>\b(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)]"
     r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|uk|de|fr|ru|info|biz|xyz|top|ly|me)\b"
     r"(?:/\S*)?)"
-    r"|(?P<phone>(?<![\w])\+?\d[\d\s().-]{6,}\d(?![\w]))",
+    r"|(?P<phone>(?<![\w])\+?\d[\d\s().-]{5,}\d(?![\w]))"
+    # An address spelt out to slip past filters: "john at gmail dot com", "j (at) x [dot] io".
+    # (Possessive `++`: a word that is not followed by "at" is not read again.)
+    r"|(?P<spelt>\b[\w.+-]++(?:\s++|\s*+[(\[{]\s*+)at(?:\s++|\s*+[)\]}]\s*+)[\w-]++"
+    r"(?:(?:\s++|\s*+[(\[{]\s*+)dot(?:\s++|\s*+[)\]}]\s*+)[\w-]++)+)"
+    # A social-media handle: "@jane_doe" (not the middle of an e-mail address).
+    r"|(?P<handle>(?<![\w.+-])@[A-Za-z0-9_][\w.]{0,29}[\w])",
     re.IGNORECASE,
 )
+# A date is not a phone number (2024-03-02, 02/03/2024, 2.3.2024).
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+_KIND = {"spelt": "email"}
 
 
 def redact_for_export(text: str) -> str:
-    """Replace e-mail addresses, URLs and phone numbers by `[email]`, `[url]`, `[phone]`.
+    """Replace e-mail addresses (spelt-out ones too), URLs, phone numbers and handles by
+    `[email]`, `[url]`, `[phone]`, `[handle]`.
 
-    A run of digits counts as a phone number from nine digits on; fewer (a price, a
-    date) stays.
+    A run of digits counts as a phone number from seven digits on (a local number);
+    fewer (a price) stays, and so does a date.
     """
     out: list[str] = []
     last = 0
     for start, end in find_spans(_EXPORT, text):
-        match = _EXPORT.fullmatch(normalised_text(text[start:end]))
+        found = normalised_text(text[start:end])
+        match = _EXPORT.fullmatch(found)
         kind = match.lastgroup if match else None
-        if kind is None or (kind == "phone" and sum(c.isdigit() for c in text[start:end]) < 9):
+        if kind is None or (
+            kind == "phone"
+            and (sum(c.isdigit() for c in found) < 7 or _DATE.fullmatch(found.strip()))
+        ):
             continue
         out.append(text[last:start])
-        out.append(f"[{kind}]")
+        out.append(f"[{_KIND.get(kind, kind)}]")
         last = end
     out.append(text[last:])
     return "".join(out)

@@ -208,9 +208,56 @@ class DynamoVerdictSink:
         return [_from_item(item) for page in pages for item in page.get("Items", [])]
 
 
+# The review queue's index on the verdicts table (template.yaml VerdictsTable): live
+# verdicts by kind ("flagged", "undetermined", "cleared"), shadow ones under "shadow",
+# each ranked by `review_rank`. The review app moves a decided verdict out of it by
+# removing `review_queue` (a sparse index), never by touching the verdict.
+REVIEW_INDEX = "review_queue"
+UNDETERMINED_RANK = 0.5
+
+
+def review_rank(score: float | None, created_at: datetime, pk: str, sk: str) -> str:
+    """The queue order as one string: highest score first, then oldest, then the key."""
+    rank = UNDETERMINED_RANK if score is None else score
+    return f"{1 - rank:.9f}#{iso(created_at)}#{pk}#{sk}"
+
+
+def review_queue_of(verdict: Verdict, shadow: bool) -> str:
+    if shadow:
+        return "shadow"
+    if verdict.status == "undetermined" or verdict.suspicious is None:
+        return "undetermined"
+    return "flagged" if verdict.suspicious else "cleared"
+
+
 def create_verdicts_table(client: Any, table: str) -> None:
-    """Create the verdicts table (pk, sk), for local runs and tests; SAM creates it in AWS."""
-    create_pk_sk_table(client, table)
+    """Create the verdicts table (pk, sk) with the review queue's index, for local runs and
+    tests; SAM creates the same in AWS."""
+    client.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("pk", "sk", "review_queue", "review_rank")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": REVIEW_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "review_queue", "KeyType": "HASH"},
+                    {"AttributeName": "review_rank", "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": ["verdict", "created_at", "shadow"],
+                },
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 def create_pk_sk_table(client: Any, table: str) -> None:
@@ -244,6 +291,11 @@ def _to_item(record: StoredVerdict) -> dict[str, Any]:
         "event_id": {"S": record.event_id},
         "created_at": {"S": iso(record.created_at)},
         "verdict": {"S": verdict.model_dump_json()},
+        # The review queue's index (REVIEW_INDEX).
+        "review_queue": {"S": review_queue_of(verdict, record.shadow)},
+        "review_rank": {
+            "S": review_rank(verdict.score, record.created_at, record.key.pk, record.key.sk)
+        },
     }
     if record.correlation_id:
         item["correlation_id"] = {"S": record.correlation_id}

@@ -108,6 +108,9 @@ class Verdict(BaseModel):
         description="judged clean while the conversation's flag stands (pipeline.risk):"
         " published as held, never as cleared",
     )
+    message_digests: tuple[str, ...] = Field(
+        (), description="a hash per judged message (Conversation.message_digests), in order"
+    )
 
     @property
     def event_type(self) -> str:

@@ -1,9 +1,10 @@
-"""Who the reviewer is, and CSRF tokens bound to that identity.
+"""How a reviewer signs in, and CSRF tokens bound to the signed-in identity.
 
-Locally (`parley review serve`): one reviewer name and a random token printed at start;
-`/login?token=…` turns the token into an HttpOnly, SameSite=Strict cookie. In AWS: the
-API Gateway HTTP API's JWT authorizer (a Cognito user pool) has already checked the
-token; the identity is a claim of it, read from the event Mangum passes on.
+Two ways in, one session after (sessions.py):
+- locally (`parley review serve`): one reviewer name and a random token printed at
+  start; `/login?token=…` exchanges the token, once, for a session cookie;
+- deployed: the OIDC authorisation-code flow with PKCE against the Cognito user pool's
+  hosted domain (oidc.py).
 
 CSRF: an HMAC-signed, timed token of the reviewer's identity (itsdangerous), required in
 every form (`csrf_token`) or, from the page's script, in the `X-CSRF-Token` header.
@@ -12,60 +13,83 @@ every form (`csrf_token`) or, from the page's script, in the `X-CSRF-Token` head
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, Any, Protocol
+import threading
+from typing import TYPE_CHECKING, Protocol
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from starlette.middleware import Middleware
     from starlette.requests import Request
 
-COOKIE = "parley_review"
+    from .sessions import Sessions
+
+    ErrorPage = Callable[[Request, int, str], Response]
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 CSRF_MAX_AGE_S = 12 * 3600
-# Claims tried in order for the reviewer's name: a person's address first, then ids.
-IDENTITY_CLAIMS = ("email", "cognito:username", "username", "sub")
 
 
-class Authenticator(Protocol):
-    def identify(self, request: Request) -> str | None:
-        """The reviewer's identity, or None (the app answers 401)."""
+class SignIn(Protocol):
+    """A way to prove who the reviewer is; it ends by calling `sessions.sign_in`."""
+
+    hint: str  # what the 401 page tells a signed-out visitor
+    sign_in_path: str | None  # a link that starts signing in, if there is one
+
+    def routes(self, sessions: Sessions, error: ErrorPage) -> list[Route]: ...
+
+    def middleware(self) -> list[Middleware]:
+        """What the sign-in needs around the app (the OIDC flow's state cookie)."""
+        ...
+
+    def after_sign_out(self, request: Request) -> str:
+        """Where the browser goes once the app's session is gone."""
         ...
 
 
-class LocalTokenAuth:
-    """One reviewer on loopback, proven by a random token (cookie or bearer header)."""
+class LocalSignIn:
+    """One reviewer on loopback, proven once by a random token from the terminal."""
+
+    hint = "Use the sign-in link printed by `parley review serve` (it works once)."
+    sign_in_path: str | None = None
 
     def __init__(self, reviewer: str, token: str) -> None:
         self.reviewer = reviewer
-        self.token = token
+        self._token: str | None = token
+        self._lock = threading.Lock()
 
-    def valid(self, candidate: str | None) -> bool:
-        if not candidate:
-            return False
-        return hmac.compare_digest(candidate.encode(), self.token.encode())
+    def exchange(self, candidate: str | None) -> str | None:
+        """The reviewer for the right token, the first time only (a link in a history
+        file or a screenshot is then useless)."""
+        with self._lock:
+            if not candidate or self._token is None:
+                return None
+            if not hmac.compare_digest(candidate.encode(), self._token.encode()):
+                return None
+            self._token = None
+            return self.reviewer
 
-    def identify(self, request: Request) -> str | None:
-        bearer = request.headers.get("authorization", "")
-        candidate = request.cookies.get(COOKIE) or (
-            bearer[7:] if bearer.lower().startswith("bearer ") else None
-        )
-        return self.reviewer if self.valid(candidate) else None
+    def routes(self, sessions: Sessions, error: ErrorPage) -> list[Route]:
+        async def login(request: Request) -> Response:
+            identity = self.exchange(request.query_params.get("token"))
+            if identity is None:
+                return error(request, 401, self.hint)
+            response = RedirectResponse("/", status_code=303)
+            sessions.sign_in(response, identity)
+            return response
 
+        return [Route("/login", login)]
 
-class JwtClaimsAuth:
-    """Identity from the HTTP API JWT authorizer's claims (the gateway verified the token)."""
+    def middleware(self) -> list[Middleware]:
+        return []
 
-    def identify(self, request: Request) -> str | None:
-        event: Any = request.scope.get("aws.event") or {}
-        claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {}).get("claims")
-        if not isinstance(claims, dict):
-            return None
-        for name in IDENTITY_CLAIMS:
-            value = claims.get(name)
-            if isinstance(value, str) and value.strip():
-                return value.strip()[:128]
-        return None
+    def after_sign_out(self, request: Request) -> str:
+        return "/signed-out"
 
 
 class CsrfTokens:

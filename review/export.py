@@ -4,10 +4,17 @@ Each active decision that says scam or not a scam becomes one case: the window t
 model saw (rebuilt from history as of the verdict's last message), the reviewer's
 label and categories, and where it came from (verdict key, prompt, model, reviewer,
 date). "Cannot tell" is not a label: such decisions are counted and left out.
+
+With `redact`, the texts lose contact details (pipeline/redact.py) and the provenance
+loses people: the reviewer (an e-mail address in AWS) and the conversation id become
+keyed pseudonyms (HMAC-SHA256), stable within one key so that agreement per reviewer
+can still be computed, and unlinkable to the originals without the key.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,8 +38,20 @@ class ExportCounts:
     no_history: int = 0
 
 
+def pseudonym(key: bytes, kind: str, value: str) -> str:
+    """`<kind>-<16 hex>`: the same value gives the same pseudonym under one key."""
+    digest = hmac.new(key, f"{kind}\n{value}".encode(), hashlib.sha256).hexdigest()
+    return f"{kind}-{digest[:16]}"
+
+
 def case_for(
-    decision: Decision, history: HistoryStore, *, window: int, redact: bool, split: str
+    decision: Decision,
+    history: HistoryStore,
+    *,
+    window: int,
+    redact: bool,
+    split: str,
+    pseudonym_key: bytes = b"",
 ) -> dict[str, Any] | None:
     """One evaluation case, or None when a label or the history is missing."""
     if decision.label == "cannot_tell":
@@ -55,10 +74,17 @@ def case_for(
         "messages": [{"sender": m.sender, "text": clean(m.text)} for m in conversation.messages],
         "notes": clean(decision.note),
         "provenance": {
-            "verdict_key": {"pk": decision.pk, "sk": decision.sk},
+            "verdict_key": {
+                "pk": pseudonym(pseudonym_key, "conv", decision.pk) if redact else decision.pk,
+                "sk": decision.sk,
+            },
             "prompt": decision.prompt,
             "model": decision.model_id,
-            "reviewer": decision.reviewer,
+            "reviewer": (
+                pseudonym(pseudonym_key, "reviewer", decision.reviewer)
+                if redact
+                else decision.reviewer
+            ),
             "decided_at": iso(decision.decided_at),
         },
     }
@@ -72,15 +98,24 @@ def export_cases(
     window_of: Callable[[str], int | None] = lambda _: None,
     redact: bool = False,
     split: str = "test",
+    pseudonym_key: bytes | None = None,
 ) -> ExportCounts:
-    """Write one JSON line per exportable decision; returns what was written and skipped."""
+    """Write one JSON line per exportable decision; returns what was written and skipped.
+
+    `pseudonym_key`: keys the pseudonyms of a redacted export (random when not given:
+    then two exports cannot be joined on them either)."""
+    import secrets
+
+    key = pseudonym_key or secrets.token_bytes(32)
     counts = ExportCounts()
     for decision in decisions:
         if decision.label == "cannot_tell":
             counts.cannot_tell += 1
             continue
         window = window_of(decision.prompt) or DEFAULT_WINDOW
-        case = case_for(decision, history, window=window, redact=redact, split=split)
+        case = case_for(
+            decision, history, window=window, redact=redact, split=split, pseudonym_key=key
+        )
         if case is None:
             counts.no_history += 1
             continue

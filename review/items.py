@@ -1,14 +1,16 @@
 """One queue item as a reviewer sees it: the verdict and the window the model saw.
 
 The window is rebuilt from history as of the verdict's last message: the newest N
-messages at or before it (N from the prompt's front matter), a bounded read whatever
-the conversation's length. Earlier decisions on the same conversation come along, so
+messages at or before it (N from the prompt's front matter, or the number the verdict
+judged), a bounded read whatever the conversation's length, then checked against the
+verdict's digests (judged.py) so that a later edit is marked, never passed off as what
+the model saw. Earlier decisions on the same conversation come along, so
 that a conversation judged again after review shows what a reviewer said before.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pipeline.conversation import Conversation
@@ -17,10 +19,12 @@ from pipeline.sinks import StoredVerdict, VerdictKey
 from pipeline.verdict import Verdict
 
 from .decisions import Decision, DecisionStore
+from .judged import SEARCH_LIMIT, JudgedWindow, judged_window
 from .queue import kind_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from pipeline.history import HistoryStore
 
@@ -34,6 +38,9 @@ class ItemView:
     shadows: list[Verdict]
     decision: Decision | None  # the active decision on this verdict
     earlier: list[Decision]  # decisions on the conversation's other verdicts
+    trail: list[Decision] = field(default_factory=list)  # every decision on this verdict
+    judged: JudgedWindow | None = None  # the window checked against the verdict's digests
+    lease: tuple[str, datetime] | None = None  # who is deciding it now, until when
 
     @property
     def verdict(self) -> Verdict:
@@ -56,13 +63,24 @@ def load_item(
     *,
     shadows: list[Verdict],
     window: int,
+    lease: tuple[str, datetime] | None = None,
 ) -> ItemView:
     verdict = stored.verdict
-    conversation = history.latest(verdict.conversation_id, window, until=verdict.last_message_at)
+    wanted = len(verdict.message_digests) or window
+    if verdict.window_digest and not verdict.message_digests:
+        wanted = max(window, SEARCH_LIMIT)  # an older verdict: search the window's size
+    stored_window = history.latest(verdict.conversation_id, wanted, until=verdict.last_message_at)
+    judged = judged_window(verdict, stored_window, window)
+    conversation = judged.conversation(verdict.conversation_id)
     past = decisions.for_conversation(verdict.conversation_id)
     current = next((d for d in past if d.key == stored.key and d.undone_at is None), None)
-    earlier = [d for d in past if d.key != stored.key and d.undone_at is None]
-    return ItemView(stored, conversation, shadows, current, earlier)
+    earlier = [
+        d for d in past if d.verdict_key != stored.key and d.role == "first" and d.undone_at is None
+    ]
+    trail = [d for d in past if d.verdict_key == stored.key]  # second and senior ones too
+    return ItemView(
+        stored, conversation, shadows, current, earlier, trail=trail, lease=lease, judged=judged
+    )
 
 
 def parse_key(pk: str, sk: str) -> VerdictKey:

@@ -143,26 +143,10 @@ class SqliteQueue:
             deterministic=True,
         )
 
-    def page(
-        self,
-        filters: QueueFilter,
-        reviewer: str,
-        now: datetime,
-        *,
-        offset: int = 0,
-        limit: int = PAGE_SIZE,
-        after: str | None = None,
-    ) -> QueuePage:
-        limit = max(1, min(limit, MAX_PAGE_SIZE))
+    def _where(self, filters: QueueFilter) -> tuple[list[str], list[Any]]:
+        """The queue's conditions (membership, filters, not decided) and their values."""
         where = ["shadow = 0"]
         args: list[Any] = []
-        if after:
-            # Seek on the index's leading column, then drop the ties up to the cursor.
-            rank, created, pk, sk = decode_cursor(after)
-            where.append(f"{_RANK} <= ?")
-            where.append(f"NOT ({_RANK} = ? AND (created_at, pk, sk) <= (?, ?, ?))")
-            args += [rank, rank, created, pk, sk]
-            offset = 0
         kinds = {
             "flagged": f"({_STATUS} = 'scored' AND {_SUSPICIOUS} = 1)",
             "undetermined": f"({_STATUS} = 'undetermined' OR {_SUSPICIOUS} IS NULL)",
@@ -187,6 +171,27 @@ class SqliteQueue:
             "NOT EXISTS (SELECT 1 FROM review.decisions d WHERE d.pk = v.pk AND d.sk = v.sk"
             " AND d.undone_at IS NULL)"
         )
+        return where, args
+
+    def page(
+        self,
+        filters: QueueFilter,
+        reviewer: str,
+        now: datetime,
+        *,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+        after: str | None = None,
+    ) -> QueuePage:
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        where, args = self._where(filters)
+        if after:
+            # Seek on the index's leading column, then drop the ties up to the cursor.
+            rank, created, pk, sk = decode_cursor(after)
+            where.append(f"{_RANK} <= ?")
+            where.append(f"NOT ({_RANK} = ? AND (created_at, pk, sk) <= (?, ?, ?))")
+            args += [rank, rank, created, pk, sk]
+            offset = 0
         where.append(
             "NOT EXISTS (SELECT 1 FROM review.leases l WHERE l.pk = v.pk AND l.sk = v.sk"
             " AND l.expires_at > ? AND l.reviewer != ?)"
@@ -200,6 +205,14 @@ class SqliteQueue:
             rows = self._db.execute(sql, [*args, limit + 1, max(0, offset)]).fetchall()
         items = [_item(pk, sk, created, body) for pk, sk, created, body in rows[:limit]]
         return QueuePage(items, offset, limit, has_more=len(rows) > limit)
+
+    def backlog(self, filters: QueueFilter) -> tuple[int, datetime | None]:
+        """How many items wait in a queue, and when the oldest was judged."""
+        where, args = self._where(filters)
+        sql = f"SELECT count(*), min(created_at) FROM verdicts AS v WHERE {' AND '.join(where)}"
+        with self._lock:
+            count, oldest = self._db.execute(sql, args).fetchone()
+        return int(count), parse_timestamp(oldest) if oldest else None
 
     def verdict(self, key: VerdictKey) -> StoredVerdict | None:
         """One live verdict by key."""

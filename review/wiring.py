@@ -17,7 +17,9 @@ from pipeline.settings import Settings
 
 from .decisions import DynamoDecisions, SqliteDecisions
 from .events import DecisionMetrics
+from .gold import load_gold
 from .service import ReviewService
+from .team import TeamConfig
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,7 +43,32 @@ class ReviewSettings(BaseSettings):
     secret: str | None = Field(
         None, description="signs CSRF tokens and keys the cleared sample; random if unset"
     )
-    lease_seconds: int = Field(300, ge=10, le=3600, description="how long an opened item is held")
+    lease_seconds: int = Field(
+        300, ge=10, le=3600, description="how long an item being decided is held (renewed)"
+    )
+    session_hours: int = Field(8, ge=1, le=24, description="a sign-in lasts this long")
+    double_rate: float = Field(
+        0.1, ge=0.0, le=1.0, description="share of decided items reviewed again, blind"
+    )
+    seniors: str = Field("", description="comma-separated reviewers who decide disagreements")
+    gold: str | None = Field(None, description="JSONL of {conversation_id, label}: gold items")
+    blur_categories: str = Field(
+        "other", description="comma-separated categories whose texts are blurred until revealed"
+    )
+    break_minutes: int = Field(50, ge=1, le=600, description="a break reminder after this long")
+    max_age_minutes: int = Field(
+        240, ge=1, description="bound on the age of a queue's oldest item (alarm)"
+    )
+    oidc_issuer: str | None = Field(
+        None, description="OIDC issuer (Cognito: https://cognito-idp.<region>.amazonaws.com/<pool>)"
+    )
+    oidc_client_id: str | None = Field(None, description="the user pool's app client id")
+    oidc_redirect_uri: str | None = Field(
+        None, description="https://<review app>/auth/callback, as registered with the client"
+    )
+    oidc_logout_url: str | None = Field(
+        None, description="Cognito: https://<domain>.auth.<region>.amazoncognito.com/logout"
+    )
 
 
 @lru_cache(maxsize=1)
@@ -131,9 +158,15 @@ def build_service(
                 " PARLEY_REVIEW_DECISIONS=dynamodb:<table>"
             )
         dynamodb = client("dynamodb")
-        decisions = DynamoDecisions(dwhere, client=dynamodb, lease_seconds=review.lease_seconds)
         queue = DynamoQueue(
             where, dwhere, client=dynamodb, sample_rate=review.sample_rate, secret=secret
+        )
+        # A decision takes its verdict out of the queue's index in the same transaction.
+        decisions = DynamoDecisions(
+            dwhere,
+            client=dynamodb,
+            lease_seconds=review.lease_seconds,
+            on_decided=queue.on_decided,
         )
     history_client = client("dynamodb") if settings.history.startswith("dynamodb:") else None
     events = None
@@ -149,7 +182,19 @@ def build_service(
         sqlite=where if kind == "sqlite" else None,
         client=client("dynamodb") if settings.risk_table else None,
     )
+    team = TeamConfig(
+        secret=secret,
+        double_rate=review.double_rate,
+        seniors=frozenset(n.strip() for n in review.seniors.split(",") if n.strip()),
+        gold=load_gold(review.gold),
+        blur_categories=frozenset(
+            c.strip() for c in review.blur_categories.split(",") if c.strip()
+        ),
+        break_minutes=review.break_minutes,
+        max_age_minutes=review.max_age_minutes,
+    )
     return ReviewService(
+        team=team,
         queue=queue,
         decisions=decisions,
         history=open_history(settings.history, dynamodb_client=history_client),

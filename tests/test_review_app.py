@@ -14,8 +14,10 @@ from starlette.testclient import TestClient
 
 from pipeline.sinks import EventBridgeSink
 from review.app import create_app
-from review.auth import JwtClaimsAuth, LocalTokenAuth
+from review.auth import LocalSignIn
 from review.events import OVERTURN_WITHDRAWN, OVERTURNED, DecisionMetrics
+from review.policy import ENFORCEMENT
+from review.sessions import COOKIE, Sessions
 from tests.review_helpers import T0, local_service, seed_marketplace
 
 TOKEN = "local-token"
@@ -27,9 +29,9 @@ def seeded(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     return db, seed_marketplace(db)
 
 
-def _client(service: Any) -> TestClient:
-    client = TestClient(create_app(service, LocalTokenAuth("alice", TOKEN), secret="s3cret"))
-    client.cookies.set("parley_review", TOKEN)
+def _client(service: Any, reviewer: str = "alice") -> TestClient:
+    client = TestClient(create_app(service, LocalSignIn(reviewer, TOKEN), secret="s3cret"))
+    assert client.get(f"/login?token={TOKEN}").status_code == 200  # the session cookie
     return client
 
 
@@ -42,7 +44,7 @@ def _form(html: str) -> dict[str, str]:
 
 def test_pages_need_a_signed_in_reviewer(seeded: Any) -> None:
     db, _ = seeded
-    app = create_app(local_service(db), LocalTokenAuth("alice", TOKEN), secret="s")
+    app = create_app(local_service(db), LocalSignIn("alice", TOKEN), secret="s")
     client = TestClient(app)
     assert client.get("/").status_code == 401
     assert client.get("/api/figures").status_code == 401
@@ -50,10 +52,44 @@ def test_pages_need_a_signed_in_reviewer(seeded: Any) -> None:
     login = client.get(f"/login?token={TOKEN}", follow_redirects=False)
     assert login.status_code == 303
     cookie = login.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=28800" in cookie
+    session = client.cookies.get(COOKIE)
+    assert session and TOKEN not in session  # a session of its own, not the token
     assert client.get("/").status_code == 200  # the cookie now signs requests in
-    bearer = TestClient(app).get("/", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert bearer.status_code == 200
+    # The token is exchanged once: the same link (from a history file, a screenshot) fails.
+    assert TestClient(app).get(f"/login?token={TOKEN}").status_code == 401
+    assert TestClient(app).get("/", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 401
+
+
+def test_sessions_expire_and_sign_out_ends_them(seeded: Any) -> None:
+    db, _ = seeded
+    sessions = Sessions("s", max_age_s=60, secure=True)
+    app = create_app(local_service(db), LocalSignIn("alice", TOKEN), secret="s", sessions=sessions)
+    client = TestClient(app, base_url="https://testserver")
+    login = client.get(f"/login?token={TOKEN}", follow_redirects=False)
+    assert "secure" in login.headers["set-cookie"].lower()
+    client.get("/")
+    copied = client.cookies.get(COOKIE)
+    page = client.get("/")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    out = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/signed-out"
+    assert client.get("/").status_code == 401
+    # A copy of the cookie taken before signing out is dead too.
+    stale = TestClient(app, base_url="https://testserver", cookies={COOKIE: copied})
+    assert stale.get("/").status_code == 401
+    assert "Signed out" in TestClient(app).get("/signed-out").text
+    # An expired session: signed 61 s ago.
+    import time
+
+    real = time.time
+    try:
+        time.time = lambda: real() - 61  # type: ignore[assignment]
+        old = sessions.issue("alice")
+    finally:
+        time.time = real  # type: ignore[assignment]
+    assert TestClient(app, cookies={COOKIE: old}).get("/").status_code == 401
+    assert TestClient(app, cookies={COOKIE: sessions.issue("alice")}).get("/").status_code == 200
 
 
 def test_queue_page_lists_items_with_accessible_markup(seeded: Any) -> None:
@@ -88,10 +124,13 @@ def test_every_form_post_needs_a_valid_csrf_token(seeded: Any) -> None:
         assert client.post("/decide", data=data).status_code == 403
         assert client.post("/undo", data={**data, "decision_id": "x"}).status_code == 403
     # A token issued to another reviewer does not work for this one.
-    other = create_app(local_service(db), LocalTokenAuth("bob", "t2"), secret="s3cret")
+    other = create_app(local_service(db), LocalSignIn("bob", "t2"), secret="s3cret")
     bob = TestClient(other)
-    bob.cookies.set("parley_review", "t2")
+    bob.get("/login?token=t2")
     assert bob.post("/decide", data={**fields, "label": "scam"}).status_code == 403
+    for path in ("/lease", "/release", "/logout"):
+        assert bob.post(path, data={**fields}).status_code == 403
+        assert client.post(path, data={"pk": fields["pk"], "sk": fields["sk"]}).status_code == 403
 
 
 def test_deciding_swaps_in_the_next_item_and_undo_brings_it_back(seeded: Any) -> None:
@@ -172,8 +211,20 @@ def test_overturning_a_flag_puts_an_event_on_the_verdicts_bus(
     service.decide(ids["und"].key, "alice", "scam", [])  # not a flag: no event
     service.undo(ids["flag"].key, decision.decision_id, "alice")
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-    bodies = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+    every = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+    bodies = [b for b in every if b["detail-type"] != ENFORCEMENT]
     assert sorted(b["detail-type"] for b in bodies) == sorted([OVERTURNED, OVERTURN_WITHDRAWN])
+    # One enforcement event per decision, and its reversal on the undo.
+    enforced = sorted(
+        (b["detail"]["data"]["step"], b["detail"]["data"]["action"])
+        for b in every
+        if b["detail-type"] == ENFORCEMENT
+    )
+    assert enforced == [
+        ("apply", "lift_restriction"),
+        ("apply", "restrict_sender"),
+        ("reverse", "lift_restriction"),
+    ]
     detail = next(b["detail"] for b in bodies if b["detail-type"] == OVERTURNED)
     assert detail["data"]["verdict_key"] == {"pk": ids["flag"].key.pk, "sk": ids["flag"].key.sk}
     assert "reviewer" not in json.dumps(detail)
@@ -195,35 +246,6 @@ def test_conversation_text_is_never_logged(seeded: Any, caplog: pytest.LogCaptur
         assert text not in logged  # ... text is not
 
 
-def test_identity_from_the_http_api_jwt_authorizer(seeded: Any) -> None:
-    from mangum import Mangum
-
-    db, _ = seeded
-    handler = Mangum(create_app(local_service(db), JwtClaimsAuth(), secret="s"), lifespan="off")
-
-    def event(claims: dict[str, Any] | None) -> dict[str, Any]:
-        context: dict[str, Any] = {
-            "http": {"method": "GET", "path": "/", "sourceIp": "127.0.0.1", "protocol": "HTTP/1.1"},
-            "requestId": "r",
-            "stage": "$default",
-        }
-        if claims is not None:
-            context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
-        return {
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": "/",
-            "rawQueryString": "",
-            "headers": {"host": "review.example.com"},
-            "requestContext": context,
-            "isBase64Encoded": False,
-        }
-
-    signed_in = handler(event({"email": "reviewer@example.com", "sub": "abc"}), None)
-    assert signed_in["statusCode"] == 200 and "reviewer@example.com" in signed_in["body"]
-    assert handler(event(None), None)["statusCode"] == 401
-
-
 def test_figures_endpoint_reports_agreement_and_shadow_flips(seeded: Any) -> None:
     db, ids = seeded
     service = local_service(db, clock=lambda: T0)
@@ -243,8 +265,10 @@ def test_figures_endpoint_reports_agreement_and_shadow_flips(seeded: Any) -> Non
     assert "Shadow prompt against the live one" in _client(service).get("/figures").text
 
 
-def _http_api_event(method: str, path: str, query: str = "", body: str = "") -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event after the Cognito JWT authorizer."""
+def _http_api_event(
+    method: str, path: str, query: str = "", body: str = "", cookie: str = ""
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event; the app's session in the cookie."""
     return {
         "version": "2.0",
         "routeKey": "$default",
@@ -255,6 +279,7 @@ def _http_api_event(method: str, path: str, query: str = "", body: str = "") -> 
             "content-type": "application/x-www-form-urlencoded",
             "x-fragment": "1",
         },
+        "cookies": [f"{COOKIE}={cookie}"] if cookie else [],
         "requestContext": {
             "http": {
                 "method": method,
@@ -264,7 +289,6 @@ def _http_api_event(method: str, path: str, query: str = "", body: str = "") -> 
             },
             "requestId": "r",
             "stage": "$default",
-            "authorizer": {"jwt": {"claims": {"email": "rev@example.com"}, "scopes": None}},
         },
         "body": body,
         "isBase64Encoded": False,
@@ -315,21 +339,40 @@ def test_lambda_function_reviews_dynamodb_verdicts(
     monkeypatch.setenv("PARLEY_REVIEW_SECRET", "from-secrets-manager")
     get_review_settings.cache_clear()
     sys.modules.pop("review.lambda_handler", None)
+    with pytest.raises(Exception, match="PARLEY_REVIEW_OIDC_ISSUER"):
+        importlib.import_module("review.lambda_handler")
+    for key, value in {
+        "PARLEY_REVIEW_OIDC_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x",
+        "PARLEY_REVIEW_OIDC_CLIENT_ID": "client",
+        "PARLEY_REVIEW_OIDC_REDIRECT_URI": "https://review.example.com/auth/callback",
+    }.items():
+        monkeypatch.setenv(key, value)
+    get_review_settings.cache_clear()
+    sys.modules.pop("review.lambda_handler", None)
     handler = importlib.import_module("review.lambda_handler").lambda_handler
 
-    queue = handler(_http_api_event("GET", "/"), None)
+    assert handler(_http_api_event("GET", "/"), None)["statusCode"] == 401
+    # The session the OIDC callback opens (the flow itself: tests/test_review_oidc.py).
+    session = Sessions("from-secrets-manager").issue("rev@example.com")
+    queue = handler(_http_api_event("GET", "/", cookie=session), None)
     assert queue["statusCode"] == 200
     assert "c1" in queue["body"] and ">c2<" not in queue["body"]  # a clear, not sampled
-    assert "rev@example.com" in queue["body"]  # the identity from the JWT claims
-    item = handler(_http_api_event("GET", "/item", "pos=0"), None)
+    assert "rev@example.com" in queue["body"]  # the identity from the session
+    item = handler(_http_api_event("GET", "/item", "pos=0", cookie=session), None)
     assert "pay first" in item["body"]
     fields = _form(item["body"])
     decided = handler(
-        _http_api_event("POST", "/decide", body=urlencode({**fields, "label": "scam"})), None
+        _http_api_event(
+            "POST", "/decide", body=urlencode({**fields, "label": "scam"}), cookie=session
+        ),
+        None,
     )
     assert decided["statusCode"] == 200 and "End of the queue" in decided["body"]
     stored = list(_active_decisions(names["decisions"], dynamodb))
     assert [(d.pk, d.reviewer, d.label) for d in stored] == [("c1", "rev@example.com", "scam")]
+    # The schedule's event: queue ages as metrics, nothing waiting now (c1 decided).
+    ages = handler({"source": "aws.events", "detail-type": "Scheduled Event"}, None)
+    assert ages["queues"] > 5 and ages["over_bound"] == 0
     get_settings.cache_clear()
     get_review_settings.cache_clear()
 

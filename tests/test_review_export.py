@@ -99,6 +99,55 @@ def test_redacted_export_hides_addresses_numbers_and_links(tmp_path: Path) -> No
     assert "bob@example.com" not in text and "[email]" in text
     assert "7700 900123" not in text and "[phone]" in text
     assert "5000 dollar deposit" in text  # the scam's shape stays
+    # No person in the provenance: the reviewer and the conversation id are pseudonyms.
+    cases = [json.loads(line) for line in text.splitlines()]
+    for case in cases:
+        where = case["provenance"]
+        assert where["reviewer"].startswith("reviewer-") and "alice" not in json.dumps(case)
+        assert where["verdict_key"]["pk"].startswith("conv-")
+        assert where["verdict_key"]["pk"] not in {"conv-flag", "conv-und"}
+    assert len({c["provenance"]["reviewer"] for c in cases}) == 1  # one reviewer, one name
+    # The control: without --redact the same export names them.
+    plain = tmp_path / "plain.jsonl"
+    main(
+        [
+            "review",
+            "export",
+            "--verdicts",
+            f"sqlite:{db}",
+            "--history",
+            f"sqlite:{db}",
+            "-o",
+            str(plain),
+        ]
+    )
+    assert "alice" in plain.read_text() and "conv-flag" in plain.read_text()
+
+
+def test_export_then_eval_scores_the_reviewers_own_decisions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Finding: the documented path wrote ./reviewed.jsonl and evaluated the shipped file.
+    db = tmp_path / "parley.db"
+    _decide_all(db)
+    monkeypatch.chdir(tmp_path)
+    store = ["--verdicts", f"sqlite:{db}", "--history", f"sqlite:{db}"]
+    main(["review", "export", *store, "-o", "reviewed.jsonl", "--redact"])
+    exported = {json.loads(line)["id"] for line in Path("reviewed.jsonl").read_text().splitlines()}
+    assert len(exported) == 2
+    suite = str(REPO / "evals" / "reviewed.yaml")
+    common = ["--quiet", "--cache", str(tmp_path / "cache.db")]
+    main(["eval", suite, "--dataset", "reviewed.jsonl", "--output", "ours", *common])
+    scored = {c["case_id"] for c in json.loads(Path("ours/results.json").read_text())["cases"]}
+    assert scored == exported
+    # The control: the suite alone scores its shipped example, none of ours.
+    main(["eval", suite, "--output", "shipped", *common])
+    shipped = {c["case_id"] for c in json.loads(Path("shipped/results.json").read_text())["cases"]}
+    assert shipped and not shipped & exported
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", suite, "--dataset", "typo.jsonl"])
+    assert exit_info.value.code == 2
+    assert "--dataset typo.jsonl: no such file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -109,12 +158,19 @@ def test_redacted_export_hides_addresses_numbers_and_links(tmp_path: Path) -> No
         ("see www.example.org or paypal.me/joe", "see [url] or [url]"),
         ("call +1 (555) 123-4567 today", "call [phone] today"),
         ("5000 dollars on 2024-03-02 at 10:30", "5000 dollars on 2024-03-02 at 10:30"),
+        ("write to john at gmail dot com", "write to [email]"),
+        ("mail j (at) mail [dot] co [dot] uk", "mail [email]"),
+        ("dm me @jane_doe92 on insta", "dm me [handle] on insta"),
+        ("my number is 5551234", "my number is [phone]"),
+        ("meet at the station at 5, 120000 dollars", "meet at the station at 5, 120000 dollars"),
+        ("paid on 02/03/2024 as agreed", "paid on 02/03/2024 as agreed"),
     ],
 )
 def test_redact_for_export(text: str, expected: str) -> None:
     assert redact_for_export(text) == expected
     # hidden characters inside an address do not keep it in an export
-    assert redact_for_export(text.replace("@", "\u200b@")) == expected
+    hidden = redact_for_export(text.replace("@", "\u200b@"))
+    assert hidden.replace("\u200b", "") == expected
 
 
 def test_shipped_reviewed_suite_loads_its_example_export() -> None:

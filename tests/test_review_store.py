@@ -13,8 +13,10 @@ from pipeline.errors import ParleyError
 from pipeline.history import SqliteHistory
 from pipeline.sinks import SqliteVerdictSink, VerdictKey
 from review.decisions import (
+    AlreadyDecided,
     Decision,
     DynamoDecisions,
+    HeldByAnother,
     ReviewConflict,
     SqliteDecisions,
     create_decisions_table,
@@ -64,24 +66,47 @@ def test_lease_keeps_a_second_reviewer_out_until_it_expires(store: Any) -> None:
     assert not store.acquire(KEY, "alice", T0 + timedelta(seconds=92))
 
 
-def test_a_decision_needs_the_lease_and_never_overwrites(store: Any) -> None:
-    with pytest.raises(ReviewConflict):
-        store.record(_decision("alice", T0))  # no lease taken
-    assert store.acquire(KEY, "alice", T0)
-    first = store.record(_decision("alice", T0 + timedelta(seconds=5)))
-    assert store.active(KEY) == first
-    # The item is decided: even a fresh lease cannot add a second active decision.
-    assert store.acquire(KEY, "bob", T0 + timedelta(seconds=6))
-    with pytest.raises(ReviewConflict):
-        store.record(_decision("bob", T0 + timedelta(seconds=7), "not_scam"))
-    assert store.active(KEY).reviewer == "alice"
-
-
-def test_expired_lease_cannot_decide(store: Any) -> None:
-    assert store.acquire(KEY, "alice", T0)
-    with pytest.raises(ReviewConflict):
-        store.record(_decision("alice", T0 + timedelta(seconds=61)))
+def test_a_decision_is_refused_while_another_holds_the_lease_and_never_overwrites(
+    store: Any,
+) -> None:
+    assert store.acquire(KEY, "bob", T0)
+    with pytest.raises(HeldByAnother):
+        store.record(_decision("alice", T0 + timedelta(seconds=1)))
     assert store.active(KEY) is None
+    first = store.record(_decision("bob", T0 + timedelta(seconds=5)))
+    assert store.active(KEY) == first
+    assert store.lease_of(KEY, T0 + timedelta(seconds=5)) is None  # deciding frees it
+    # The item is decided: even a fresh lease cannot add a second active decision.
+    assert store.acquire(KEY, "alice", T0 + timedelta(seconds=6))
+    with pytest.raises(AlreadyDecided) as refused:
+        store.record(_decision("alice", T0 + timedelta(seconds=7), "not_scam"))
+    assert refused.value.decision is not None and refused.value.decision.reviewer == "bob"
+    assert "already decided by bob" in str(refused.value)
+    assert store.active(KEY).reviewer == "bob"
+
+
+def test_an_expired_lease_loses_no_work(store: Any) -> None:
+    # Finding: with the lease lapsed and nobody else on the item, deciding was a 409.
+    assert store.acquire(KEY, "alice", T0)
+    late = store.record(_decision("alice", T0 + timedelta(seconds=61)))
+    assert store.active(KEY) == late
+    # No lease at all (the item was only read) is no obstacle either.
+    other = VerdictKey("conv-2", KEY.sk)
+    store.record(_decision("alice", T0, key=other))
+    assert store.active(other) is not None
+
+
+def test_leases_are_counted_and_released(store: Any) -> None:
+    assert store.live_leases(T0) == 0
+    store.acquire(KEY, "alice", T0)
+    store.acquire(VerdictKey("conv-2", KEY.sk), "bob", T0)
+    assert store.live_leases(T0 + timedelta(seconds=1)) == 2
+    assert store.lease_of(KEY, T0)[0] == "alice"
+    store.release(KEY, "bob")  # not bob's: stays
+    assert store.live_leases(T0 + timedelta(seconds=1)) == 2
+    store.release(KEY, "alice")
+    assert store.live_leases(T0 + timedelta(seconds=1)) == 1
+    assert store.live_leases(T0 + timedelta(seconds=61)) == 0  # expired ones do not count
 
 
 def test_undo_withdraws_only_ones_own_decision_and_keeps_it(store: Any) -> None:
@@ -190,12 +215,16 @@ def test_queue_leaves_out_decided_items_and_others_leases(tmp_path: Path) -> Non
     db = tmp_path / "parley.db"
     ids = seed_marketplace(db)
     service = local_service(db, clock=lambda: T0)
-    service.open(ids["flag"].key, "alice")
     queue_for = lambda who: [i.key for i in service.page(QueueFilter(), who).items]  # noqa: E731
+    service.open(ids["flag"].key, "alice")  # reading takes no lease
+    assert queue_for("bob") == [ids["flag"].key, ids["und"].key]
+    assert service.decisions.live_leases(T0) == 0
+    service.lease(ids["flag"].key, "alice")  # deciding does
     assert queue_for("bob") == [ids["und"].key]
     assert queue_for("alice") == [ids["flag"].key, ids["und"].key]
+    assert service.open(ids["flag"].key, "bob").lease[0] == "alice"  # bob may read it
     with pytest.raises(ReviewConflict):
-        service.open(ids["flag"].key, "bob")
+        service.lease(ids["flag"].key, "bob")
     service.decide(ids["flag"].key, "alice", "scam", ["advance_fee_deposit"])
     assert queue_for("alice") == [ids["und"].key]
     # The model's verdict is untouched.

@@ -201,6 +201,9 @@ def test_review_app_rebuilt_after_restore(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("PARLEY_VERDICTS_SQLITE", str(tmp_path / "verdicts.db"))
     monkeypatch.setenv("PARLEY_REVIEW_DECISIONS", f"sqlite:{tmp_path / 'decisions.db'}")
     monkeypatch.setenv("PARLEY_REVIEW_SECRET", "from-secrets-manager")
+    monkeypatch.setenv("PARLEY_REVIEW_OIDC_ISSUER", "https://cognito-idp.us-east-1.amazonaws.com/x")
+    monkeypatch.setenv("PARLEY_REVIEW_OIDC_CLIENT_ID", "client")
+    monkeypatch.setenv("PARLEY_REVIEW_OIDC_REDIRECT_URI", "https://r.example.com/auth/callback")
     get_review_settings.cache_clear()
     monkeypatch.delitem(sys.modules, "review.lambda_handler", raising=False)
     module = importlib.import_module("review.lambda_handler")
@@ -211,6 +214,10 @@ def test_review_app_rebuilt_after_restore(monkeypatch, tmp_path) -> None:
 
     # THEN the app is built again and serves the queue
     assert module._mangum is not built
-    assert module.lambda_handler(_http_api_event("GET", "/"), None)["statusCode"] == 200
+    from review.sessions import Sessions
+
+    session = Sessions("from-secrets-manager").issue("rev@example.com")
+    answer = module.lambda_handler(_http_api_event("GET", "/", cookie=session), None)
+    assert answer["statusCode"] == 200
     get_settings.cache_clear()
     get_review_settings.cache_clear()

@@ -80,6 +80,14 @@ def _suite_reports_dir(suite: Any) -> Path:
 )
 @click.option("--quiet", is_flag=True, help="no progress line and no summary on the terminal")
 @click.option("--update-baseline", is_flag=True, help="store this run's F1 as the gate baseline")
+@click.option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="evaluate these JSONL files instead of the suite's datasets (repeatable), e.g. "
+    "the output of `parley review export`",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -93,6 +101,7 @@ def run(
     cache_ttl: str | None,
     quiet: bool,
     update_baseline: bool,
+    datasets: tuple[Path, ...] = (),
 ) -> None:
     """Run every prompt x model x variant of a suite on its cases; write the reports."""
     from ..evaluation.progress import Progress
@@ -101,6 +110,8 @@ def run(
     from ..evaluation.suite import load_suite, parse_ttl
 
     suite = load_suite(suite_path)
+    if datasets:
+        suite = _with_datasets(suite, datasets)
     if cache_path is not None:
         suite = suite.model_copy(update={"cache": str(cache_path.resolve())})
     try:
@@ -136,6 +147,18 @@ def run(
         for failure in gate.failures:
             click.echo(f"gate: {failure}", err=True)
         ctx.exit(1)
+
+
+def _with_datasets(suite: Any, paths: tuple[Path, ...]) -> Any:
+    """The suite on other datasets, named on the command line (relative to the working
+    directory, not to the suite file); a missing file is one line."""
+    from ..evaluation.suite import DatasetSpec
+
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"--dataset {path}: no such file")
+    specs = [DatasetSpec(path=str(path.resolve())) for path in paths]
+    return suite.model_copy(update={"datasets": specs})
 
 
 def _echo_summary(report: Any, paths: dict[str, Path]) -> None:

@@ -114,17 +114,17 @@ def serve(
     import uvicorn
 
     from review.app import create_app
-    from review.auth import LocalTokenAuth
+    from review.auth import LocalSignIn
 
     token = secrets.token_urlsafe(24)
-    app = create_app(service, LocalTokenAuth(name, token), secret=review_settings.secret)
+    app = create_app(service, LocalSignIn(name, token), secret=review_settings.secret)
     # Listen before printing the link: a port in use is one line, and port 0's link
     # names the port actually taken.
     sock = _listen(host, port)
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
     click.echo(f"review queue for {name}: http://{shown}:{port}/login?token={token}")
-    click.echo("(the link signs you in; stop with Ctrl-C)")
+    click.echo("(the link signs you in once; stop with Ctrl-C)")
     # Access logs carry query strings (verdict keys, the sign-in token): keep them off.
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, limit_concurrency=MAX_CONNECTIONS
@@ -150,7 +150,12 @@ def _listen(host: str, port: int) -> socket.socket:
     required=True,
     help="JSONL file to write (the evaluation dataset format)",
 )
-@click.option("--redact", is_flag=True, help="replace e-mail addresses, phone numbers and URLs")
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="replace contact details (e-mail addresses, spelt-out ones too, URLs, phone numbers,"
+    " handles) and put pseudonyms for the reviewer and the conversation id",
+)
 @click.option("--split", default="test", show_default=True, help="split written on each case")
 def export(
     history_location: str | None,
@@ -163,13 +168,13 @@ def export(
     """Write reviewed conversations as evaluation cases (label from the reviewer).
 
     \b
-    Example:
-      parley review export -o evals/datasets/reviewed.jsonl --redact
-      parley eval evals/reviewed.yaml
+    Example (your reviewers' decisions, scored by the shipped suite):
+      parley review export -o reviewed.jsonl --redact
+      parley eval evals/reviewed.yaml --dataset reviewed.jsonl
     """
     from review.export import export_cases
 
-    service, _ = _service(history_location, verdicts_location, decisions_location)
+    service, review_settings = _service(history_location, verdicts_location, decisions_location)
     try:
         with output.open("w", encoding="utf-8") as out:
             counts = export_cases(
@@ -179,6 +184,12 @@ def export(
                 window_of=service.window_of,
                 redact=redact,
                 split=split,
+                # Pseudonyms stable across exports only when a secret is configured.
+                pseudonym_key=(
+                    f"parley-export\n{review_settings.secret}".encode()
+                    if review_settings.secret
+                    else None
+                ),
             )
     except OSError as exc:
         raise InputError(f"cannot write {output}: {exc.strerror}") from None
