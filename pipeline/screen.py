@@ -21,7 +21,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from .normalise import normalised_text
+from .normalise import normalise, normalised_text
 
 MAX_ANSWER_CHARS = 600
 MAX_INPUT_CHARS = 500
@@ -200,10 +200,11 @@ def ssml_escape(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Plain speakable text: entities decoded, normalised (`pipeline.normalise`, broken
-    words left as written: "c-o-d-e" may be a spelling lesson), tags and markdown
-    removed, controls dropped."""
-    text = normalised_text(html.unescape(text), words=False)
+    """Plain speakable text: entities decoded, hidden characters removed as a person
+    reads it (`pipeline.normalise`'s display form: accents, scripts and broken words
+    kept as written, "c-o-d-e" may be a spelling lesson; the matchers read the folded
+    copy), tags and markdown removed, controls dropped."""
+    text = normalise(html.unescape(text), words=False).display
     text = _TAG.sub(" ", text)
     text = _MARKDOWN.sub(" ", text)
     text = _CONTROL.sub("", text)
@@ -262,7 +263,7 @@ def screen_output(text: str | None, *, max_chars: int = MAX_ANSWER_CHARS) -> Scr
     raw = text or ""
     cleaned = clean_text(raw)
     changes = []
-    if cleaned != _SPACE.sub(" ", normalised_text(raw, words=False)).strip():
+    if cleaned != _SPACE.sub(" ", normalise(raw, words=False).display).strip():
         changes.append("markup_removed")
     capped = cap_length(cleaned, max_chars)
     if capped != cleaned:

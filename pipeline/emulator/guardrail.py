@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -38,6 +39,13 @@ def _plain(text: str) -> str:
     return re.sub(r"\s+", " ", folded.replace("'", ""))
 
 
+def _pattern(pattern: str) -> str:
+    """A policy pattern as the matching copy reads: accents off ("bête" is "bete"
+    once normalised), apostrophes dropped; regex syntax is ASCII and kept."""
+    decomposed = unicodedata.normalize("NFD", pattern)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("'", "")
+
+
 @dataclass(frozen=True)
 class _Compiled:
     filters: tuple[tuple[str, str, str, tuple[re.Pattern[str], ...]], ...]
@@ -50,14 +58,13 @@ class _Compiled:
 
 @cache
 def _compiled(policy: GuardrailPolicy) -> _Compiled:
-    strip = lambda p: p.replace("'", "")  # noqa: E731  # patterns read the matching copy
     return _Compiled(
         filters=tuple(
-            (f.type, f.input, f.output, tuple(_words(strip(p)) for p in f.offline))
+            (f.type, f.input, f.output, tuple(_words(_pattern(p)) for p in f.offline))
             for f in policy.content_filters
         ),
         topics=tuple(
-            (t.name, t.input, t.output, tuple(_words(strip(p)) for p in t.offline))
+            (t.name, t.input, t.output, tuple(_words(_pattern(p)) for p in t.offline))
             for t in policy.topics
         ),
         pii=tuple((p.type, p.input, p.output, re.compile(p.offline, re.I)) for p in policy.pii),
