@@ -24,6 +24,7 @@ from pipeline.normalise import (
     Normalised,
     fold_word,
     normalise,
+    normalised_text,
     rejoin_vocabulary,
 )
 from pipeline.prompts import DirectoryPromptStore
@@ -265,3 +266,9 @@ def test_a_child_hears_a_spelled_word_as_spelled_and_the_screen_still_reads_it()
     assert hidden.problems == ("secrecy", "strangers")  # "meet me": a word and an instruction
     assert hidden.text == "Can you m-e-e-t me at the park?"
     assert normalise("c-o-d-e", words=False) == Normalised("c-o-d-e")
+
+
+def test_a_join_that_makes_a_new_broken_word_is_read_again():
+    # found by the idempotence property: "fe e" joins to "fee", which makes "fee.s"
+    once = normalised_text("fe e.s ")
+    assert normalised_text(once) == once

@@ -70,8 +70,23 @@ def _suspects() -> frozenset[str]:
     return frozenset(p for p in pieces if not _is_word(p, vocabulary))
 
 
+# A join can make a new broken word ("fe e.s" -> "fee.s" -> "fees"): read again until
+# nothing changes, so that normalising is idempotent; a few passes suffice.
+_MAX_PASSES = 4
+
+
 def rejoin(text: str) -> tuple[str, int, int]:
     """Broken and leetspeak words rejoined: (text, separators removed, digits read)."""
+    separators = digits = 0
+    for _ in range(_MAX_PASSES):
+        joined, s, d = _rejoin_once(text)
+        if joined == text:
+            break
+        text, separators, digits = joined, separators + s, digits + d
+    return text, separators, digits
+
+
+def _rejoin_once(text: str) -> tuple[str, int, int]:
     pieces: list[str] = []
     separators = digits = 0
     last = 0
