@@ -1,7 +1,7 @@
 """Configuration from the environment: one settings object for every front door.
 
 Every variable is prefixed `PARLEY_`; defaults run on a fresh machine with no AWS
-account (SQLite history, prompts from `prompts/`, the local baseline model).
+account (SQLite history, the prompts that ship with the package, the local baseline).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .resources import default_prompts_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +34,9 @@ class Settings(BaseSettings):
         description="history store: sqlite:<path>, sqlite::memory:, or dynamodb:<table>",
     )
     prompts: str = Field(
-        str(REPO_ROOT / "prompts"), description="prompt store: a directory or s3://bucket/prefix"
+        default_factory=lambda: str(default_prompts_dir()),
+        description="prompt store: a directory or s3://bucket/prefix (default: the packaged "
+        "prompts)",
     )
     verdicts_table: str | None = Field(None, description="DynamoDB table for verdicts")
     verdicts_sqlite: str | None = Field(None, description="SQLite file for verdicts (local runs)")
