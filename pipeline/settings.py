@@ -66,9 +66,9 @@ class Settings(BaseSettings):
     )
     model_rpm: float | None = Field(
         None,
-        gt=0,
+        ge=0,
         description="stream job: pace model calls to this rate per container (its share of "
-        "the Bedrock quota); unset: rely on botocore's adaptive retry mode alone",
+        "the Bedrock quota); unset or 0: rely on botocore's adaptive retry mode alone",
     )
 
     skill_id: str | None = Field(None, description="Alexa skill id this backend serves")
