@@ -70,6 +70,10 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # a bad option value or argument: one line, too
+        where = f"parley {exc.ctx.command_path.partition(' ')[2]}".strip() if exc.ctx else "parley"
+        click.echo(f"error: {where}: {exc.format_message()}", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)

@@ -75,7 +75,8 @@ def review() -> None:
 @_store_options
 @click.option("--reviewer", default=None, help="your name, stored with each decision")
 @click.option("--host", default="127.0.0.1", show_default=True, help="a loopback address")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+# 8766: `parley emulator` listens on 8765 by default, and the README starts both.
+@click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--sample-rate",
     type=click.FloatRange(0.0, 1.0),

@@ -450,7 +450,7 @@ def chat(
 
 @skill.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8443, show_default=True, type=int)
+@click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--skill-id",
     default=None,

@@ -323,14 +323,30 @@ def _client(service: str, settings: Settings) -> Any:
 
 
 def _read_event(path: Path) -> Any:
+    from ..bounded import MAX_EVENT_FILE_BYTES, read_bounded
+
+    raw = read_bounded(path, MAX_EVENT_FILE_BYTES)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+        event = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError(f"{path} is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
+    return _checked_event(event, path)
+
+
+def _checked_event(event: Any, path: Path) -> Any:
+    """A Lambda event {"Records": [objects]} or a Pipe array of objects, else InputError."""
+    records = event if isinstance(event, list) else None
+    if isinstance(event, dict):
+        records = event.get("Records")
+        if records is None:
+            raise InputError(f'{path}: no "Records" (a stream event is {{"Records": [...]}})')
+    if not isinstance(records, list):
+        raise InputError(f"{path}: the records are not a list of stream records")
+    if not all(isinstance(record, dict) for record in records):
+        raise InputError(f"{path}: every stream record must be a JSON object")
+    return event
 
 
 def _seed(handler: StreamHandler, event: Any) -> None:
