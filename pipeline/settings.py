@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     bedrock_endpoint_url: str | None = Field(None, description="Bedrock Runtime endpoint override")
     aws_endpoint_url: str | None = Field(None, description="endpoint for DynamoDB/S3/EventBridge")
     langchain_model: str = Field(
-        "anthropic.claude-3-haiku-20240307-v1:0",
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
         description="model id of langchain:pipeline.models.langchain_adapter:bedrock_converse",
     )
 

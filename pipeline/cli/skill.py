@@ -44,7 +44,7 @@ SKILL_PACKAGE = Path(__file__).resolve().parents[2] / "skill" / "skill-package"
 INTERACTION_MODEL = SKILL_PACKAGE / "interactionModels" / "custom" / "en-US.json"
 PLACEHOLDER_SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 ENDPOINT_PLACEHOLDER = "${SKILL_ENDPOINT_ARN}"
-EMULATED_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+EMULATED_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 CANNED_LABEL = "emulator: canned companion answers (a lookup table, not an LLM)"
 # skill.server's defaults (a test keeps them equal): importing it here loads the ASK SDK.
 MAX_CONNECTIONS = 32
