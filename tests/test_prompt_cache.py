@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from pipeline import emulator as emulator_module
 from pipeline.emulator import BedrockEmulator, ScriptedResponder
+from pipeline.emulator import billing as emulator_billing
 from pipeline.models.bedrock import parse_converse_response
 from pipeline.models.pricing import estimate_cost
 from pipeline.models.prompt_cache import min_prefix_tokens
@@ -64,7 +64,7 @@ def test_a_model_without_prompt_caching_ignores_the_point(client: Any) -> None:
 
 
 def test_an_expired_prefix_is_written_again(client: Any, monkeypatch: Any) -> None:
-    monkeypatch.setattr(emulator_module, "CACHE_TTL_S", 0.0)
+    monkeypatch.setattr(emulator_billing, "CACHE_TTL_S", 0.0)
     call(client, NOVA, LONG_SYSTEM)
     again = call(client, NOVA, LONG_SYSTEM)["usage"]
     assert again["cacheWriteInputTokens"] > 0 and again["cacheReadInputTokens"] == 0

@@ -51,7 +51,7 @@ SHIPPED = ("pipeline", "skill", "prompts", "review")
 LEFT_OUT = (
     "pipeline/cli/*",  # the `parley` command line (click): never imported by a handler
     "pipeline/evaluation/*",  # offline evaluations
-    "pipeline/emulator.py",  # the local Bedrock endpoint of tests and demos
+    "pipeline/emulator/*",  # the local Bedrock endpoint of tests and demos
     "pipeline/__main__.py",
     "pipeline/models/langchain_adapter.py",  # LangChain is left out of the bundle
     "pipeline/baseline/train.py",  # training needs numpy
