@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "skill": "pipeline.cli.skill:skill",
     "eval": "pipeline.cli.evaluate:evaluate",
     "review": "pipeline.cli.review:review",
+    "models": "pipeline.cli.models:models",
 }
 
 

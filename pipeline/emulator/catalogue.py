@@ -1,0 +1,47 @@
+"""The control-plane answer the emulator gives: GetFoundationModel with a lifecycle status.
+
+`GET /foundation-models/{modelIdentifier}` answers like Bedrock's control plane
+(`modelDetails.modelLifecycle.status`), so `parley models` and the LEGACY checks run
+offline. The statuses follow the Bedrock model lifecycle pages as read on 2026-12-06;
+Bedrock itself is the authority for a real account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# foundation-model id -> (provider, name, lifecycle status)
+LIFECYCLE: dict[str, tuple[str, str, str]] = {
+    "anthropic.claude-haiku-4-5-20251001-v1:0": ("Anthropic", "Claude Haiku 4.5", "ACTIVE"),
+    "anthropic.claude-sonnet-4-20250514-v1:0": ("Anthropic", "Claude Sonnet 4", "ACTIVE"),
+    "anthropic.claude-3-haiku-20240307-v1:0": ("Anthropic", "Claude 3 Haiku", "LEGACY"),
+    "anthropic.claude-3-5-haiku-20241022-v1:0": ("Anthropic", "Claude 3.5 Haiku", "LEGACY"),
+    "amazon.nova-micro-v1:0": ("Amazon", "Nova Micro", "ACTIVE"),
+    "amazon.nova-lite-v1:0": ("Amazon", "Nova Lite", "ACTIVE"),
+    "amazon.nova-pro-v1:0": ("Amazon", "Nova Pro", "ACTIVE"),
+    "amazon.titan-text-lite-v1": ("Amazon", "Titan Text G1 - Lite", "LEGACY"),
+    "amazon.titan-text-express-v1": ("Amazon", "Titan Text G1 - Express", "LEGACY"),
+    "mistral.mistral-7b-instruct-v0:2": ("Mistral AI", "Mistral 7B Instruct", "LEGACY"),
+}
+
+
+def foundation_model_body(model_id: str, region: str = "us-east-1") -> dict[str, Any] | None:
+    """The GetFoundationModel response for a model the emulator knows, else None."""
+    known = LIFECYCLE.get(model_id)
+    if known is None:
+        return None
+    provider, name, status = known
+    return {
+        "modelDetails": {
+            "modelArn": f"arn:aws:bedrock:{region}::foundation-model/{model_id}",
+            "modelId": model_id,
+            "modelName": name,
+            "providerName": provider,
+            "inputModalities": ["TEXT"],
+            "outputModalities": ["TEXT"],
+            "responseStreamingSupported": True,
+            "customizationsSupported": [],
+            "inferenceTypesSupported": ["ON_DEMAND"],
+            "modelLifecycle": {"status": status},
+        }
+    }
