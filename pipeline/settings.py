@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         "the Bedrock quota); unset or 0: rely on botocore's adaptive retry mode alone",
     )
 
+    model_lifecycle_check: bool = Field(
+        False,
+        description="stream job and skill: at start, ask Bedrock (GetFoundationModel) whether "
+        "the model is LEGACY, and warn (log line and LegacyModel metric) if so",
+    )
+
     skill_id: str | None = Field(None, description="Alexa skill id this backend serves")
     skill_user_memory: bool = Field(False, description="remember a user across sessions")
     skill_max_calls_per_session: int = Field(30, ge=1)

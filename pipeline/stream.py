@@ -588,6 +588,13 @@ def handler_from_settings(
         else None
     )
     model = resolve(settings.model, **_model_options(settings, clients))
+    if settings.model_lifecycle_check:
+        from .models.lifecycle import control_client, warn_if_legacy
+
+        refs = [settings.model]
+        warn_if_legacy(
+            refs, client=control_client(settings), service="parley-stream", where="PARLEY_MODEL"
+        )
     return build_handler(
         model=model,
         history=history,

@@ -45,3 +45,14 @@ def foundation_model_body(model_id: str, region: str = "us-east-1") -> dict[str,
             "modelLifecycle": {"status": status},
         }
     }
+
+
+class CatalogueClient:
+    """The catalogue in process, with boto3's method name: for a caller that would
+    otherwise start an emulator only to ask it (a suite whose answers are all cached)."""
+
+    def get_foundation_model(self, modelIdentifier: str) -> dict[str, Any]:
+        found = foundation_model_body(modelIdentifier)
+        if found is None:
+            raise LookupError(f"the emulator does not know {modelIdentifier}")
+        return found
