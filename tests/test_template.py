@@ -1289,33 +1289,48 @@ def test_cfn_lint_catches_a_broken_copy(tmp_path: Path) -> None:
 
 
 def test_lambda_bundle_lists_every_runtime_dependency_it_needs() -> None:
-    """A dependency added to pyproject must reach the Lambda bundle, or be left out on purpose."""
+    """A dependency added to pyproject must reach the Lambda group, or be left out on purpose."""
     import tomllib
 
     from packaging.requirements import Requirement
 
     repo = TEMPLATE_PATH.parent
-    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    text = (repo / "pyproject.toml").read_text()
+    pyproject = tomllib.loads(text)
     runtime = {Requirement(d).name.lower() for d in pyproject["project"]["dependencies"]}
-    bundle_text = (repo / "lambda-requirements.txt").read_text()
-    bundled = {
-        Requirement(line).name.lower()
-        for line in bundle_text.splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-    left_out = {"certifi", "click", "cryptography", "numpy", "jsonschema", "py3langid"}  # header
-    assert runtime - bundled == left_out
+    group = {Requirement(d).name.lower() for d in pyproject["dependency-groups"]["lambda"]}
+    left_out = {"certifi", "click", "cryptography", "numpy", "jsonschema", "py3langid"}
+    assert runtime - group == left_out
+    reasons = text.split("[dependency-groups]")[1].split("lambda = [")[0]
     for name in left_out:
-        assert name in bundle_text.split("# boto3")[0], f"{name} left out without a reason"
+        assert f"#   {name}" in reasons, f"{name} left out without a reason"
+    review = {
+        Requirement(d).name.lower() for d in pyproject["project"]["optional-dependencies"]["review"]
+    }
+    assert review - group == {"uvicorn"}  # the local server only
 
 
-@pytest.mark.parametrize("text", ["0", "0.0", "00"])
-def test_pacing_parameter_is_read_as_a_number(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
-    # The template passes ModelRequestsPerMinutePerInvocation as it is: every spelling of
-    # zero means no pacing, and a rate is a rate.
-    from pipeline.settings import Settings
+def test_lambda_requirements_are_exported_from_the_lock_with_hashes() -> None:
+    import re
+    import shutil
+    import subprocess
+    import sys
 
-    monkeypatch.setenv("PARLEY_MODEL_RPM", text)
-    assert not Settings().model_rpm
-    monkeypatch.setenv("PARLEY_MODEL_RPM", "120")
-    assert Settings().model_rpm == 120
+    repo = TEMPLATE_PATH.parent
+    text = (repo / "lambda-requirements.txt").read_text()
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==\S+ \\$", text, flags=re.M)
+    assert "boto3" in pins and "starlette" in pins
+    blocks = re.split(r"^(?=[A-Za-z0-9_.-]+==)", text, flags=re.M)[1:]
+    assert all("--hash=sha256:" in block for block in blocks)  # pip --require-hashes
+    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is None:
+        pytest.skip("uv is not installed: cannot re-export the lock")
+    exported = subprocess.run(
+        [uv, "export", "--only-group", "lambda", "--no-emit-project", "--format",
+         "requirements-txt", "--quiet", "--frozen"],
+        cwd=repo, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    def body(requirements: str) -> list[str]:  # the header names the command: not compared
+        return [line for line in requirements.splitlines() if not line.startswith("#")]
+
+    assert body(exported) == body(text), "stale: run `make lambda-requirements`"
