@@ -329,3 +329,26 @@ def test_emulator_and_review_app_default_to_different_ports() -> None:
         return next(p.default for p in command.params if p.name == "port")  # type: ignore[attr-defined]
 
     assert port(emulator) != port(serve)
+
+
+def test_stream_watch_local_starts_what_it_needs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # No endpoint, no table, no credentials beforehand: --local makes all three.
+    code, out, err = run(
+        capsys, "stream", "watch", "--local", "--table", "marketplace-messages",
+        "--iterations", "1", "--interval", "0", "--verdicts", f"sqlite:{tmp_path / 'v.db'}",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "local DynamoDB at http://127.0.0.1:" in out
+    assert "table marketplace-messages with its stream" in out
+
+
+def test_stream_watch_local_and_an_endpoint_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(
+        capsys, "stream", "watch", "--local", "--endpoint-url", "http://127.0.0.1:9",
+        "--table", "t", "--iterations", "1",
+    )  # fmt: skip
+    assert code == 2 and "not both" in one_error_line(err)
