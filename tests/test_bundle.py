@@ -148,6 +148,21 @@ if bundle.name == "moderation":
     response = pipeline.stream.lambda_handler(event, None)
     assert response == {"batchItemFailures": []}, response
     speech = ""
+elif bundle.name == "review":
+    import review.lambda_handler
+    event = {
+        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+        "headers": {"host": "review.example.com"},
+        "requestContext": {
+            "http": {"method": "GET", "path": "/", "sourceIp": "127.0.0.1", "protocol": "HTTP/1.1"},
+            "requestId": "r", "stage": "$default",
+            "authorizer": {"jwt": {"claims": {"email": "rev@example.com"}, "scopes": None}},
+        },
+        "isBase64Encoded": False,
+    }
+    page = review.lambda_handler.lambda_handler(event, None)
+    assert page["statusCode"] == 200, page
+    speech = ""
 else:
     import skill.handler
     alexa = json.loads(Path(sys.argv[3]).read_text())
@@ -155,7 +170,7 @@ else:
 loaded = {
     name: getattr(module, "__file__", None) or ""
     for name, module in sys.modules.items()
-    if name.split(".")[0] in ("pipeline", "skill")
+    if name.split(".")[0] in ("pipeline", "skill", "review")
 }
 print(json.dumps({
     "outside": sorted(n for n, f in loaded.items() if not Path(f).resolve().is_relative_to(bundle)),
@@ -164,7 +179,7 @@ print(json.dumps({
 """
 
 
-@pytest.mark.parametrize("function", ["moderation", "skill"])
+@pytest.mark.parametrize("function", ["moderation", "skill", "review"])
 def test_each_handler_runs_from_its_bundle_alone(
     bundle: Path, tmp_path: Path, function: str
 ) -> None:
@@ -180,6 +195,7 @@ def test_each_handler_runs_from_its_bundle_alone(
         PARLEY_VERDICTS_SQLITE=str(tmp_path / "verdicts.db"),
         PARLEY_SKILL_MODEL=f"replay:{answers}",
         PARLEY_SKILL_ID="amzn1.ask.skill.00000000-0000-0000-0000-000000000000",
+        PARLEY_REVIEW_SECRET="bundle-test",  # on Lambda: read from Secrets Manager
     )
     result = subprocess.run(
         [
