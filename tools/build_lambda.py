@@ -3,8 +3,8 @@
 `sam build` copies a function's whole CodeUri: SAM CLI (1.170) has no ignore file, and
 its Python builder (aws-lambda-builders, python_pip) drops only a fixed list of names
 (.git, .venv, caches, *.egg-info, ...). With CodeUri "." that shipped tests, evals,
-bench, docs and any local parley.db, verdicts.db or evaluation report. So the template's
-CodeUri is `build/lambda`, which this script fills from an allow-list:
+bench, docs and any local parley.db, verdicts.db or evaluation report. So the files
+that may ship come from an allow-list:
 
 - `pipeline/` without the command line, the evaluation code, the emulator and the
   training code (numpy: not in the bundle);
@@ -12,9 +12,7 @@ CodeUri is `build/lambda`, which this script fills from an allow-list:
   invoked by Alexa itself) and the skill manifest;
 - `prompts/` (the templates; `pipeline/data/` holds the baseline artifact);
 - `review/` (the review app's function, when EnableReview=true) without its demo data
-  builder;
-- `requirements.txt`, a copy of lambda-requirements.txt (the pinned Lambda
-  dependencies; `sam build` installs them).
+  builder.
 
 Each function gets its own directory, `build/lambda/<function>/` (the template's
 CodeUri per function), holding its handler module and the parley modules that it
@@ -22,8 +20,8 @@ imports, followed statement by statement (`ast`), including modules named as
 "package.module:factory" strings in registries; the data files of the modules that read
 them (prompts, the baseline artifact, the review app's pages); and a `requirements.txt`
 holding only the lines of lambda-requirements.txt for the distributions it imports and
-what they require. So the stream function carries no review app and no ask-sdk, and
-the review function no Alexa code.
+what they require (`sam build` installs it). So the stream function carries no review
+app and no ask-sdk, and the review function no Alexa code.
 
 Usage:  python tools/build_lambda.py [--out build/lambda] [--compare]
         then `sam build` (docs/operations.md). `--compare` also prints what CodeUri "."
