@@ -1330,6 +1330,7 @@ def test_lambda_requirements_are_exported_from_the_lock_with_hashes() -> None:
          "requirements-txt", "--quiet", "--frozen"],
         cwd=repo, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
+
     def body(requirements: str) -> list[str]:  # the header names the command: not compared
         return [line for line in requirements.splitlines() if not line.startswith("#")]
 
