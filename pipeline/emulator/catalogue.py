@@ -2,8 +2,11 @@
 
 `GET /foundation-models/{modelIdentifier}` answers like Bedrock's control plane
 (`modelDetails.modelLifecycle.status`), so `parley models` and the LEGACY checks run
-offline. The statuses follow the Bedrock model lifecycle pages as read on 2026-12-06;
-Bedrock itself is the authority for a real account.
+offline. Sources, read 2026-12-06: Claude Haiku 4.5 ACTIVE and Claude 3 / 3.5 Haiku
+Legacy or past end of life (their Bedrock model cards); Titan Text and Mistral 7B
+legacy as this project found them; the Nova models as listed among Bedrock's current
+models (no lifecycle row was found for them). Bedrock itself is the authority for a
+real account: `parley models` without the emulator asks it.
 """
 
 from __future__ import annotations
