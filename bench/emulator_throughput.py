@@ -56,7 +56,12 @@ def _drive(
 def run(quick: bool = False) -> list[tuple[str, float, str]]:
     """Served throughput as a fraction of the rpm quota, and call latency overhead."""
     duration = 5.0 if quick else 20.0
-    faults = {"rpm": RPM, "latency_ms": LATENCY_MS, "quota_window_s": WINDOW_S, "seed": 0}
+    faults: dict[str, Any] = {
+        "rpm": RPM,
+        "latency_ms": LATENCY_MS,
+        "quota_window_s": WINDOW_S,
+        "seed": 0,
+    }
     with EmulatorProcess(**faults) as emulator:
         clients = [
             emulator.client(retries={"mode": "standard", "total_max_attempts": 1})

@@ -55,7 +55,7 @@ from pipeline.sinks import DynamoVerdictSink, create_verdicts_table
 # The stream run: stream_throughput's faults plus truncated answers.
 STREAM_FAULTS = {**st_bench.FAULTS, "truncated_rate": 0.02}
 # The skill run: every fault the emulator has, hangs included.
-SKILL_FAULTS = {
+SKILL_FAULTS: dict[str, Any] = {
     "throttle_rate": 0.10,
     "error_5xx_rate": 0.05,
     "timeout_rate": 0.05,
@@ -94,7 +94,7 @@ class CountingFaults(FaultConfig):
         return fault
 
 
-def in_process_emulator(scale: st_bench.Scale, **faults: float) -> BedrockEmulator:
+def in_process_emulator(scale: st_bench.Scale, **faults: Any) -> BedrockEmulator:
     """stream_throughput's emulator, but in this process: the faults it draws are counted
     here (a correctness run, not a throughput one)."""
     from pipeline.models.local import baseline_responder

@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pipeline.conversation import Message
 from pipeline.history import SqliteHistory
@@ -60,7 +60,8 @@ def build(path: Path, verdicts: int, messages: int, seed: int = 14) -> dict[str,
     short_each, extra = divmod(messages - long_count * LONG_MESSAGES, verdicts - long_count)
     history, sink = SqliteHistory(path), SqliteVerdictSink(path)
     stored_messages = 0
-    long_ids, short_ids = [], []
+    long_ids: list[str] = []
+    short_ids: list[str] = []
     pending: list[Any] = []
     with _bulk(history._db):
         batch: list[Message] = []
@@ -162,9 +163,11 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
         def item_urls(ids: list[str]) -> list[str]:
             urls = []
             for cid in rng.sample(ids, min(SAMPLES, len(ids))):
-                stored = service.queue._db.execute(
-                    "SELECT sk FROM verdicts WHERE pk = ?", (cid,)
-                ).fetchone()[0]
+                stored = (
+                    cast(Any, service.queue)
+                    ._db.execute("SELECT sk FROM verdicts WHERE pk = ?", (cid,))
+                    .fetchone()[0]
+                )
                 urls.append(f"/item?pk={cid}&sk={stored.replace('#', '%23')}")
             return urls
 
@@ -178,7 +181,7 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
         long_ms, short_ms = statistics.median(long_times), statistics.median(short_times)
 
         # Decisions for the export, through the store (lease, then decision).
-        service.decisions._db.execute("PRAGMA synchronous=NORMAL")  # setup writes only
+        cast(Any, service.decisions)._db.execute("PRAGMA synchronous=NORMAL")  # setup writes only
         made = 0
         while made < decisions:
             # Decided items leave the queue: the first page is always fresh.

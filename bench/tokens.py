@@ -16,10 +16,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pipeline.settings import REPO_ROOT
 from pipeline.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from pipeline.tokens import Family
 
 DATASETS = ("evals/datasets/marketplace.jsonl", "evals/datasets/injection.jsonl")
 PROMPTS = ("suspicious-conversation@1", "suspicious-conversation@2")
@@ -83,7 +86,10 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
     for family, tokeniser in tokenisers.items():
         for kind in (*PROMPTS, "message"):
             pairs = [
-                (count_tokens(text, family), len(tokeniser.encode(text, bos=False, eos=False)))
+                (
+                    count_tokens(text, cast("Family", family)),
+                    len(tokeniser.encode(text, bos=False, eos=False)),
+                )
                 for k, text in texts
                 if k == kind
             ]

@@ -310,10 +310,9 @@ def conversation_from_dict(data: Any, *, default_id: str = "conversation") -> Co
 
 def load_conversations(path: Path) -> list[Conversation]:
     """Read conversations from a .json file (one object or a list) or a .jsonl file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    from .bounded import MAX_CONVERSATIONS_FILE_BYTES, read_bounded
+
+    raw = read_bounded(path, MAX_CONVERSATIONS_FILE_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

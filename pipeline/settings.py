@@ -1,7 +1,7 @@
 """Configuration from the environment: one settings object for every front door.
 
 Every variable is prefixed `PARLEY_`; defaults run on a fresh machine with no AWS
-account (SQLite history, prompts from `prompts/`, the local baseline model).
+account (SQLite history, the prompts that ship with the package, the local baseline).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .resources import default_prompts_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +34,9 @@ class Settings(BaseSettings):
         description="history store: sqlite:<path>, sqlite::memory:, or dynamodb:<table>",
     )
     prompts: str = Field(
-        str(REPO_ROOT / "prompts"), description="prompt store: a directory or s3://bucket/prefix"
+        default_factory=lambda: str(default_prompts_dir()),
+        description="prompt store: a directory or s3://bucket/prefix (default: the packaged "
+        "prompts)",
     )
     verdicts_table: str | None = Field(None, description="DynamoDB table for verdicts")
     verdicts_sqlite: str | None = Field(None, description="SQLite file for verdicts (local runs)")
@@ -47,7 +51,7 @@ class Settings(BaseSettings):
     bedrock_endpoint_url: str | None = Field(None, description="Bedrock Runtime endpoint override")
     aws_endpoint_url: str | None = Field(None, description="endpoint for DynamoDB/S3/EventBridge")
     langchain_model: str = Field(
-        "anthropic.claude-3-haiku-20240307-v1:0",
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
         description="model id of langchain:pipeline.models.langchain_adapter:bedrock_converse",
     )
 
@@ -67,9 +71,15 @@ class Settings(BaseSettings):
     )
     model_rpm: float | None = Field(
         None,
-        gt=0,
+        ge=0,
         description="stream job: pace model calls to this rate per container (its share of "
-        "the Bedrock quota); unset: rely on botocore's adaptive retry mode alone",
+        "the Bedrock quota); unset or 0: rely on botocore's adaptive retry mode alone",
+    )
+
+    model_lifecycle_check: bool = Field(
+        False,
+        description="stream job and skill: at start, ask Bedrock (GetFoundationModel) whether "
+        "the model is LEGACY, and warn (log line and LegacyModel metric) if so",
     )
 
     skill_id: str | None = Field(None, description="Alexa skill id this backend serves")

@@ -18,7 +18,8 @@ Each handler module calls `register(prime, rebuild)`:
 
 The hooks come from `snapshot_restore_py`, which Lambda's Python managed runtimes
 provide; where it is not importable (local runs, the CLI) nothing is registered.
-Restore hooks must finish within Lambda's 10 s: they make no network call.
+Restore hooks must finish within Lambda's 10 s: the only network call in them is the
+review app's one GetSecretValue (its secret is read again after each restore).
 """
 
 from __future__ import annotations

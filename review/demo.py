@@ -15,15 +15,26 @@ from typing import Any
 from pipeline.conversation import iso
 from pipeline.settings import REPO_ROOT
 
-DATASET = REPO_ROOT / "evals" / "datasets" / "marketplace.jsonl"
+DATASET_PATH = Path("evals", "datasets", "marketplace.jsonl")
+DATASET = REPO_ROOT / DATASET_PATH
+
+
+def default_dataset() -> Path:
+    """The checkout's dataset; an installed wheel has none and reads the working directory's."""
+    return DATASET if DATASET.is_file() else Path.cwd() / DATASET_PATH
+
+
 _ARN = (
     "arn:aws:dynamodb:us-east-1:123456789012:table/marketplace-messages/stream/"
     "2024-05-01T00:00:00.000"
 )
 
 
-def demo_records(path: Path = DATASET, *, limit: int = 60, start: datetime | None = None):
+def demo_records(
+    path: Path | None = None, *, limit: int = 60, start: datetime | None = None
+) -> list[dict[str, Any]]:
     """Stream INSERT records for the first `limit` conversations of a dataset."""
+    path = path or default_dataset()
     start = start or datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
     records: list[dict[str, Any]] = []
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

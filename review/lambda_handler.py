@@ -5,8 +5,9 @@ the reviewers' Cognito user pool (oidc.py), then its own session cookie (HttpOnl
 Secure, SameSite=Lax), revocable across containers through the decisions table.
 Built once per container (the init phase,
 which SnapStart snapshots); after a restore the app is built again on new clients
-(`pipeline/snapstart.py`). The CSRF secret comes from the environment, never from the
-snapshot's random state.
+(`pipeline/snapstart.py`). The CSRF secret is read from Secrets Manager
+(`PARLEY_REVIEW_SECRET_ID`) at start and again after each restore, never from the
+snapshot's random state and never through a plaintext environment variable.
 """
 
 from __future__ import annotations
@@ -25,20 +26,21 @@ from .oidc import OidcConfig, OidcSignIn
 from .queues import publish_ages
 from .service import ReviewService
 from .sessions import DynamoRevocations, Sessions
-from .wiring import build_service, get_review_settings
+from .wiring import build_service, get_review_settings, resolve_secret
 
 
 def _build() -> tuple[Mangum, ReviewService]:
-    review = get_review_settings()
+    settings = get_settings()
+    review = resolve_secret(get_review_settings(), settings)
     if not review.secret:
         # Tokens signed with a per-container secret would fail on the next container.
-        raise ConfigError("PARLEY_REVIEW_SECRET is required on Lambda")
+        raise ConfigError("PARLEY_REVIEW_SECRET_ID (or PARLEY_REVIEW_SECRET) is required on Lambda")
     if not (review.oidc_issuer and review.oidc_client_id and review.oidc_redirect_uri):
         raise ConfigError(
             "PARLEY_REVIEW_OIDC_ISSUER, PARLEY_REVIEW_OIDC_CLIENT_ID and"
             " PARLEY_REVIEW_OIDC_REDIRECT_URI are required on Lambda"
         )
-    service = build_service(get_settings(), review, metrics=True)
+    service = build_service(settings, review, metrics=True)
     config = OidcConfig(
         issuer=review.oidc_issuer,
         client_id=review.oidc_client_id,
@@ -67,7 +69,7 @@ _mangum, _service = _build()
 
 
 def rebuild() -> None:
-    """After a SnapStart restore: the service's stores and bus on new clients."""
+    """After a SnapStart restore: the secret read again, the stores and bus on new clients."""
     global _mangum, _service
     _mangum, _service = _build()
 

@@ -43,6 +43,11 @@ class ReviewSettings(BaseSettings):
     secret: str | None = Field(
         None, description="signs CSRF tokens and keys the cleared sample; random if unset"
     )
+    secret_id: str | None = Field(
+        None,
+        description="Secrets Manager secret (ARN or name) read at start into `secret`: the "
+        "deployed app's way, so the value is in no environment variable",
+    )
     lease_seconds: int = Field(
         300, ge=10, le=3600, description="how long an item being decided is held (renewed)"
     )
@@ -74,6 +79,28 @@ class ReviewSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_review_settings() -> ReviewSettings:
     return ReviewSettings()
+
+
+def resolve_secret(
+    review: ReviewSettings, settings: Settings, client: Any = None
+) -> ReviewSettings:
+    """`review` with `secret` read from Secrets Manager when `secret_id` names one.
+
+    Called at start and again after each SnapStart restore: a rotated value is picked up
+    by new containers, and the value is never an environment variable.
+    """
+    if not review.secret_id:
+        return review
+    if client is None:
+        from pipeline import aws
+
+        client = aws.client(
+            "secretsmanager", region_name=settings.region, endpoint_url=settings.aws_endpoint_url
+        )
+    value = client.get_secret_value(SecretId=review.secret_id).get("SecretString")
+    if not value:
+        raise ConfigError(f"secret {review.secret_id} has no SecretString")
+    return review.model_copy(update={"secret": value})
 
 
 def sample_secret(secret: str | None) -> bytes:

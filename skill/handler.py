@@ -363,6 +363,11 @@ def build_companion(
         if reference.startswith("bedrock:"):
             options = {"region": settings.region, "endpoint_url": settings.bedrock_endpoint_url}
         model = resolve(reference, **options)
+        if settings.model_lifecycle_check:
+            from pipeline.models.lifecycle import control_client, warn_if_legacy
+
+            client = control_client(settings)
+            warn_if_legacy([reference], client=client, service="parley-skill", where="skill model")
     input_guardrail = None
     if guardrail is None and settings.guardrail_id:
         client = _aws_client("bedrock-runtime", settings, read_timeout=1.0)

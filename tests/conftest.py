@@ -26,9 +26,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--run-slow", action="store_true", help="also run the long load runs (marked slow)"
     )
+    parser.addoption(
+        "--skip-wheel",
+        action="store_true",
+        help="skip building and installing the wheel in a fresh venv (marked wheel)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # CI builds and installs the wheel; locally --skip-wheel saves its ~40 s.
+    if config.getoption("--skip-wheel"):
+        skip_wheel = pytest.mark.skip(reason="--skip-wheel")
+        for item in items:
+            if "wheel" in item.keywords:
+                item.add_marker(skip_wheel)
     # CI runs the short versions; the long ones run with --run-slow or via python -m bench.
     if config.getoption("--run-slow"):
         return

@@ -1,8 +1,8 @@
-"""The Lambda bundle holds only what the functions run, and they run from it.
+"""Each Lambda bundle holds only what its function runs, and the function runs from it.
 
-`tools/build_lambda.py` fills the template's CodeUri (build/lambda); `sam build` then
-installs requirements.txt beside it. These tests build the directory, list it, and run
-both handlers from it alone.
+`tools/build_lambda.py` fills each function's CodeUri (build/lambda/<function>); `sam
+build` then installs the requirements.txt beside it. These tests build the directories,
+list them, and run the handlers from their own bundle alone.
 """
 
 from __future__ import annotations
@@ -41,16 +41,52 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_bundle_lists_only_what_runs(bundle: Path) -> None:
     files = build_lambda.listing(bundle).files
-    assert set(HANDLERS) <= set(files)
-    assert {"prompts/suspicious-conversation/v2.j2", "prompts/companion/v1.j2"} <= set(files)
-    assert "pipeline/data/baseline.json.gz" in files  # the local baseline's artifact
-    assert not [f for f in files if f.startswith(NOT_SHIPPED)]
+    assert {f"{fn}/{h}" for fn, h in zip(build_lambda.FUNCTIONS, HANDLERS, strict=True)} <= set(
+        files
+    )
+    for function in build_lambda.FUNCTIONS:
+        assert {
+            f"{function}/prompts/suspicious-conversation/v2.j2",
+            f"{function}/prompts/companion/v1.j2",
+        } <= set(files)
+    assert "moderation/pipeline/data/baseline.json.gz" in files  # the local baseline's artifact
+    assert not [f for f in files if f.split("/", 1)[1].startswith(NOT_SHIPPED)]
     assert not [f for f in files if f.endswith((".db", ".pyc", ".jsonl"))]
     # HTML only as the review app's own page templates (reports are output, never shipped)
-    assert not [f for f in files if f.endswith(".html") and not f.startswith("review/templates/")]
-    assert not [f for f in files if f.startswith(("pipeline/cli/", "pipeline/evaluation/"))]
-    requirements = (bundle / "requirements.txt").read_text()
-    assert requirements == (REPO / "lambda-requirements.txt").read_text()
+    assert not [f for f in files if f.endswith(".html") and "/review/templates/" not in f"/{f}"]
+    assert not [f for f in files if "/pipeline/cli/" in f or "/pipeline/evaluation/" in f]
+
+
+def test_each_function_bundles_only_what_it_imports(bundle: Path) -> None:
+    def modules(function: str) -> set[str]:
+        return set(build_lambda.listing(bundle / function).files)
+
+    # GIVEN one bundle per function
+    moderation, skill, review = (modules(f) for f in ("moderation", "skill", "review"))
+    # THEN the stream job carries neither the skill nor the review app
+    assert not [f for f in moderation if f.startswith(("skill/", "review/"))]
+    assert not [f for f in skill if f.startswith("review/")]
+    assert not [f for f in review if f.startswith("skill/")]
+    assert "pipeline/stream.py" not in skill | review
+    assert "pipeline/assistant.py" in skill and "pipeline/assistant.py" not in moderation
+    # and its requirements: ask-sdk only for the skill, the web stack only for the review app
+    requirements = {
+        f: (bundle / f / "requirements.txt").read_text() for f in build_lambda.FUNCTIONS
+    }
+    assert "ask-sdk-core==" in requirements["skill"]
+    assert "ask-sdk-core" not in requirements["moderation"] + requirements["review"]
+    assert "starlette==" in requirements["review"] and "mangum==" in requirements["review"]
+    assert "starlette" not in requirements["moderation"] + requirements["skill"]
+    for text in requirements.values():  # every line is one of the pinned lines
+        pinned = (REPO / "lambda-requirements.txt").read_text().splitlines()
+        assert all(line in pinned for line in text.splitlines() if not line.startswith("#"))
+
+
+def test_requirements_subset_keeps_hash_lines_with_their_requirement() -> None:
+    text = "# c\nboto3==1.0 \\\n    --hash=sha256:aa\nstarlette==2.0 \\\n    --hash=sha256:bb\n"
+    assert build_lambda.requirements_subset(text, {"boto3"}) == (
+        "boto3==1.0 \\\n    --hash=sha256:aa\n"
+    )
 
 
 def test_local_databases_and_reports_never_ship(tmp_path: Path) -> None:
@@ -78,19 +114,22 @@ def test_local_databases_and_reports_never_ship(tmp_path: Path) -> None:
     assert set(planted) <= set(build_lambda.checkout_listing(root).files)
 
 
-def test_template_points_both_functions_at_the_bundle() -> None:
+def test_template_points_each_function_at_its_own_bundle() -> None:
     template = yaml.load((REPO / "template.yaml").read_text(), Loader=_Loader)
-    code_uri = template["Globals"]["Function"]["CodeUri"]
-    assert (REPO / code_uri).resolve() == build_lambda.DEFAULT_OUT
+    assert "CodeUri" not in template["Globals"]["Function"]
     functions = {
         name: r["Properties"]
         for name, r in template["Resources"].items()
         if r["Type"] == "AWS::Serverless::Function"
     }
-    assert functions and all("CodeUri" not in p for p in functions.values())
+    uris = set()
     for props in functions.values():
-        module = props["Handler"].rsplit(".", 1)[0].replace(".", "/")
-        assert f"{module}.py" in HANDLERS or f"{module}/__init__.py" in HANDLERS
+        code_uri = Path(props["CodeUri"])
+        assert (REPO / code_uri).parent.resolve() == build_lambda.DEFAULT_OUT
+        handler_module = props["Handler"].rsplit(".", 1)[0]
+        assert build_lambda.FUNCTIONS[code_uri.name] == handler_module
+        uris.add(code_uri)
+    assert len(uris) == len(functions) == 3  # one bundle each
 
 
 class _Loader(yaml.SafeLoader):
@@ -104,44 +143,67 @@ RUN_FROM_BUNDLE = """
 import json, sys
 from pathlib import Path
 bundle = Path(sys.argv[1]).resolve()
-import pipeline.stream, skill.handler
-event = json.loads(Path(sys.argv[2]).read_text())
-response = pipeline.stream.lambda_handler(event, None)
-assert response == {"batchItemFailures": []}, response
-alexa = json.loads(Path(sys.argv[3]).read_text())
-answer = skill.handler.lambda_handler(alexa, None)
+if bundle.name == "moderation":
+    import pipeline.stream
+    event = json.loads(Path(sys.argv[2]).read_text())
+    response = pipeline.stream.lambda_handler(event, None)
+    assert response == {"batchItemFailures": []}, response
+    speech = ""
+elif bundle.name == "review":
+    import review.lambda_handler
+    event = {
+        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+        "headers": {"host": "review.example.com"},
+        "requestContext": {
+            "http": {"method": "GET", "path": "/", "sourceIp": "127.0.0.1", "protocol": "HTTP/1.1"},
+            "requestId": "r", "stage": "$default",
+            "authorizer": {"jwt": {"claims": {"email": "rev@example.com"}, "scopes": None}},
+        },
+        "isBase64Encoded": False,
+    }
+    page = review.lambda_handler.lambda_handler(event, None)
+    assert page["statusCode"] == 200, page
+    speech = ""
+else:
+    import skill.handler
+    alexa = json.loads(Path(sys.argv[3]).read_text())
+    speech = skill.handler.lambda_handler(alexa, None)["response"]["outputSpeech"]["ssml"]
 loaded = {
     name: getattr(module, "__file__", None) or ""
     for name, module in sys.modules.items()
-    if name.split(".")[0] in ("pipeline", "skill")
+    if name.split(".")[0] in ("pipeline", "skill", "review")
 }
 print(json.dumps({
     "outside": sorted(n for n, f in loaded.items() if not Path(f).resolve().is_relative_to(bundle)),
-    "speech": answer["response"]["outputSpeech"]["ssml"],
+    "speech": speech,
 }))
 """
 
 
-def test_both_handlers_run_from_the_bundle_alone(bundle: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("function", ["moderation", "skill", "review"])
+def test_each_handler_runs_from_its_bundle_alone(
+    bundle: Path, tmp_path: Path, function: str
+) -> None:
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps(["Warm milk after lunch!"]))
     env: dict[str, Any] = {
         k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "PYTHON"))
     }
     env.update(
-        PYTHONPATH=str(bundle),  # ahead of the editable install of the checkout
+        PYTHONPATH=str(bundle / function),  # ahead of the editable install of the checkout
         PARLEY_MODEL="local:baseline",
         PARLEY_HISTORY=f"sqlite:{tmp_path / 'history.db'}",
         PARLEY_VERDICTS_SQLITE=str(tmp_path / "verdicts.db"),
         PARLEY_SKILL_MODEL=f"replay:{answers}",
         PARLEY_SKILL_ID="amzn1.ask.skill.00000000-0000-0000-0000-000000000000",
+        PARLEY_REVIEW_SECRET="bundle-test",  # on Lambda: read from Secrets Manager
     )
     result = subprocess.run(
         [
             sys.executable,
             "-c",
             RUN_FROM_BUNDLE,
-            str(bundle),
+            str(bundle / function),
             str(FIXTURES / "streams" / "marketplace-insert-modify-remove.json"),
             str(FIXTURES / "alexa" / "intent-chat.json"),
         ],
@@ -154,7 +216,8 @@ def test_both_handlers_run_from_the_bundle_alone(bundle: Path, tmp_path: Path) -
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["outside"] == []  # every parley module came from the bundle
-    assert "Warm milk after lunch!" in report["speech"]
+    if function == "skill":
+        assert "Warm milk after lunch!" in report["speech"]
 
 
 def test_build_script_refuses_to_overwrite_the_checkout(capsys: pytest.CaptureFixture[str]) -> None:

@@ -46,7 +46,7 @@ def fresh_boto3_session(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("PARLEY_MODEL_RPM", "-1", "PARLEY_MODEL_RPM='-1': Input should be greater than 0"),
+        ("PARLEY_MODEL_RPM", "-1", "PARLEY_MODEL_RPM='-1': Input should be greater than or equal"),
         ("PARLEY_MAX_CONCURRENCY", "abc", "PARLEY_MAX_CONCURRENCY='abc': Input should be a valid"),
         ("PARLEY_MODEL_DEADLINE_S", "-3", "PARLEY_MODEL_DEADLINE_S='-3': Input should be greater"),
     ],
@@ -81,7 +81,7 @@ def test_a_bad_setting_in_a_fresh_process_prints_no_traceback() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert one_error_line(result.stderr) == (
-        "error: PARLEY_MODEL_RPM='-1': Input should be greater than 0"
+        "error: PARLEY_MODEL_RPM='-1': Input should be greater than or equal to 0"
     )
 
 
@@ -237,3 +237,118 @@ def test_a_sqlite_store_that_cannot_be_opened_is_one_line_and_exit_2(
     assert code == 2
     assert out == ""
     assert one_error_line(err).startswith(f"error: cannot open the SQLite database {store}")
+
+
+# -- bad command-line input (README walk-through findings) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["skill", "serve", "--port", "99999"], "'--port': 99999 is not in the range"),
+        (["review", "serve", "--port", "-1"], "'--port': -1 is not in the range"),
+        (["demo", "--no-such-option"], "No such option '--no-such-option'"),
+    ],
+)
+def test_a_bad_option_value_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert expected in one_error_line(err)
+
+
+@pytest.mark.parametrize("argv", [["moderate"], ["stream", "replay"]])
+def test_an_endless_file_is_refused_after_a_bounded_read(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    # GIVEN a file that never ends, and a count of what is read from it
+    from pipeline import bounded
+
+    opened: list[int] = []
+    real_open = Path.open
+
+    def counting_open(self: Path, *args: object, **kwargs: object) -> object:
+        handle = real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+        if str(self) != "/dev/zero":
+            return handle
+        real_read = handle.read
+
+        def read(size: int = -1) -> bytes:
+            assert size >= 0, "an unbounded read"
+            data = real_read(size)
+            opened.append(len(data))
+            return data
+
+        handle.read = read
+        return handle
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    # WHEN it is given to the command
+    code, _, err = run(capsys, *argv, "/dev/zero")
+    # THEN one line, exit 2, and at most the limit + 1 bytes were read
+    assert code == 2
+    assert "is larger than" in one_error_line(err)
+    limit = max(bounded.MAX_CONVERSATIONS_FILE_BYTES, bounded.MAX_EVENT_FILE_BYTES)
+    assert opened and sum(opened) <= limit + 1
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        ("{}", 'no "Records"'),
+        ('{"Records": "x"}', "not a list of stream records"),
+        ('{"Records": [1, 2]}', "must be a JSON object"),
+        ('"text"', "not a list of stream records"),
+    ],
+)
+def test_a_replay_of_no_stream_event_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, event: str, expected: str
+) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(event)
+    code, _, err = run(capsys, "stream", "replay", str(path), "--verdicts", "sqlite::memory:")
+    assert code == 2
+    assert expected in one_error_line(err)
+
+
+def test_an_honest_replay_still_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # The control: a real stream event passes the same checks.
+    event = REPO / "tests" / "fixtures" / "streams" / "marketplace-insert-modify-remove.json"
+    code, out, _ = run(
+        capsys, "stream", "replay", str(event), "--verdicts", f"sqlite:{tmp_path / 'v.db'}"
+    )
+    assert code == 0 and out
+
+
+def test_emulator_and_review_app_default_to_different_ports() -> None:
+    from pipeline.cli.emulator import emulator
+    from pipeline.cli.review import serve
+
+    def port(command: object) -> object:
+        return next(p.default for p in command.params if p.name == "port")  # type: ignore[attr-defined]
+
+    assert port(emulator) != port(serve)
+
+
+def test_stream_watch_local_starts_what_it_needs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # No endpoint, no table, no credentials beforehand: --local makes all three.
+    code, out, err = run(
+        capsys, "stream", "watch", "--local", "--table", "marketplace-messages",
+        "--iterations", "1", "--interval", "0", "--verdicts", f"sqlite:{tmp_path / 'v.db'}",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "local DynamoDB at http://127.0.0.1:" in out
+    assert "table marketplace-messages with its stream" in out
+
+
+def test_stream_watch_local_and_an_endpoint_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(
+        capsys, "stream", "watch", "--local", "--endpoint-url", "http://127.0.0.1:9",
+        "--table", "t", "--iterations", "1",
+    )  # fmt: skip
+    assert code == 2 and "not both" in one_error_line(err)

@@ -25,7 +25,7 @@ from pipeline.models import ModelResult
 from pipeline.models.pricing import estimate_cost
 
 FIXTURES = Path(__file__).parent / "fixtures" / "companion"
-HAIKU = "bedrock:anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU = "bedrock:us.anthropic.claude-haiku-4-5-20251001-v1:0"
 JUDGE = "bedrock:amazon.nova-lite-v1:0"
 MICRO, LITE = "amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0"
 

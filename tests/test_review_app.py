@@ -334,9 +334,12 @@ def test_lambda_function_reviews_dynamodb_verdicts(
     for cached in (get_settings, get_review_settings):
         cached.cache_clear()
     sys.modules.pop("review.lambda_handler", None)
-    with pytest.raises(Exception, match="PARLEY_REVIEW_SECRET is required"):
+    with pytest.raises(Exception, match=r"PARLEY_REVIEW_SECRET_ID .* is required"):
         importlib.import_module("review.lambda_handler")
-    monkeypatch.setenv("PARLEY_REVIEW_SECRET", "from-secrets-manager")
+    # As deployed: the secret's id in the environment, its value read from Secrets Manager.
+    secrets = aws_client("secretsmanager")
+    arn = secrets.create_secret(Name="review-secret", SecretString="from-secrets-manager")["ARN"]
+    monkeypatch.setenv("PARLEY_REVIEW_SECRET_ID", arn)
     get_review_settings.cache_clear()
     sys.modules.pop("review.lambda_handler", None)
     with pytest.raises(Exception, match="PARLEY_REVIEW_OIDC_ISSUER"):
@@ -397,3 +400,29 @@ def test_conversation_text_is_escaped_in_pages(tmp_path: Path) -> None:
     page = _client(local_service(db)).get("/item?pos=0").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert" not in page and "<img src=x" not in page
+
+
+def test_the_secret_is_read_from_secrets_manager_at_each_build() -> None:
+    from pipeline.errors import ConfigError
+    from pipeline.settings import Settings
+    from review.wiring import ReviewSettings, resolve_secret
+
+    class Secrets:
+        def __init__(self, value: str | None) -> None:
+            self.value, self.asked = value, []
+
+        def get_secret_value(self, SecretId: str) -> dict[str, Any]:
+            self.asked.append(SecretId)
+            return {"SecretString": self.value} if self.value else {"SecretBinary": b"x"}
+
+    # GIVEN the deployed settings: only the secret's id in the environment
+    review = ReviewSettings(secret_id="arn:aws:secretsmanager:us-east-1:123456789012:secret:r")
+    client = Secrets("rotated-value")
+    # WHEN built (at start, and again after a restore) THEN the value is read each time
+    assert resolve_secret(review, Settings(), client).secret == "rotated-value"
+    assert resolve_secret(review, Settings(), client).secret == "rotated-value"
+    assert client.asked == [review.secret_id] * 2
+    # a plain local secret needs no call; a secret without a string is refused
+    assert resolve_secret(ReviewSettings(secret="local"), Settings(), client).secret == "local"
+    with pytest.raises(ConfigError, match="no SecretString"):
+        resolve_secret(review, Settings(), Secrets(None))

@@ -291,7 +291,8 @@ def stream_mapping_problems(template: Template) -> list[str]:
         age = props.get("MaximumRecordAgeInSeconds")
         if not isinstance(age, int) or not 60 <= age <= 604_800:
             problems.append(f"{where}: MaximumRecordAgeInSeconds {age!r} not set (60..604800)")
-        if props.get("StartingPosition") not in ("LATEST", "TRIM_HORIZON"):
+        if props.get("StartingPosition") != "TRIM_HORIZON":
+            # LATEST skips what is written while the mapping is created or replaced.
             problems.append(f"{where}: StartingPosition {props.get('StartingPosition')!r}")
         destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         if ref_target(destination) not in queues:
@@ -594,9 +595,197 @@ def snapstart_problems(template: Template) -> list[str]:
         if ref_target(target) in python:  # the function itself, not its alias
             problems.append(f"{where}: invokes {ref_target(target)} unqualified, not its alias")
     for where, output in template.get("Outputs", {}).items():
-        if where.endswith("EndpointArn") and ref_target(output.get("Value")) in python:
-            problems.append(f"{where}: the endpoint is the unqualified function, not its alias")
+        if where.endswith("Arn") and ref_target(output.get("Value")) in python:  # the alias
+            problems.append(f"{where}: gives the unqualified function ($LATEST), not its alias")
     return problems
+
+
+STREAM_RETENTION_S = 86_400  # DynamoDB Streams keeps records 24 hours
+ASSUMED_SHARDS = 8  # a busy on-demand table; the defaults must not throttle it
+
+
+def _parameter_default(template: Template, value: Any) -> Any:
+    name = ref_target(value)
+    return template.get("Parameters", {}).get(name, {}).get("Default") if name else value
+
+
+def condition_by_default(template: Template, name: str) -> bool:
+    """A condition's value when every parameter keeps its default."""
+
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Ref":
+                return str(_parameter_default(template, node))
+            if key == "Condition":
+                return condition_by_default(template, arg)
+            if key == "Fn::Not":
+                return not value(arg[0])
+            if key == "Fn::Equals":
+                return str(value(arg[0])) == str(value(arg[1]))
+            if key == "Fn::And":
+                return all(value(a) for a in arg)
+            if key == "Fn::Or":
+                return any(value(a) for a in arg)
+        return node
+
+    return bool(value(template["Conditions"][name]))
+
+
+def by_default(template: Template, node: Any) -> Any:
+    """A property's value with default parameters: Fn::If resolved, Ref to its default."""
+    if isinstance(node, dict) and set(node) == {"Fn::If"}:
+        condition, when_true, when_false = node["Fn::If"]
+        return by_default(
+            template, when_true if condition_by_default(template, condition) else when_false
+        )
+    return None if node == NO_VALUE else _parameter_default(template, node)
+
+
+def redrive_problems(template: Template) -> list[str]:
+    """The on-failure queue keeps pointers no longer than the stream keeps the records."""
+    problems = []
+    queues = resources(template, "AWS::SQS::Queue")
+    for queue in sorted(on_failure_queues(template)):
+        retention = (
+            queues.get(queue, {}).get("Properties", {}).get("MessageRetentionPeriod", 345_600)
+        )
+        if not isinstance(retention, int) or retention > STREAM_RETENTION_S:
+            problems.append(
+                f"{queue}: keeps pointers {retention!r} s, the stream keeps records "
+                f"{STREAM_RETENTION_S} s: a pointer older than that cannot be redriven"
+            )
+    return problems
+
+
+def concurrency_problems(template: Template) -> list[str]:
+    """Defaults that do not throttle the mapping on a many-shard table; a bounded, grouped
+    pacing parameter read as a number."""
+    problems = []
+    params = template.get("Parameters", {})
+    for where, props in stream_mappings(template):
+        function = functions(template)[where.split("/")[0]]
+        factor = int(_parameter_default(template, props.get("ParallelizationFactor", 1)))
+        reserved = by_default(template, function.get("ReservedConcurrentExecutions"))
+        needed = ASSUMED_SHARDS * factor
+        if reserved is not None and int(reserved) < needed:  # None: nothing reserved, no cap
+            problems.append(
+                f"{where}: by default {reserved} reserved for {needed} concurrent batches "
+                f"({ASSUMED_SHARDS} shards x ParallelizationFactor {factor}): throttled"
+            )
+    pacing = params.get("ModelRequestsPerMinutePerInvocation")
+    if pacing is None:
+        return [*problems, "no ModelRequestsPerMinutePerInvocation parameter"]
+    if "MinValue" not in pacing or "MaxValue" not in pacing:
+        problems.append("ModelRequestsPerMinutePerInvocation has no MinValue/MaxValue")
+    grouped = {
+        name
+        for group in template.get("Metadata", {})
+        .get("AWS::CloudFormation::Interface", {})
+        .get("ParameterGroups", [])
+        for name in group.get("Parameters", [])
+    }
+    problems += [f"{name}: in no parameter group" for name in sorted(set(params) - grouped)]
+    numbers = {name for name, p in params.items() if p.get("Type") == "Number"}
+    for name, condition in template.get("Conditions", {}).items():
+        text = json.dumps(condition)
+        for number in numbers:  # "0" vs "0.0": a Number compared as text is not a number
+            if f'{{"Ref": "{number}"}}' in text and "Fn::Equals" in text:
+                problems.append(f"condition {name} compares the Number {number} as text")
+    return problems
+
+
+READ_ACTIONS = {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:BatchGetItem"}
+SKILL_KEYS = {"dynamodb:LeadingKeys": ["skill#*"]}
+
+
+def history_access_problems(template: Template) -> list[str]:
+    """Only the skill reads the "skill#" partitions (a child's turns) of the conversations
+    table: its role is limited to them, every other reader's role excludes them."""
+    problems = []
+    skill_roles = {ref_target(props.get("Role")) for props in skill_functions(template).values()}
+    readers = 0
+    for where, statement in policy_statements(template):
+        resource = as_list(statement.get("Resource"))
+        on_table = any(ref_target(r) == "ConversationsTable" and "StreamArn" not in json.dumps(r)
+                       for r in resource)  # fmt: skip
+        reads = READ_ACTIONS & set(as_list(statement.get("Action")))
+        if statement.get("Effect") != "Allow" or not on_table or not reads:
+            continue
+        readers += 1
+        condition = statement.get("Condition", {})
+        operator = (
+            "ForAllValues:StringLike"
+            if where.split("/")[0] in skill_roles
+            else "ForAllValues:StringNotLike"
+        )
+        if condition.get(operator) != SKILL_KEYS:
+            problems.append(f"{where}: reads the conversations table without {operator} skill#*")
+    return problems if readers else ["no role reads the conversations table"]
+
+
+def secret_problems(template: Template) -> list[str]:
+    """No secret value in an environment variable: functions read secrets at start."""
+    problems = []
+    for name, props in functions(template).items():
+        for key, value in props.get("Environment", {}).get("Variables", {}).items():
+            if "resolve:secretsmanager" in json.dumps(value):
+                problems.append(f"{name}: {key} holds a secret's value, not its id")
+    return problems
+
+
+def alarm_problems(template: Template) -> list[str]:
+    """Errors and throttles of every function, the skill's latency and every API's 5xx
+    alarm, and every alarm notifies when it fires and when it clears."""
+    problems = []
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    watched: set[tuple[str, str | None]] = set()
+    for name, alarm in alarms.items():
+        props = alarm.get("Properties", {})
+        for key in ("AlarmActions", "OKActions"):
+            if not props.get(key):
+                problems.append(f"{name}: no {key}")
+        for dimension in props.get("Dimensions", []):
+            watched.add((props.get("MetricName"), ref_target(dimension.get("Value"))))
+    for function in functions(template):
+        for metric in ("Errors", "Throttles"):
+            if (metric, function) not in watched:
+                problems.append(f"{function}: no {metric} alarm")
+    for function in skill_functions(template):
+        if ("Duration", function) not in watched:
+            problems.append(f"{function}: no latency (Duration) alarm")
+    metric_names = {m for m, _ in watched}
+    if resources(template, "AWS::ApiGateway::RestApi") and "5XXError" not in metric_names:
+        problems.append("the REST API has no 5XXError alarm")
+    for api in resources(template, "AWS::Serverless::HttpApi"):
+        if ("5xx", api) not in watched:
+            problems.append(f"{api}: no 5xx alarm")
+    return problems
+
+
+def access_log_problems(template: Template) -> list[str]:
+    """Both APIs write access logs to a log group of the stack."""
+    problems = []
+    for name in resources(template, "AWS::ApiGateway::Stage"):
+        props = template["Resources"][name]["Properties"]
+        if not props.get("AccessLogSetting", {}).get("DestinationArn"):
+            problems.append(f"{name}: no AccessLogSetting")
+    for name in resources(template, "AWS::Serverless::HttpApi"):
+        props = template["Resources"][name]["Properties"]
+        if not props.get("AccessLogSettings", {}).get("DestinationArn"):
+            problems.append(f"{name}: no AccessLogSettings")
+    return problems
+
+
+def bundle_problems(template: Template) -> list[str]:
+    """One bundle per function (build/lambda/<function>), never a shared CodeUri."""
+    uris: dict[str, list[str]] = {}
+    for name, props in functions(template).items():
+        uri = props.get("CodeUri")
+        if not isinstance(uri, str) or not uri.startswith("build/lambda/"):
+            return [f"{name}: CodeUri {uri!r} is not its own bundle under build/lambda/"]
+        uris.setdefault(uri, []).append(name)
+    return [f"{uri}: shared by {names}" for uri, names in uris.items() if len(names) > 1]
 
 
 RULES: dict[str, Callable[[Template], list[str]]] = {
@@ -611,6 +800,13 @@ RULES: dict[str, Callable[[Template], list[str]]] = {
     "tables": table_problems,
     "review": review_problems,
     "snapstart": snapstart_problems,
+    "redrive": redrive_problems,
+    "concurrency": concurrency_problems,
+    "history access": history_access_problems,
+    "secrets": secret_problems,
+    "alarms": alarm_problems,
+    "access logs": access_log_problems,
+    "bundles": bundle_problems,
 }
 
 
@@ -644,7 +840,9 @@ def test_handlers_and_stream_event_source(template: Template) -> None:
     assert props["ParallelizationFactor"] == {"Ref": "ParallelizationFactor"}
     assert props["MaximumBatchingWindowInSeconds"] == {"Ref": "StreamBatchWindowSeconds"}
     moderation = fns["ModerationFunction"]
-    assert moderation["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+    assert moderation["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, NO_VALUE]
+    }
 
 
 def test_functions_get_the_settings_they_read(template: Template) -> None:
@@ -981,6 +1179,86 @@ CARELESS_EDITS: dict[str, tuple[Callable[[Template], None], str]] = {
     ),
     "review table always deployed": (_delete([*R, "ReviewDecisionsTable", "Condition"]), "review"),
     "overturn alarm removed": (_delete([*R, "ReviewOverturnRateAlarm"]), "review"),
+    "stream from LATEST": (_set([*STREAM, "StartingPosition"], "LATEST"), "stream mapping"),
+    "pointers kept 14 days": (
+        _set([*R, "StreamDLQ", "Properties", "MessageRetentionPeriod"], 1_209_600),
+        "redrive",
+    ),
+    "reserved 4 by default": (
+        _set([*MODERATION, "ReservedConcurrentExecutions"], {"Ref": "ParallelizationFactor"}),
+        "concurrency",
+    ),
+    "pacing parameter ungrouped and unbounded": (
+        _delete(["Parameters", "ModelRequestsPerMinutePerInvocation", "MaxValue"]),
+        "concurrency",
+    ),
+    "number compared as text": (
+        _set(
+            ["Conditions", "HasModelPacing"],
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "ModelRequestsPerMinutePerInvocation"}, "0"]}]},
+        ),
+        "concurrency",
+    ),
+    "moderation reads skill turns": (
+        _delete(
+            [
+                *R,
+                "ModerationRole",
+                "Properties",
+                "Policies",
+                0,
+                "PolicyDocument",
+                "Statement",
+                3,
+                "Condition",
+            ]
+        ),
+        "history access",
+    ),
+    "review reads skill turns": (
+        _grant("ReviewRole", "dynamodb:Query", {"Fn::GetAtt": ["ConversationsTable", "Arn"]}),
+        "history access",
+    ),
+    "secret value in the environment": (
+        _set(
+            [
+                *R,
+                "ReviewFunction",
+                "Properties",
+                "Environment",
+                "Variables",
+                "PARLEY_REVIEW_SECRET",
+            ],
+            {"Fn::Sub": "{{resolve:secretsmanager:${ReviewSecret}:SecretString}}"},
+        ),
+        "secrets",
+    ),
+    "alarm without ok actions": (
+        _delete([*R, "ModelThrottlesAlarm", "Properties", "OKActions"]),
+        "alarms",
+    ),
+    "no skill latency alarm": (_delete([*R, "SkillLatencyAlarm"]), "alarms"),
+    "no review 5xx alarm": (_delete([*R, "ReviewApi5xxAlarm"]), "alarms"),
+    "no throttles alarm on moderation": (_delete([*R, "ModerationThrottlesAlarm"]), "alarms"),
+    "message api without access log": (
+        _delete([*R, "MessageApiStage", "Properties", "AccessLogSetting"]),
+        "access logs",
+    ),
+    "review api without access log": (
+        _delete([*R, "ReviewHttpApi", "Properties", "AccessLogSettings"]),
+        "access logs",
+    ),
+    "one bundle for two functions": (
+        _set([*SKILL, "CodeUri"], "build/lambda/moderation"),
+        "bundles",
+    ),
+    "moderation output on $LATEST": (
+        _set(
+            ["Outputs", "ModerationFunctionArn", "Value"],
+            {"Fn::GetAtt": ["ModerationFunction", "Arn"]},
+        ),
+        "snapstart",
+    ),
     "keys-only stream": (
         _set(
             [*R, "ConversationsTable", "Properties", "StreamSpecification", "StreamViewType"],
@@ -1032,8 +1310,7 @@ def test_cfn_lint_catches_a_broken_copy(tmp_path: Path) -> None:
         "cfnlint.api", reason="cfn-lint is not installed (pip install cfn-lint)"
     )
     broken = TEMPLATE_PATH.read_text(encoding="utf-8").replace(
-        "ReservedConcurrentExecutions: !Ref ReservedConcurrency",
-        "ReservedConcurrentExecution: !Ref ReservedConcurrency",
+        "ReservedConcurrentExecutions: !If", "ReservedConcurrentExecution: !If"
     )
     copy_path = tmp_path / "template.yaml"
     copy_path.write_text(broken, encoding="utf-8")
@@ -1041,24 +1318,25 @@ def test_cfn_lint_catches_a_broken_copy(tmp_path: Path) -> None:
 
 
 def test_lambda_bundle_lists_every_runtime_dependency_it_needs() -> None:
-    """A dependency added to pyproject must reach the Lambda bundle, or be left out on purpose."""
+    """A dependency added to pyproject must reach the Lambda group, or be left out on purpose."""
     import tomllib
 
     from packaging.requirements import Requirement
 
     repo = TEMPLATE_PATH.parent
-    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    text = (repo / "pyproject.toml").read_text()
+    pyproject = tomllib.loads(text)
     runtime = {Requirement(d).name.lower() for d in pyproject["project"]["dependencies"]}
-    bundle_text = (repo / "lambda-requirements.txt").read_text()
-    bundled = {
-        Requirement(line).name.lower()
-        for line in bundle_text.splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-    left_out = {"certifi", "click", "numpy", "jsonschema", "py3langid"}  # header
-    assert runtime - bundled == left_out
+    group = {Requirement(d).name.lower() for d in pyproject["dependency-groups"]["lambda"]}
+    left_out = {"certifi", "click", "numpy", "jsonschema", "py3langid"}
+    assert runtime - group == left_out
+    reasons = text.split("[dependency-groups]")[1].split("lambda = [")[0]
     for name in left_out:
-        assert name in bundle_text.split("# boto3")[0], f"{name} left out without a reason"
+        assert f"#   {name}" in reasons, f"{name} left out without a reason"
+    review = {
+        Requirement(d).name.lower() for d in pyproject["project"]["optional-dependencies"]["review"]
+    }
+    assert review - group == {"uvicorn"}  # the local server only
 
 
 def test_skill_may_stream_its_answers(template: Template) -> None:
@@ -1070,3 +1348,30 @@ def test_skill_may_stream_its_answers(template: Template) -> None:
             assert "bedrock:InvokeModelWithResponseStream" in actions, where
             grants += 1
     assert grants == 3  # the foundation model, its profile, the model through the profile
+
+
+def test_lambda_requirements_are_exported_from_the_lock_with_hashes() -> None:
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    repo = TEMPLATE_PATH.parent
+    text = (repo / "lambda-requirements.txt").read_text()
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==\S+ \\$", text, flags=re.M)
+    assert "boto3" in pins and "starlette" in pins
+    blocks = re.split(r"^(?=[A-Za-z0-9_.-]+==)", text, flags=re.M)[1:]
+    assert all("--hash=sha256:" in block for block in blocks)  # pip --require-hashes
+    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is None:
+        pytest.skip("uv is not installed: cannot re-export the lock")
+    exported = subprocess.run(
+        [uv, "export", "--only-group", "lambda", "--no-emit-project", "--format",
+         "requirements-txt", "--quiet", "--frozen"],
+        cwd=repo, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def body(requirements: str) -> list[str]:  # the header names the command: not compared
+        return [line for line in requirements.splitlines() if not line.startswith("#")]
+
+    assert body(exported) == body(text), "stale: run `make lambda-requirements`"

@@ -1,10 +1,10 @@
-"""Build the Lambda functions' source directory: only what they run.
+"""Build the Lambda functions' source directories: one bundle per function, only what it runs.
 
 `sam build` copies a function's whole CodeUri: SAM CLI (1.170) has no ignore file, and
 its Python builder (aws-lambda-builders, python_pip) drops only a fixed list of names
 (.git, .venv, caches, *.egg-info, ...). With CodeUri "." that shipped tests, evals,
-bench, docs and any local parley.db, verdicts.db or evaluation report. So the template's
-CodeUri is `build/lambda`, which this script fills from an allow-list:
+bench, docs and any local parley.db, verdicts.db or evaluation report. So the files
+that may ship come from an allow-list:
 
 - `pipeline/` without the command line, the evaluation code, the emulator and the
   training code (numpy: not in the bundle);
@@ -12,9 +12,16 @@ CodeUri is `build/lambda`, which this script fills from an allow-list:
   invoked by Alexa itself) and the skill manifest;
 - `prompts/` (the templates; `pipeline/data/` holds the baseline artifact);
 - `review/` (the review app's function, when EnableReview=true) without its demo data
-  builder;
-- `requirements.txt`, a copy of lambda-requirements.txt (the pinned Lambda
-  dependencies; `sam build` installs them).
+  builder.
+
+Each function gets its own directory, `build/lambda/<function>/` (the template's
+CodeUri per function), holding its handler module and the parley modules that it
+imports, followed statement by statement (`ast`), including modules named as
+"package.module:factory" strings in registries; the data files of the modules that read
+them (prompts, the baseline artifact, the review app's pages); and a `requirements.txt`
+holding only the lines of lambda-requirements.txt for the distributions it imports and
+what they require (`sam build` installs it). So the stream function carries no review
+app and no ask-sdk, and the review function no Alexa code.
 
 Usage:  python tools/build_lambda.py [--out build/lambda] [--compare]
         then `sam build` (docs/operations.md). `--compare` also prints what CodeUri "."
@@ -24,10 +31,13 @@ Usage:  python tools/build_lambda.py [--out build/lambda] [--compare]
 from __future__ import annotations
 
 import argparse
+import ast
 import fnmatch
+import re
 import shutil
 import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +62,23 @@ LEFT_OUT = (
 )
 NEVER = ("*/__pycache__/*", "*.pyc", "*.db", "*.db-*", "*.sqlite*")
 REQUIREMENTS = "lambda-requirements.txt"
+
+# function (build/lambda/<function>, the template's CodeUri) -> its handler module
+FUNCTIONS: dict[str, str] = {
+    "moderation": "pipeline.stream",
+    "skill": "skill.handler",
+    "review": "review.lambda_handler",
+}
+# Data files travel with the module that reads them.
+DATA_OF: dict[str, tuple[str, ...]] = {
+    "pipeline/prompts.py": ("prompts/*",),
+    "pipeline/baseline/artifact.py": ("pipeline/data/baseline.json.gz",),
+    "pipeline/guardrail_policy.py": ("pipeline/data/guardrail-policy.yaml",),
+    "review/app.py": ("review/templates/*", "review/static/*"),
+    "review/policy.py": ("review/data/*",),
+}
+# A registry entry naming a module to import later ("pipeline.models.local:from_reference").
+MODULE_STRING = re.compile(r"^(?:pipeline|skill|review)(?:\.\w+)+(?::\w+)?$")
 
 # What aws-lambda-builders' python_pip workflow drops when it copies a CodeUri (the
 # names present in a checkout like this one): used only to measure the old bundle.
@@ -84,16 +111,156 @@ def bundle_files(root: Path = ROOT) -> list[Path]:
     return chosen
 
 
-def build(out: Path = DEFAULT_OUT, root: Path = ROOT) -> Listing:
-    """Fill `out` (emptied first) with the bundle's sources and requirements.txt."""
+def _module_file(name: str, root: Path) -> Path | None:
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _calls_files(node: ast.Call) -> bool:
+    """`importlib.resources.files("package")`: the package's data is read, so it ships."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    first = node.args[0] if node.args else None
+    return name == "files" and isinstance(first, ast.Constant) and isinstance(first.value, str)
+
+
+def _imports(path: Path, module: str) -> tuple[set[str], set[str]]:
+    """Module names one file imports (relative ones resolved), and registry strings."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    strings: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            names.add(target)
+            names.update(f"{target}.{alias.name}" for alias in node.names)  # submodules
+        elif isinstance(node, ast.Call) and _calls_files(node):
+            names.add(node.args[0].value)  # type: ignore[attr-defined]  # package data
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and MODULE_STRING.match(node.value)
+        ):
+            strings.add(node.value.partition(":")[0])
+    return names, strings
+
+
+def function_files(handler: str, root: Path = ROOT) -> tuple[list[Path], set[str]]:
+    """The files one function's bundle holds (relative to `root`, sorted), and the
+    top-level names of the outside modules that those files import."""
+    shipped = set(bundle_files(root))
+    seen: set[str] = set()
+    outside: set[str] = set()
+    files: set[Path] = set()
+    pending = [handler]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = _module_file(name, root)
+        if path is None:
+            if name.split(".")[0] not in SHIPPED:
+                outside.add(name.split(".")[0])
+            continue  # an attribute imported from a module, or a third-party module
+        relative = path.relative_to(root)
+        if relative not in shipped:
+            continue  # left out on purpose (LEFT_OUT): never followed
+        files.add(relative)
+        parts = name.split(".")
+        pending.extend(".".join(parts[:n]) for n in range(1, len(parts)))  # its packages
+        imported, strings = _imports(path, name)
+        pending.extend(imported | strings)
+    for module_file, patterns in DATA_OF.items():
+        if Path(module_file) in files:
+            files.update(
+                p for p in shipped if any(fnmatch.fnmatch(p.as_posix(), g) for g in patterns)
+            )
+    return sorted(files), outside
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def distributions_for(top_level: set[str]) -> set[str]:
+    """Canonical names of the installed distributions providing these imports, and of
+    everything they require (without extras), from the build environment's metadata."""
+    providers = metadata.packages_distributions()
+    pending = [d for name in top_level for d in providers.get(name, [])]
+    found: set[str] = set()
+    while pending:
+        dist = _canonical(pending.pop())
+        if dist in found:
+            continue
+        found.add(dist)
+        try:
+            requires = metadata.requires(dist) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for requirement in requires:
+            if "extra ==" in requirement:
+                continue
+            pending.append(re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0])
+    return found
+
+
+def requirements_subset(text: str, wanted: set[str]) -> str:
+    """The lines of a requirements file (hash continuation lines kept with their
+    requirement) for the wanted distributions; comments and blank lines are dropped."""
+    kept: list[str] = []
+    keep = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if line.startswith((" ", "\t")) or stripped.startswith("--hash"):
+            if keep:
+                kept.append(line)
+            continue
+        name = re.split(r"[\s;<>=!~\[]", stripped, maxsplit=1)[0]
+        keep = _canonical(name) in wanted
+        if keep:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def build_function(function: str, out: Path, root: Path = ROOT) -> Listing:
+    """Fill `out` (emptied first) with one function's sources and its requirements.txt."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    for relative in bundle_files(root):
+    files, outside = function_files(FUNCTIONS[function], root)
+    for relative in files:
         target = out / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / relative, target)
-    shutil.copy2(root / REQUIREMENTS, out / "requirements.txt")
+    pinned = (root / REQUIREMENTS).read_text(encoding="utf-8")
+    subset = requirements_subset(pinned, distributions_for(outside))
+    (out / "requirements.txt").write_text(
+        f"# {function}: the lines of {REQUIREMENTS} it imports (tools/build_lambda.py)\n" + subset,
+        encoding="utf-8",
+    )
+    return listing(out)
+
+
+def build(out: Path = DEFAULT_OUT, root: Path = ROOT) -> Listing:
+    """Fill `out` (emptied first) with one bundle per function, out/<function>/."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for function in FUNCTIONS:
+        build_function(function, out / function, root)
     return listing(out)
 
 
@@ -138,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot build the bundle in {args.out}: {exc.strerror}", file=sys.stderr)
         return 2
     print(f"{out}: {len(built.files)} files, {built.size / 1024:.0f} KiB (sources, no deps)")
+    for function in FUNCTIONS:
+        part = listing(out / function)
+        print(f"  {function}: {len(part.files)} files, {part.size / 1024:.0f} KiB")
     if args.compare:
         before = checkout_listing(skip=(out, ROOT / "build"))
         print(f'CodeUri ".": {len(before.files)} files, {before.size / 1024:.0f} KiB')

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..resources import baseline_artifact
 from .features import (
     FEATURE_VERSION,
     FeatureConfig,
@@ -41,7 +42,7 @@ from .features import (
 )
 
 FORMAT = "parley-baseline/1"
-DEFAULT_ARTIFACT = Path(__file__).resolve().parent.parent / "data" / "baseline.json.gz"
+DEFAULT_ARTIFACT = baseline_artifact()
 
 
 @dataclass(frozen=True)

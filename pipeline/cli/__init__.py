@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "skill": "pipeline.cli.skill:skill",
     "eval": "pipeline.cli.evaluate:evaluate",
     "review": "pipeline.cli.review:review",
+    "models": "pipeline.cli.models:models",
 }
 
 
@@ -70,6 +71,10 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # a bad option value or argument: one line, too
+        where = f"parley {exc.ctx.command_path.partition(' ')[2]}".strip() if exc.ctx else "parley"
+        click.echo(f"error: {where}: {exc.format_message()}", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)

@@ -75,7 +75,8 @@ def review() -> None:
 @_store_options
 @click.option("--reviewer", default=None, help="your name, stored with each decision")
 @click.option("--host", default="127.0.0.1", show_default=True, help="a loopback address")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+# 8766: `parley emulator` listens on 8765 by default, and the README starts both.
+@click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--sample-rate",
     type=click.FloatRange(0.0, 1.0),
@@ -219,26 +220,36 @@ def figures(
     show_default=True,
     help="judged in shadow beside the live prompt, for the shadow figures",
 )
+@click.option(
+    "--dataset",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="labelled conversations (JSONL) [default: evals/datasets/marketplace.jsonl]",
+)
 def demo_data(
     history_location: str | None,
     verdicts_location: str | None,
     decisions_location: str | None,
     conversations: int,
     shadow_prompt: str,
+    dataset: Path | None,
 ) -> None:
     """Fill the local stores with labelled marketplace conversations, judged by the stream job.
 
     Runs the real stream handler (model: $PARLEY_MODEL or local:baseline) on stream
     records made from evals/datasets/marketplace.jsonl; prints counts, no text.
     """
-    from review.demo import demo_records
+    from review.demo import default_dataset, demo_records
 
     from ..stream import handler_from_settings
     from .stream import _run, _settings
 
     settings = _settings(None, None, history_location, shadow_prompt, verdicts_location, None)
     handler = handler_from_settings(settings, metrics=None)
-    records = demo_records(limit=conversations)
+    path = dataset or default_dataset()
+    if not path.is_file():
+        raise InputError(f"no dataset at {path}: give --dataset <file.jsonl>")
+    records = demo_records(path, limit=conversations)
     from ..records import parse_stream_event
 
     for record in parse_stream_event({"Records": records}):

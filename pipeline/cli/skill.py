@@ -45,7 +45,7 @@ INTERACTION_MODEL = SKILL_PACKAGE / "interactionModels" / "custom" / "en-US.json
 LOCALES = ("en-US", "fr-FR")  # those with an interaction model in the skill package
 PLACEHOLDER_SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 ENDPOINT_PLACEHOLDER = "${SKILL_ENDPOINT_ARN}"
-EMULATED_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+EMULATED_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 EMULATED_GUARDRAIL = "childsafety"
 # skill.server's defaults (a test keeps them equal): importing it here loads the ASK SDK.
 MAX_CONNECTIONS = 32
@@ -462,7 +462,7 @@ def chat(
 
 @skill.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8443, show_default=True, type=int)
+@click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--skill-id",
     default=None,

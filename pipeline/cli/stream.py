@@ -126,6 +126,12 @@ def replay(
 @click.option("--table", required=True, help="the conversations table whose stream to poll")
 @click.option("--endpoint-url", default=None, help="DynamoDB endpoint (e.g. moto's server)")
 @click.option(
+    "--local",
+    is_flag=True,
+    help="start a local DynamoDB (moto's server, from the test extra) on loopback with the "
+    "table and its stream, and dummy credentials; prints how to add messages",
+)
+@click.option(
     "--iterations", type=int, default=None, help="polls before stopping (default: run on)"
 )
 @click.option(
@@ -143,6 +149,7 @@ def replay(
 def watch(
     table: str,
     endpoint_url: str | None,
+    local: bool,
     iterations: int | None,
     interval: float,
     position: str,
@@ -166,6 +173,10 @@ def watch(
         verdicts_location,
         bus,
     )
+    if local:
+        if endpoint_url:
+            raise InputError("give --local or --endpoint-url, not both")
+        endpoint_url = _local_dynamodb(table)
     if endpoint_url:
         settings = settings.model_copy(update={"aws_endpoint_url": endpoint_url})
     handler = _handler(settings)
@@ -182,6 +193,37 @@ def watch(
             poller.redeliver(batch, report.failed_item_ids)
         if iterations is None or count < iterations:
             time.sleep(interval)
+
+
+def _local_dynamodb(table: str) -> str:
+    """moto's server on a free loopback port, with `table` and its stream; its URL.
+
+    Dummy credentials go into this process's environment (moto accepts any); the server
+    stops with the process.
+    """
+    import os
+
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise InputError("--local needs moto's server: pip install 'parley[test]'") from None
+    from ..history import create_conversations_table
+    from ..settings import Settings
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
+        os.environ.setdefault(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    client = _client("dynamodb", Settings(aws_endpoint_url=url))
+    create_conversations_table(client, table, stream=True)
+    click.echo(f"local DynamoDB at {url}: table {table} with its stream. Add messages with")
+    click.echo(
+        f"  PARLEY_AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+        f"parley history add conv-1 'Is the bike still available?' --history dynamodb:{table}"
+    )
+    return url
 
 
 class StreamPoller:
@@ -323,14 +365,30 @@ def _client(service: str, settings: Settings) -> Any:
 
 
 def _read_event(path: Path) -> Any:
+    from ..bounded import MAX_EVENT_FILE_BYTES, read_bounded
+
+    raw = read_bounded(path, MAX_EVENT_FILE_BYTES)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+        event = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError(f"{path} is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
+    return _checked_event(event, path)
+
+
+def _checked_event(event: Any, path: Path) -> Any:
+    """A Lambda event {"Records": [objects]} or a Pipe array of objects, else InputError."""
+    records = event if isinstance(event, list) else None
+    if isinstance(event, dict):
+        records = event.get("Records")
+        if records is None:
+            raise InputError(f'{path}: no "Records" (a stream event is {{"Records": [...]}})')
+    if not isinstance(records, list):
+        raise InputError(f"{path}: the records are not a list of stream records")
+    if not all(isinstance(record, dict) for record in records):
+        raise InputError(f"{path}: every stream record must be a JSON object")
+    return event
 
 
 def _seed(handler: StreamHandler, event: Any) -> None:

@@ -32,6 +32,7 @@ from .calls import (
     invoke_request,
     validate_converse,
 )
+from .catalogue import foundation_model_body
 from .faults import EmulatorFault, FaultConfig, marker_fault
 from .guardrail import apply_guardrail_body
 from .latency import LatencyProfile
@@ -47,6 +48,7 @@ DEFAULT_CLI_PORT = 8765
 _ERROR_TYPE_SUFFIX = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
 _ROUTE_MODEL = re.compile(r"^/model/([^/]+)/(converse-stream|converse|invoke)$")
 _ROUTE_GUARDRAIL = re.compile(r"^/guardrail/([^/]+)/version/([^/]+)/apply$")
+_ROUTE_FOUNDATION_MODEL = re.compile(r"^/foundation-models/([^/]+)$")
 
 
 class _Server(ThreadingHTTPServer):
@@ -277,6 +279,12 @@ class BedrockEmulator:
         """Route one HTTP request; returns (status, headers, body)."""
         started = time.monotonic()
         path = urlsplit(raw_path).path
+        catalogue = _ROUTE_FOUNDATION_MODEL.match(path)
+        if method == "GET" and catalogue is not None:  # the control plane's GetFoundationModel
+            found = foundation_model_body(unquote(catalogue.group(1)))
+            if found is None:
+                return self._error("ResourceNotFoundException", "The model was not found.")
+            return self._ok(found)
         model = _ROUTE_MODEL.match(path)
         guard = _ROUTE_GUARDRAIL.match(path)
         if method != "POST" or (model is None and guard is None):

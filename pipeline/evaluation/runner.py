@@ -211,6 +211,27 @@ def build_models(
     return models
 
 
+def _warn_if_legacy(suite: Suite, emulator: SuiteEmulator | None, refs: list[str]) -> list[str]:
+    """LEGACY Bedrock models of the suite, warned about (stderr line and EMF metric);
+    answered by the suite's emulator's catalogue when it has one, else by Bedrock."""
+    import sys
+
+    from ..models.lifecycle import control_client, warn_if_legacy
+
+    if not any(ref.startswith("bedrock:") for ref in refs):
+        return []
+    if emulator is not None:  # the emulator's catalogue, without starting it for this
+        from ..emulator.catalogue import CatalogueClient
+
+        client: Any = CatalogueClient()
+    else:
+        client = control_client(get_settings())
+    where = f"suite {suite.name}"
+    return warn_if_legacy(
+        refs, client=client, service="parley-eval", where=where, metric_stream=sys.stderr
+    )
+
+
 # -------------------------------------------------------------------- the run
 
 
@@ -248,6 +269,7 @@ def run_suite(
         missing = [ref for ref in grader_refs if ref not in graders]
         if missing:
             graders.update(build_models(suite, emulator, missing))
+        outcome_legacy = _warn_if_legacy(suite, emulator, [*models, *graders])
         identities = {ref: model_identity(ref, m, label) for ref, m in models.items()}
         served = {ref: served_by(suite, ref) for ref in models}
         judge_label = judge_endpoint_label(suite)
@@ -293,6 +315,8 @@ def run_suite(
     finally:
         if emulator is not None:
             emulator.stop()
+    if outcome_legacy:
+        outcome.info["legacy_models"] = outcome_legacy
     if emulator is not None:
         outcome.info["emulator"] = emulator.stats() or {"started": False}
     outcome.info["served_by"] = {ref: served_by(suite, ref) for ref in suite.models}

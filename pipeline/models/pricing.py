@@ -15,6 +15,7 @@ PRICES: dict[str, tuple[float, float]] = {
     "amazon.nova-pro": (0.0008, 0.0032),
     "anthropic.claude-3-haiku": (0.00025, 0.00125),
     "anthropic.claude-3-5-haiku": (0.0008, 0.004),
+    "anthropic.claude-haiku-4-5": (0.001, 0.005),
     "anthropic.claude-3-5-sonnet": (0.003, 0.015),
     "anthropic.claude-3-7-sonnet": (0.003, 0.015),
     "anthropic.claude-sonnet-4": (0.003, 0.015),
@@ -34,6 +35,7 @@ CACHE_PRICES: dict[str, tuple[float, float]] = {
     "amazon.nova-lite": (0.000015, 0.00006),
     "amazon.nova-pro": (0.0002, 0.0008),
     "anthropic.claude-3-5-haiku": (0.00008, 0.001),
+    "anthropic.claude-haiku-4-5": (0.0001, 0.00125),
     "anthropic.claude-3-7-sonnet": (0.0003, 0.00375),
     "anthropic.claude-sonnet-4": (0.0003, 0.00375),
 }

@@ -99,6 +99,15 @@ def handler_from_settings(
         else None
     )
     model = resolve(settings.model, **_model_options(settings, clients))
+    if settings.model_lifecycle_check:
+        from ..models.lifecycle import control_client, warn_if_legacy
+
+        warn_if_legacy(
+            [settings.model],
+            client=control_client(settings),
+            service="parley-stream",
+            where="PARLEY_MODEL",
+        )
     # A conversation's risk state beside its verdicts: once flagged, held until reviewed.
     risk = open_risk_store(
         table=settings.risk_table,
