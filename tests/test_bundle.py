@@ -157,12 +157,12 @@ elif bundle.name == "review":
         "requestContext": {
             "http": {"method": "GET", "path": "/", "sourceIp": "127.0.0.1", "protocol": "HTTP/1.1"},
             "requestId": "r", "stage": "$default",
-            "authorizer": {"jwt": {"claims": {"email": "rev@example.com"}, "scopes": None}},
         },
         "isBase64Encoded": False,
     }
     page = review.lambda_handler.lambda_handler(event, None)
-    assert page["statusCode"] == 200, page
+    # the app signs reviewers in itself: a browser without a session is sent to sign in
+    assert page["statusCode"] in (302, 303, 401), page
     speech = ""
 else:
     import skill.handler
@@ -197,6 +197,9 @@ def test_each_handler_runs_from_its_bundle_alone(
         PARLEY_SKILL_MODEL=f"replay:{answers}",
         PARLEY_SKILL_ID="amzn1.ask.skill.00000000-0000-0000-0000-000000000000",
         PARLEY_REVIEW_SECRET="bundle-test",  # on Lambda: read from Secrets Manager
+        PARLEY_REVIEW_OIDC_ISSUER="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example",
+        PARLEY_REVIEW_OIDC_CLIENT_ID="example-client",
+        PARLEY_REVIEW_OIDC_REDIRECT_URI="https://review.example.com/auth/callback",
     )
     result = subprocess.run(
         [
