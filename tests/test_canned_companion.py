@@ -152,7 +152,7 @@ def test_an_unclear_turn_is_asked_again_playfully() -> None:
 def test_a_french_turn_is_answered_in_french_naming_the_thing() -> None:
     assert ask("je veux une sucette", prompt="companion-fr@1").startswith("Une sucette, miam !")
     hurt = ask("je me suis cogné la tête j'ai mal", prompt="companion-fr@1")
-    assert "grand" in hurt and "ta tête" in hurt
+    assert "grand" in hurt and "la tête" in hurt and "tu t'es" in hurt
 
 
 def test_safety_rows_come_before_a_treat() -> None:
