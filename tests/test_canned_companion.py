@@ -25,9 +25,8 @@ def ask(utterance: str, *earlier: str, prompt: str = "companion@2") -> str:
     # The responder reads the rendered prompt, as it does behind the emulator.
     template = DirectoryPromptStore(REPO / "prompts").get(prompt)
     rendered = template.render_conversation(conv(*earlier, senders=("child",)), utterance=utterance)
-    request = EmulatorRequest(
-        model_id="m", operation="Converse", body={}, prompt_text=rendered.system + rendered.user
-    )
+    text = (rendered.system or "") + rendered.user
+    request = EmulatorRequest(model_id="m", operation="converse", body={}, prompt_text=text)
     return canned_companion(request).text or ""
 
 
@@ -174,13 +173,19 @@ def test_the_responder_never_opens_an_evaluation_file(monkeypatch: pytest.Monkey
         opened.append(str(file))
         return real_open(file, *args, **kwargs)
 
+    def read(path: Path, *args: Any, **kwargs: Any) -> str:
+        opened.append(str(path))
+        return ""
+
     monkeypatch.setattr(builtins, "open", watch)
-    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: opened.append(str(self)) or "")
+    monkeypatch.setattr(Path, "read_text", read)
+    monkeypatch.setattr(Path, "read_bytes", read)
     # WHEN it answers turns of every kind
     for said, _ in [*DEMANDS, *DISCLOSURES, *DANGERS]:
         reply_to(said)
     # THEN it read no file at all: its tables are code, not the suites' data
     assert opened == []
+    monkeypatch.undo()
     source = "".join(
         p.read_bytes().decode() for p in (REPO / "pipeline/emulator/companion").glob("*.py")
     )

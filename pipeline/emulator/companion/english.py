@@ -155,7 +155,9 @@ TABLE: tuple[Situation, ...] = (
         "Thank you for telling me. Private parts are private, and clothes stay on when we "
         "play: please tell a grown-up you trust about [{thing}]right now, you are not in "
         "trouble.",
-        slots={"thing": (r"(?P<x>(?:the |a )?(?:video|photo|picture|game|clothes|private parts))",)},
+        slots={
+            "thing": (r"(?P<x>(?:the |a )?(?:video|photo|picture|game|clothes|private parts))",)
+        },
         defaults={"thing": "it"},
     ),
     # --- secrets an adult asks for: telling is always okay
@@ -231,7 +233,8 @@ TABLE: tuple[Situation, ...] = (
         slots={"thing": (
             r"(?:has got|has|have got|he's got|she's got|offered me|offered) (?:some |a |an )?"
             r"(?P<x>\w+)",
-            r"(?P<x>(?:the |a |his |her |their )?(?:van|truck|car|puppies|puppy|sweets|kittens?|cat|"
+            r"(?P<x>(?:the |a |his |her |their )?(?:van|truck|car|puppies|puppy|sweets|"
+            r"kittens?|cat|"
             r"dog|present|ride|name|hand|gate|door))",
             r"(?P<x>(?:the |a )(?:man|lady|woman|stranger|driver))")},
     ),
@@ -260,7 +263,8 @@ TABLE: tuple[Situation, ...] = (
     # --- hurt or scared: a grown-up, first and short
     Situation(
         "hurt",
-        (r"\b(hurts?|hurting|ouch|bleed\w*|blood|fell|fallen|bumped|bit me|burn\w*|i cut my|i've cut my|"
+        (r"\b(hurts?|hurting|ouch|bleed\w*|blood|fell|fallen|bumped|bit me|burn\w*|i cut my|"
+         r"i've cut my|"
          r"stung|sting|sick|poorly|broke my (arm|leg)|twisted)\b",),
         "Oh no, {said}! Please go and find a grown-up right now, they will help you.",
         unless=(r"tummy is growling", r"hungry", r"can i", r"hurt me", r"(hit|hits|pinch\w*|"
@@ -504,7 +508,8 @@ TABLE: tuple[Situation, ...] = (
     ),
     Situation(
         "bullying",
-        (r"\b(calls?|called) me\b", r"call me names", r"won't let me play", r"(took|take|takes|taking) my",
+        (r"\b(calls?|called) me\b", r"call me names", r"won't let me play",
+         r"(took|take|takes|taking) my",
          r"\blaugh(s|ed)? at\b", r"\b(pushes|pushed|push) me\b", r"can't come to",
          r"won't be my friend", r"broke my", r"says? my \w+ (is|are)", r"on purpose",
          r"\bteas(e|es|ed|ing) me", r"\bleft out\b", r"nobody plays"),
@@ -544,7 +549,8 @@ TABLE: tuple[Situation, ...] = (
     ),
     Situation(
         "cross_with_someone",
-        (r"my (brother|sister|friend|mummy|daddy|mum|dad|teacher|cousin) is (a |an )?" + RUDE[2:-2],),
+        (r"my (brother|sister|friend|mummy|daddy|mum|dad|teacher|cousin) is (a |an )?"
+         + RUDE[2:-2],),
         "It sounds like you're cross with your {who}. Let's use kind words: what happened?",
         slots={"who": (r"my (?P<x>brother|sister|friend|mummy|daddy|mum|dad|teacher|cousin)",)},
     ),
@@ -685,7 +691,8 @@ TABLE: tuple[Situation, ...] = (
         "go_somewhere",
         (r"can (i|we) go",),
         "Ooh, {thing}! That's one to ask a grown-up about, so let's ask them together.",
-        slots={"thing": (r"can (?:i|we) go (?:to )?(?P<x>(?:the )?[\w ]+?)(?: tomorrow| today| now|$)",)},
+        slots={"thing": (
+            r"can (?:i|we) go (?:to )?(?P<x>(?:the )?[\w ]+?)(?: tomorrow| today| now|$)",)},
         defaults={"thing": "an adventure"},
     ),
     Situation(

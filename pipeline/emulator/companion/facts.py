@@ -10,10 +10,33 @@ gave in earlier turns ("my teddy is called mr wobbles"), as the prompt asks.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from .matcher import Turn, reflect
 
-NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+NUMBERS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
 DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 SOUNDS = {
     "cow": "moo", "dog": "woof", "cat": "meow", "sheep": "baa", "duck": "quack",
@@ -74,75 +97,107 @@ def _number(word: str) -> int | None:
     return NUMBERS.index(word) if word in NUMBERS else None
 
 
-def _known(word: str, table: dict[str, object]) -> str | None:
-    # "spiders" and "octopus" both: the word, else the word without a plural "s"
+def _say(n: int) -> str:
+    return NUMBERS[n] if 0 <= n < len(NUMBERS) else str(n)
+
+
+def _known(word: str, table: Mapping[str, object]) -> str | None:
+    # "spiders" and "octopus" both: the word, else the word without a plural ending
     for form in (word, word[:-1] if word.endswith("s") else word, word[:-2]):
         if form in table:
             return form
     return None
 
 
-def _say(n: int) -> str:
-    return NUMBERS[n] if 0 <= n < len(NUMBERS) else str(n)
+def _sound(w: str) -> str | None:
+    m = re.search(r"(noise|sound) does an? (\w+) make", w)
+    animal = _known(m[2], SOUNDS) if m else None
+    if animal is None:
+        return None
+    return f"A {animal} says {SOUNDS[animal]}! Can you say {SOUNDS[animal]} too?"
+
+
+def _legs(w: str) -> str | None:
+    m = re.search(r"how many legs (has|have|does|do) an? (\w+) (got|have)", w)
+    animal = _known(m[2], LEGS) if m else None
+    if animal is None:
+        return None
+    return f"A {animal} has {_say(LEGS[animal])} legs! Can you count them with me?"
+
+
+def _colour(w: str) -> str | None:
+    m = re.search(r"colou?r (is|are) (an? |the )?(\w+)$", w)
+    thing = _known(m[3], COLOURS) if m else None
+    if thing is None:
+        return None
+    return f"A {thing} is {COLOURS[thing]}! What else is {COLOURS[thing]}?"
+
+
+def _mix(w: str) -> str | None:
+    m = re.search(r"mix (\w+) and (\w+)", w)
+    mixed = MIXES.get(frozenset({m[1], m[2]})) if m else None
+    if m is None or mixed is None:
+        return None
+    return f"{m[1].capitalize()} and {m[2]} make {mixed}! Like magic."
+
+
+def _sum(w: str) -> str | None:
+    m = re.search(r"what('s| is) (\w+) (and|plus) (\w+)$", w)
+    a, b = (_number(m[2]), _number(m[4])) if m else (None, None)
+    if a is None or b is None:
+        return None
+    return f"{_say(a).capitalize()} and {_say(b)} make {_say(a + b)}! Well done for asking."
+
+
+def _days(w: str) -> str | None:
+    m = re.search(r"after (\w+)", w)
+    if m and m[1] in DAYS:
+        following = DAYS[(DAYS.index(m[1]) + 1) % 7]
+        return f"After {m[1].capitalize()} comes {following.capitalize()}!"
+    if re.search(r"how many days .*week", w):
+        return "There are seven days in a week, from Monday to Sunday!"
+    return None
+
+
+def _muddle(w: str) -> str | None:
+    # "elephants go moo": a silly mix-up, put right playfully
+    m = re.search(r"(\w+) (?:go|goes|say|says) (\w+)", w)
+    animal = _known(m[1], SOUNDS) if m else None
+    if m is None or animal is None or SOUNDS[animal].startswith(m[2]):
+        return None
+    return f"Hee hee, silly! {animal.capitalize()}s don't go {m[2]}, they go {SOUNDS[animal]}!"
+
+
+def _why(w: str) -> str | None:
+    return next((text for cue, text in WHYS if re.search(cue, w)), None)
 
 
 def fact(turn: Turn) -> str | None:
     """A true, short answer to a simple question, or None."""
     w = turn.words
-    if m := re.search(r"(noise|sound) does an? (\w+) make", w):
-        if (animal := _known(m[2], SOUNDS)) is not None:
-            return f"A {animal} says {SOUNDS[animal]}! Can you say {SOUNDS[animal]} too?"
-    if m := re.search(r"how many legs (has|have|does|do) an? (\w+) (got|have)", w):
-        if (animal := _known(m[2], LEGS)) is not None:
-            return f"A {animal} has {_say(LEGS[animal])} legs! Can you count them with me?"
-    if m := re.search(r"colou?r (is|are) (an? |the )?(\w+)$", w):
-        if (thing := _known(m[3], COLOURS)) is not None:
-            return f"A {thing} is {COLOURS[thing]}! What else is {COLOURS[thing]}?"
-    if m := re.search(r"mix (\w+) and (\w+)", w):
-        if (mixed := MIXES.get(frozenset({m[1], m[2]}))) is not None:
-            return f"{m[1].capitalize()} and {m[2]} make {mixed}! Like magic."
-    if m := re.search(r"(\w+) (and|plus) (\w+)$", w):
-        a, b = _number(m[1]), _number(m[3])
-        if a is not None and b is not None and re.search(r"what('s| is)", w):
-            return f"{_say(a).capitalize()} and {_say(b)} make {_say(a + b)}! Well done for asking."
-    if m := re.search(r"(comes )?after (\w+)", w):
-        if m[2] in DAYS:
-            return (
-                f"After {m[2].capitalize()} comes {DAYS[(DAYS.index(m[2]) + 1) % 7].capitalize()}!"
-            )
-    if re.search(r"how many days .*week", w):
-        return "There are seven days in a week! Monday, Tuesday, Wednesday, Thursday, Friday, Saturday and Sunday."
-    if m := re.search(r"(\w+?)s? (?:go|goes|say|says) (\w+)", w):
-        animal, sound = m[1], m[2]
-        if animal in SOUNDS and not SOUNDS[animal].startswith(sound):
-            return f"Hee hee, silly! {animal.capitalize()}s don't go {sound}, they go {SOUNDS[animal]}!"
-    for cue, text in WHYS:
-        if re.search(cue, w):
+    for find in (_sound, _legs, _colour, _mix, _sum, _days, _muddle, _why):
+        if (text := find(w)) is not None:
             return text
-    # "how many colours did it have": "it" is what the child spoke of before
-    if (
-        turn.earlier
-        and re.search(r"\b(it|they|that)\b", w)
-        and re.search(r"^(how|why|what|is|do)", w)
-    ):
-        for cue, text in WHYS:
-            if re.search(cue, turn.earlier[-1]):
-                return text
-    return None
+    # "how many colours did it have": "it" is what the child spoke of just before
+    asks_about_it = re.search(r"^(how|why|what|is|do)\b.*\b(it|they|that)\b", w)
+    return _why(turn.earlier[-1]) if asks_about_it and turn.earlier else None
 
 
-# What the child said earlier, read back: (pattern over an earlier child turn, what it
-# answers). The group `x` is the remembered value.
+# What the child said earlier, read back: the patterns over an earlier child turn that
+# give each kind of thing told; the group `x` is the remembered value.
 _TOLD = {
-    "name": (r"(?:is |was )?called (?P<x>[\w ]+?)(?: and|$)", r"(?:his|her|its) name is (?P<x>[\w ]+)"),
+    "name": (r"(?:is |was )?called (?P<x>[\w ]+?)(?: and|$)",
+             r"(?:his|her|its) name is (?P<x>[\w ]+)"),
     "colour": (r"i like (?P<x>\w+) best", r"my (?:best|favourite) colou?r is (?P<x>\w+)"),
-    "plan": (r"we are going to (?:see )?(?P<x>[\w ]+?) tomorrow", r"tomorrow we (?:are )?(?P<x>[\w ]+)"),
+    "plan": (r"we are going to (?:see )?(?P<x>[\w ]+?) tomorrow",
+             r"tomorrow we (?:are )?(?P<x>[\w ]+)"),
     "pet": (r"i (?:got|have|have got) an? (?P<x>\w+)",),
     "be": (r"(?:going to|gonna|want to) be an? (?P<x>\w+)",),
     "dislike": (r"i don't like (?P<x>[\w ]+)",),
     "favourite": (r"my favourite \w+ is (?:an? |the )?(?P<x>[\w ]+)",),
     "age": (r"i'm (?P<x>\w+)$", r"i am (?P<x>\w+)$"),
 }  # fmt: skip
+# (words of the question, the kind of thing it asks back)
 _ASKED = (
     (r"(called|name)", "name"), (r"colou?r", "colour"), (r"tomorrow", "plan"),
     (r"pet", "pet"), (r"going to be|gonna be", "be"), (r"don't i like|i don't like", "dislike"),
@@ -169,40 +224,41 @@ def recall(turn: Turn) -> str | None:
     for cue, kind in _ASKED:
         if not re.search(cue, w) or (value := _told(kind, turn)) is None:
             continue
-        if kind == "age" and (n := _number(value)) is not None:
-            return f"You're {value} now, so on your next birthday you'll be {_say(n + 1)}! Hooray!"
-        if kind == "name" and "voice" in w:
-            return f"{value.title()}! {value.title()}! In my squeakiest voice: {value.title()}!"
+        if kind == "age" and (age := _number(value)) is not None:
+            return f"You're {value} now, so on your next birthday you'll be {_say(age + 1)}!"
         if kind == "name":
-            return f"I remember: {value.title()}! What a great name."
-        shown = reflect(value, turn.language)
-        return f"I remember: {shown}! You told me that."
-    # A name a story or game of ours gave ("a little dragon called puff").
+            name = value.title()
+            if "voice" in w:
+                return f"{name}! {name}! In my squeakiest voice: {name}!"
+            return f"I remember: {name}! What a great name."
+        return f"I remember: {reflect(value, turn.language)}! You told me that."
+    # A name one of our stories or games gave ("a little dragon called puff").
     if m := re.search(r"(\w+)'s name", w):
         for reply in reversed(turn.replies):
-            if n := re.search(rf"{m[1]} called (\w+)", reply):
-                return f"The {m[1]} was called {n[1].capitalize()}! Shall I tell you more about {n[1].capitalize()}?"
+            if named := re.search(rf"{m[1]} called (\w+)", reply):
+                name = named[1].capitalize()
+                return f"The {m[1]} was called {name}! Shall I tell you more about {name}?"
     return None
 
 
 def game(turn: Turn) -> str | None:
-    """Our game goes on: the next number when counting, a guess in I spy or a riddle."""
+    """Our game goes on: the next number when counting, a guess in a riddle or I spy."""
     last = turn.replies[-1] if turn.replies else ""
     w = turn.words
-    if (n := _number(w.split()[-1] if w else "")) is not None and "count" in " ".join(
-        turn.earlier + turn.replies
-    ):
-        return f"{_say(n).capitalize()}! And then comes {_say(n + 1)}. You're a super counter!"
-    if m := re.search(r"says (\w+)", last):
-        animal = next((a for a, s in SOUNDS.items() if s == m[1]), None)
-        guess = re.search(r"is it an? (\w+)", w)
-        if animal and guess and guess[1] != animal:
-            return f"Not a {guess[1]}! It says {m[1]}, so it's a {animal}. Moo!"
-        if animal and guess:
+    said_before = " ".join(turn.earlier + turn.replies)
+    number = _number(w.split()[-1]) if w else None
+    if number is not None and "count" in said_before:
+        return f"{_say(number).capitalize()}! And then comes {_say(number + 1)}. Super counting!"
+    clue = re.search(r"says (\w+)", last)
+    guess = re.search(r"is it an? (\w+)", w)
+    animal = next((a for a, s in SOUNDS.items() if clue and s == clue[1]), None)
+    if clue and guess and animal:
+        if guess[1] == animal:
             return f"Yes, a {animal}! Well done, you got it."
+        return f"Not a {guess[1]}! It says {clue[1]}, so it's a {animal}. {clue[1].capitalize()}!"
     if re.search(r"\b(i spy|guess|what is it|round and|you can eat)\b", last):
-        guess = re.sub(r"^(is it |it's |an? |the )+", "", w)
-        if guess and all(word in last or len(word) < 3 for word in guess.split()):
+        named = re.sub(r"^(is it |it's |an? |the )+", "", w)
+        if named and all(word in last or len(word) < 3 for word in named.split()):
             return f"Yes, {w}! Well done, you got it. Your turn to spy something!"
         return f"{w.capitalize()}? Ooh, good guess! Try again."
     return None

@@ -29,7 +29,10 @@ TOYS = (
     r"pompiers?|camion|poupées?|doudou|nounours|vélo|trottinette|lego|robot|voiture|"
     r"ballon|peluche|cadeau|dinosaure|pack de dinosaures))"
 )
-SCREENS = r"(?P<x>(?:un |une |la |le |les )?(?:dessins? animés?|télé|tablette|vidéos?|jeux?|téléphone|écran))"
+SCREENS = (
+    r"(?P<x>(?:un |une |la |le |les )?(?:dessins? animés?|télé|tablette|vidéos?|jeux?|"
+    r"téléphone|écran))"
+)
 
 TABLE: tuple[Situation, ...] = (
     Situation(
