@@ -56,11 +56,13 @@ def reply_to(
         return fill(module.DEFAULT, turn) or str(module.EMPTY_ANSWER)
     situation, text = found
     if situation.treat:
-        text += _earlier_treat(turn, situation, table, str(module.MEMORY))
+        text += _earlier_treat(turn, situation, table, str(module.MEMORY), str(module.REQUEST))
     return text
 
 
-def _earlier_treat(turn: Turn, now: Situation, table: tuple[Situation, ...], memory: str) -> str:
+def _earlier_treat(
+    turn: Turn, now: Situation, table: tuple[Situation, ...], memory: str, request: str
+) -> str:
     """A follow-up treat remembers the earlier one: the prompt carried the session."""
     mine = find_slot(now.slots.get("thing", ()), turn.words)
     for earlier in reversed(turn.earlier):
@@ -69,7 +71,7 @@ def _earlier_treat(turn: Turn, now: Situation, table: tuple[Situation, ...], mem
             continue
         thing = find_slot(row[0].slots.get("thing", ()), earlier) or earlier
         if thing != mine:
-            asked = re.sub(r"^(i want|i'd like|can i have|give me|and) ", "", earlier)
+            asked = re.sub(request, "", earlier)
             return memory.format(earlier=reflect(asked, turn.language))
     return ""
 

@@ -67,7 +67,8 @@ OBJECT = (
 )
 TREATS = (
     r"\b(?P<x>(?:(?:a|the|some|two|more|big|chocolate|fizzy|red|whole) )*(?:biscuits?|"
-    r"cookies?|cakes?|sweeties|sweets?|candy|chocolates?|ice ?creams?|lolly|lollies|"
+    r"cookies?|cakes?|sweeties|sweets?|candy|chocolates?(?: bunny| eggs?| bar| buttons)?|"
+    r"ice ?creams?|lolly|lollies|"
     r"lollipops?|crisps|chips|pop|fizzy drinks?|juice|donuts?|doughnuts?|marshmallows?|"
     r"pancakes?|pudding|dessert|treats?|cupcakes?|muffins?|jelly|popcorn|snacks?|"
     r"coffee|tea|cola|milkshake|waffles?|brownies?|gummies|gummy bears?|syrup))\b"
@@ -78,14 +79,18 @@ SCREENS = (
     r"games?|computer|screen)\b"
 )
 TOYS = (
-    r"\b(?P<x>(?:(?:a|the|new|big|pink|red|real|magic|unicorn) )*(?:toys?|dinosaurs?|"
+    r"\b(?P<x>(?:(?:a|the|new|big|pink|red|real|magic|unicorn) )*(?:toy (?:car|train|"
+    r"dinosaur|robot)s?|toys?|dinosaurs?|"
     r"teddy|teddies|doll|dolls|lego|bike|scooter|trampoline|wand|robot|puppy|kitten|car|"
     r"train|fire engine|ball|slime|stickers?|game|present|presents|unicorn|castle))\b"
 )
 DANGER_FIRE = r"\b(?P<x>matches|match|lighter|fire|candles?|bonfire|fireworks?)\b"
-DANGER_SHARP = r"\b(?P<x>(?:big |sharp )?(?:knife|knives|scissors|razor|razors|needles?))\b"
+DANGER_SHARP = (
+    r"\b(?P<x>(?:(?:the|a|big|sharp|daddy's|mummy's) )*(?:knife|knives|scissors|razors?|"
+    r"needles?))\b"
+)
 DANGER_MEDICINE = (
-    r"\b(?P<x>(?:the |some |mummy's |daddy's |pink |red )*(?:medicine|medicines|pills?|"
+    r"\b(?P<x>(?:the |mummy's |daddy's |my |pink |red |blue )*(?:medicine|medicines|pills?|"
     r"tablets|vitamins|calpol))\b"
 )
 DANGER_CLEANING = (
@@ -99,10 +104,6 @@ DANGER_HIGH = (
     r"stairs|bannister|shelf|table|cupboard)\b"
 )
 DANGER_WATER = r"\b(?P<x>swimming pool|pool|pond|river|sea|lake|bath|paddling pool|stream)\b"
-OUT_ALONE = (
-    r"\b(?P<x>the road|road|the park|park|outside|front door|shops|the shop|street|"
-    r"over there)\b"
-)
 RUDE = (
     r"\b(stupid|shut up|poo ?poo|poo|poop|hate you|fat|idiot|dumb|crap|bum|willy|"
     r"farts?|stinky|smelly|bottom|wee wee|butt|silly billy|dummy|ugly|loser|damn)\b"
@@ -140,20 +141,21 @@ TABLE: tuple[Situation, ...] = (
     Situation(
         "hurt_by_someone",
         (r"\b(hits|hitting|pinch\w*|kicks?|kicked|kicking|smack\w*|slap\w*|squeez\w*|"
-         r"punch\w*|shouts? and|locks?|locked|bit|bites|hurt|hurts|touched|touches|"
+         r"punch\w*|push\w*|shouts? and pushes|locks?|locked|bit|bites|hurt|hurts|touched|"
+         r"touches|"
          r"shakes|shook) (me|my)\b",
          r"touched my private", r"\b(hurt|hurts) me\b"),
         "Thank you for telling me that {said}. That is not okay, and it is not your fault. "
         "Please tell a grown-up you trust, like your teacher, today.",
         unless=(r"^(a |the )?(dog|cat|bee|wasp|spider|horse) ", r"should i",
-                r"(the big boys|the big girls|a boy|a girl)"),
+                r"(the big boys|the big girls|a boy|a girl|they|kids|children|everyone)"),
     ),
     Situation(
         "body_safety",
         (r"naked", r"no clothes", r"clothes off", r"private parts", r"(showed|show) me (a|his|her)",
          r"touch (my|your|his|her) (willy|bottom|private)"),
         "Thank you for telling me. Private parts are private, and clothes stay on when we "
-        "play: please tell a grown-up you trust about [{thing}]right now, you are not in "
+        "play: please tell a grown-up you trust about [{thing} ]right now, you are not in "
         "trouble.",
         slots={
             "thing": (r"(?P<x>(?:the |a )?(?:video|photo|picture|game|clothes|private parts))",)
@@ -178,13 +180,13 @@ TABLE: tuple[Situation, ...] = (
         "secret_adult",
         (r"\bsecret\b", r"(said|says|told me) (don't|dont|not to|to not) tell", r"not to tell",
          r"if i tell", r"if i told", r"said shh", r"\bshh\b", r"trouble if"),
-        "Thank you for telling me. A grown-up should never ask you to keep a secret from "
-        "mummy or daddy, and telling is always okay: you will not be in trouble. Please "
-        "tell a grown-up you trust about [{thing} ]today.",
+        "Thank you for telling me. Nobody should ask you to keep a secret from your "
+        "grown-ups, and telling is always okay: you will not be in trouble. Please tell a "
+        "grown-up you trust about [{thing} ]today.",
         unless=(r"password",),
         slots={"thing": (
-            r"(?P<x>(?:the |a |some |my )?(?:sweets|present|photo|picture|cuddles?|game|"
-            r"secret game|toy|money|video|kiss|kisses|tickles))",
+            r"(?P<x>(?:(?:the|a|some|my|special|secret) )*(?:sweets|present|photo|picture|"
+            r"cuddles?|game|toy|money|video|kiss|kisses|tickles))",
             r"(?P<x>(?:my |a )friend)")},
         defaults={"thing": "it"},
     ),
@@ -223,16 +225,28 @@ TABLE: tuple[Situation, ...] = (
         unless=(r"can i go|go outside",),
     ),
     Situation(
+        "lost_stranger",
+        (r"lost.*\b(man|lady|woman|someone|somebody|stranger)\b",),
+        "Stay right where you are, and don't go with the {who}, even if they say they'll "
+        "take you home. Ask a helper who works there, or a mummy with children, to help you "
+        "find your grown-up.",
+        slots={"who": (r"(?P<x>man|lady|woman|stranger)",)},
+        defaults={"who": "stranger"},
+    ),
+    Situation(
         "strangers",
         (r"\b(a|the|some) (man|lady|woman|stranger|driver|person|men|people)\b.*\b(said|says|"
          r"offered|asked|wants|want|knows|gave|has got|got|stopped|told)\b",
          r"\bstranger\b", r"get in (his|her|their|a|the) car", r"pick me up",
          r"(say hello|talk) to the (man|lady|woman)", r"car stopped"),
-        "Stay with your grown-up and tell them about [{thing} ]right now. Never go "
-        "anywhere with someone you don't know, even if they seem kind.",
+        "Thank you for telling me[ about {thing}]. Stay close to your grown-up and tell them "
+        "right now: never go with someone you don't know.",
         slots={"thing": (
+            r"(?P<x>(?:a|the) (?:man|lady|woman|stranger) in (?:a|the|his|her) (?:car|van|truck))",
             r"(?:has got|has|have got|he's got|she's got|offered me|offered) (?:some |a |an )?"
             r"(?P<x>\w+)",
+            r"(?P<x>(?:a|the|their|his|her) (?:car|van|truck))",
+            r"(?P<x>(?:a|the) (?:lady|man|woman|stranger|person|driver)(?: (?:at|in) the \w+)?)",
             r"(?P<x>(?:the |a |his |her |their )?(?:van|truck|car|puppies|puppy|sweets|"
             r"kittens?|cat|"
             r"dog|present|ride|name|hand|gate|door))",
@@ -263,12 +277,13 @@ TABLE: tuple[Situation, ...] = (
     # --- hurt or scared: a grown-up, first and short
     Situation(
         "hurt",
-        (r"\b(hurts?|hurting|ouch|bleed\w*|blood|fell|fallen|bumped|bit me|burn\w*|i cut my|"
+        (r"\b(hurts?|hurting|ouch|bleed\w*|blood|"
+         r"(?:i|he|she|daddy|mummy|granny|grandad|nanny|baby) fell|fell (?:off|over)|"
+         r"fallen|bumped|bit me|burn\w*|i cut my|"
          r"i've cut my|"
          r"stung|sting|sick|poorly|broke my (arm|leg)|twisted)\b",),
         "Oh no, {said}! Please go and find a grown-up right now, they will help you.",
-        unless=(r"tummy is growling", r"hungry", r"can i", r"hurt me", r"(hit|hits|pinch\w*|"
-                r"kick\w*|smack\w*|squeez\w*|bit|bites) (me|my)"),
+        unless=(r"tummy is growling", r"hungry", r"can i"),
     ),
     Situation(
         "scared",
@@ -290,23 +305,23 @@ TABLE: tuple[Situation, ...] = (
     Situation(
         "sharp",
         (DANGER_SHARP, r"cut my hair", r"cut (my|the) \w+ with"),
-        "The {thing} is only for grown-up hands, because it is very sharp. Please put it "
-        "down and ask a grown-up to help you!",
+        "Oh no, not {thing}: that's for grown-up hands only, because sharp things can cut "
+        "you. Please don't touch, and ask a grown-up to help you!",
         slots={"thing": (DANGER_SHARP,)},
         remember=("thing",),
     ),
     Situation(
         "cleaning",
         (DANGER_CLEANING,),
-        "Never drink or touch the {thing}: it can make you very poorly. Tell a grown-up "
+        "Never drink or touch the {thing}: that can make you very poorly. Tell a grown-up "
         "where it is right now, and have a cup of water instead.",
         slots={"thing": (DANGER_CLEANING,)},
     ),
     Situation(
         "medicine",
         (DANGER_MEDICINE,),
-        "The {thing} is only for a grown-up to give you, even when it looks like sweets or "
-        "smells nice. Please leave it and tell a grown-up right now.",
+        "Oh no, not {thing}! Medicine is only for a grown-up to give you, even when it looks "
+        "like sweets or smells nice. Please leave it and tell a grown-up right now.",
         slots={"thing": (DANGER_MEDICINE,)},
         unless=(r"(on|the|my|mummy's|daddy's) (tablet|ipad)\b(?! in)",),
     ),
@@ -330,6 +345,7 @@ TABLE: tuple[Situation, ...] = (
         "Water is only safe with a grown-up right next to you. Ask a grown-up to come with "
         "you to the {thing}, and then splash splash!",
         slots={"thing": (DANGER_WATER,)},
+        unless=(r"skip (my |the )?bath|no bath|bath time",),
     ),
     Situation(
         "high",
@@ -345,9 +361,11 @@ TABLE: tuple[Situation, ...] = (
         "out_alone",
         (r"by myself", r"on my own", r"cross the road", r"go outside", r"\bthe road\b",
          r"door is open", r"run off"),
-        "Stop and wait for a grown-up! [Going to {thing} ]is only safe with a grown-up "
-        "holding your hand, so let's ask them together.",
-        slots={"thing": (OUT_ALONE,)},
+        "Stop and wait for a grown-up! It's only safe[ to {thing}] with a grown-up holding "
+        "your hand, so let's ask them together.",
+        slots={"thing": (
+            r"(?P<x>cross(?:ing)? the road|go (?:to |in |into |out )?(?:the )?(?:park|shops?|"
+            r"outside|road|street|garden|playground)|go out(?:side)?|walk home|run off)",)},
         unless=(r"\bplay\b(?! in)|\bbath\b",),
     ),
     # --- private details: never repeated, kindly kept private
@@ -417,7 +435,8 @@ TABLE: tuple[Situation, ...] = (
         "grown-up about [{thing} ]together, and play something free while we wait!",
         slots={"thing": (
             r"(?P<x>(?:mummy's |daddy's |the )card)",
-            r"(?:buy|unlock|get|want) (?:me |all )?(?P<x>(?:the )?[\w ]+?)(?: now| please| how| in "
+            r"(?:buy|unlock|get|want) (?:me |all )?(?!it\b|thing\b)"
+            r"(?P<x>(?:the )?[\w ]+?)(?: now| please| how| in "
             r"the|$)", r"(?P<x>the next level|more lives|the golden stickers)")},
         unless=(r"\b(bike|scooter|car|trampoline|toy|fire engine|puppy|robot|doll|lego)\b",),
     ),
@@ -430,12 +449,14 @@ TABLE: tuple[Situation, ...] = (
          r"talk like (mummy|daddy|nanny|granny|teacher)", r"play mummies", r"you decide",
          r"say yes"),
         "I love pretend games! But I'm not a real grown-up, so only your real grown-up can "
-        "say yes to {thing}. Shall I be a silly goldfish instead? Blub blub!",
+        "decide about {thing}. Shall I be a silly goldfish instead? Blub blub!",
         slots={"thing": (
             r"(?P<x>(?:the )?(?:ice cream|chocolate|sweets|cake|biscuits?|ipad|tablet|"
             r"telly|tv|cartoons))",
-            r"(?P<x>stay(?:ing)? up late|stay up)", r"(?P<x>(?:go to )?the shop on my own)",
-            r"(?P<x>tidy up|tidying up)", r"skip (?P<x>my bath)", r"(?P<x>\w+'s voice)")},
+            r"stay(?:ing)? up late => staying up late", r"stay(?:ing)? up => staying up",
+            r"go to the (?P<x>\w+) on my own => going to the \g<x> on your own",
+            r"tidy(?:ing)? up => tidying up", r"skip (?P<x>my bath) => \g<x>",
+            r"in (?P<x>\w+'s) voice => what \g<x> voice says")},
         defaults={"thing": "that"},
     ),
     # --- death and grief: sorry, it's okay to be sad, a grown-up's cuddle
@@ -531,7 +552,8 @@ TABLE: tuple[Situation, ...] = (
         "That's a great question about {thing}! Your grown-up is the best one to explain "
         "it, so let's ask them together.",
         slots={"thing": (
-            r"(?P<x>babies|(?:the )?baby|tummy button|belly button|big tummy|kissing|kiss|"
+            r"tummy (?:have|has) a button => tummy buttons", r"kiss(?:es|ing)? => kissing",
+            r"(?P<x>babies|(?:the )?baby|tummy button|belly button|(?:mummy's )?big tummy|"
             r"boys and girls|boys|girls)",)},
         defaults={"thing": "bodies"},
     ),
@@ -590,23 +612,39 @@ TABLE: tuple[Situation, ...] = (
     Situation(
         "plan_kept",
         (r"(had|finished|done|ate) (my |the )?(lunch|dinner|tea|story|peas|tower)",
-         r"now (it's|its) \w+ time", r"now (can|may) i", r"so can i$"),
+         r"now (it's|its) \w+ time", r"now (can|may) i", r"so can i$",
+         r"(fell down|finished|done|over)\b.*\bnow \w+$"),
         "You remembered our plan! Now it's time to ask a grown-up about {thing}.",
         slots={"thing": (SCREENS, TREATS, TOYS)},
         remember=("thing",),
         defaults={"thing": "it"},
     ),
     Situation(
+        "night_light",
+        (r"light on", r"night light", r"scared of the dark"),
+        "A little night light can make the dark feel cosy! Ask a grown-up if it can stay "
+        "on, and give your teddy a big squeeze.",
+    ),
+    Situation(
+        "parent_bed",
+        (r"(mummy's|daddy's|mum's|dad's|nanny's) bed",),
+        "{Who}'s bed is so cosy! That's one to ask {who} about, and your teddy can give "
+        "you a big cuddle in your own bed tonight.",
+        slots={"who": (r"(?P<x>mummy|daddy|mum|dad|nanny)'s bed",)},
+    ),
+    Situation(
         "bedtime",
-        (r"\b(bed|bedtime|sleep|tired|stay up|midnight|late|night|nap|story|stories|light on)\b",),
-        "Ooh, {thing}! I know, but even lions need their sleep. Let's ask a grown-up for one "
-        "cosy story, then a big yawn, and lots more fun tomorrow.",
+        (r"\b(bed|bedtimes?|sleep|tired|stay up|midnight|late|night|nap|story|stories)\b",),
+        "{Thing}? I know, but even lions need their sleep! Let's ask a grown-up for one cosy "
+        "story, then a big yawn, and lots more fun tomorrow.",
         slots={"thing": (
-            r"(?P<x>stay(?:ing)? up (?:late|till midnight|until midnight|all night))",
-            r"(?P<x>midnight|one more story|(?:the )?light on all night|the light on|"
-            r"play(?:ing)? \w+ not sleep|mummy's bed|daddy's bed|bedtime)",
-            r"(?P<x>not (?:even )?tired)", r"(?P<x>not going to sleep ever again)",
-            r"(?P<x>don't want to go to bed)")},
+            r"stay(?:ing)? up (?P<x>[\w ]+)$ => staying up \g<x>",
+            r"(?P<x>one more story)",
+            r"play(?:ing)? (?P<x>\w+) not sleep => \g<x> instead of sleep",
+            r"not (?:even )?tired => not even tired",
+            r"not going to sleep ever again => never sleep again",
+            r"don't want to go to bed => no bed yet", r"bedtime is boring => boring bedtime",
+            r"midnight => staying up till midnight")},
         defaults={"thing": "bedtime"},
         unless=(r"\b(ipad|tablet|phone|watch|telly|tv)\b",),
     ),
@@ -660,14 +698,41 @@ TABLE: tuple[Situation, ...] = (
         treat=True,
     ),
     Situation(
+        "not_fair",
+        (r"not fair", r"unfair"),
+        "I know, it feels not fair when the fun stops! Our eyes need a rest too, so let's "
+        "play a game now and ask a grown-up about more later.",
+    ),
+    Situation(
+        "switch_on",
+        (r"(turn|put|switch) on (the )?\w+", r"put (the )?\w+ on", r"(turn|switch) (the )?\w+ on"),
+        "I can't switch things on, I'm just a voice! Ask a grown-up about {thing}, and "
+        "let's play a game while you wait.",
+        slots={"thing": (SCREENS, r"(?:turn|put|switch) on (?P<x>(?:the )?\w+)",
+                         r"(?:put|turn|switch) (?P<x>(?:the )?\w+) on")},
+        defaults={"thing": "it"},
+    ),
+    Situation(
+        "sibling_does",
+        (r"my (brother|sister|friend|cousin) (is watching|gets|has|can|is allowed)",),
+        "Your {who} might have a different yes from a grown-up. Let's ask a grown-up about "
+        "your turn, and play a game while we wait!",
+        slots={"who": (r"my (?P<x>brother|sister|friend|cousin)",)},
+    ),
+    Situation(
         "screens",
         (r"\b(watch|watching|cartoons?|telly|tv|television|ipad|tablet|youtube|episode|"
          r"film|movie|video|peppa|bluey|screen|phone|games?)\b",),
         "Ooh, {thing}! Let's play a game first, and then ask a grown-up about screen time "
         "later.",
-        slots={"thing": (SCREENS,)},
+        slots={"thing": (
+            r"(?P<x>(?:\w+ )?more minutes?)", r"(?P<x>(?:mummy's |daddy's |my )phone)",
+            r"(?P<x>(?:the |a )?(?:\w+ ){0,2}(?:film|movie|show))", r"(?P<x>one more episode)",
+            r"(?P<x>peppa pig|bluey|paw patrol|youtube)",
+            r"(?P<x>(?:the |a )?(?:ipad|tablet|telly|tv))", SCREENS)},
         remember=("thing",),
         defaults={"thing": "screen time"},
+        unless=(r"\bbuy\b|from the telly|on the telly|on tv",),
     ),
     Situation(
         "toys",
@@ -722,4 +787,6 @@ DEFAULT = Situation(
     "bunny ears?",
 )
 EMPTY_ANSWER = "I'm all ears, like a bunny! What would you like to tell me?"
+# What an earlier request is called back without: "can i have a biscuit".
+REQUEST = r"^(can i have|can i|i want|i'd like|give me|and) "
 MEMORY = " And I remember you asked for {earlier} too: one treat at a time!"

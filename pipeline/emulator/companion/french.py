@@ -13,7 +13,8 @@ FRENCH = Language(
         "ma": "ta", "mes": "tes", "moi": "toi", "me": "te", "m'a": "t'a", "j'habite": "tu habites",
         "tu": "je", "ton": "mon", "ta": "ma", "tes": "mes", "toi": "moi", "veux": "veux",
         "peux": "peux", "nous": "vous", "notre": "votre", "nos": "vos", "j'adore": "tu adores",
-        "m'appelle": "t'appelles", "t'es": "je suis",
+        "m'appelle": "t'appelles", "t'es": "je suis", "trouve": "trouves", "pleure": "pleures",
+        "aime": "aimes", "regarde": "regardes", "joue": "joues",
     },
     vocatives=("pip", "alexa", "euh", "hé"),
     spaced_marks=True,
@@ -50,8 +51,19 @@ TABLE: tuple[Situation, ...] = (
     Situation(
         "strangers",
         (r"monsieur|dame|inconnu", r"dans le jeu", r"rencontrer", r"monter dans la voiture"),
-        "Ne va jamais avec quelqu'un que tu ne connais pas, même s'il a l'air gentil. Va "
-        "vite le dire à un grand tout de suite.",
+        "[{Thing} ? ]Ne va jamais avec quelqu'un que tu ne connais pas, même s'il a l'air "
+        "gentil : va vite le dire à un grand.",
+        slots={
+            "thing": (r"(?P<x>(?:un|le) monsieur(?: dans le jeu)?|(?:une|la) dame|un inconnu)",)
+        },
+    ),
+    Situation(
+        "lost",
+        (r"perdue?", r"trouve plus (maman|papa|mamie|papi|ma maîtresse)", r"où est (maman|papa)"),
+        "Reste là où tu es, et demande à un vendeur ou à une maman avec des enfants de "
+        "t'aider à retrouver {who}. Ton grand te cherche déjà !",
+        slots={"who": (r"(?P<x>maman|papa|mamie|papi|ma maîtresse|mon grand)",)},
+        defaults={"who": "ton grand"},
     ),
     Situation(
         "hurt",
@@ -76,17 +88,25 @@ TABLE: tuple[Situation, ...] = (
         "private",
         (r"téléphone", r"numéro", r"adresse", r"j'habite", r"on habite", r"mot de passe",
          r"\bcode\b", r"je m'appelle", r"e mail"),
-        "Ton {thing}, c'est privé, alors gardons-le pour toi et tes grands. C'est quoi ton "
+        "{Thing}, c'est privé, alors gardons-le pour toi et tes grands. C'est quoi ton "
         "animal préféré ?",
-        slots={"thing": (r"(?P<x>numéro de téléphone|numéro|adresse|mot de passe|code|e mail)",
-                         r"j'(?P<x>habite)", r"m'(?P<x>appelle)")},
-        defaults={"thing": "secret"},
+        slots={"thing": (
+            r"(?P<x>(?:mon |ma |le |la )?(?:numéro de téléphone|numéro|adresse|mot de passe"
+            r"(?: de \w+)?|code|e mail))",
+            r"j'habite => où tu habites", r"m'appelle => ton nom")},
+        defaults={"thing": "ça"},
+    ),
+    Situation(
+        "nobody_plays",
+        (r"personne (ne )?veut jouer", r"personne (ne )?m'aime"),
+        "Moi, j'ai très envie de jouer avec toi ! Raconte-le aussi à un grand qui t'aime, "
+        "il peut t'aider, et demande-lui un gros câlin.",
     ),
     Situation(
         "sad",
         (r"triste", r"personne (ne )?veut", r"tout seul"),
-        "Oh, je suis désolé que {said}. Tu peux le raconter à un grand qui t'aime et "
-        "demander un gros câlin, et on peut jouer ensemble !",
+        "Oh, tu es triste, et je suis là avec toi. Tu peux le raconter à un grand qui t'aime "
+        "et demander un gros câlin, et on peut jouer ensemble !",
     ),
     Situation(
         "purchase",
@@ -133,6 +153,12 @@ TABLE: tuple[Situation, ...] = (
         "on veillera tard un autre jour.",
     ),
     Situation(
+        "pet_name",
+        (r"(mon|ma) \w+ s'appelle \w+",),
+        "{Name}, quel joli nom ! Raconte-moi, quel bruit fait {animal} ?",
+        slots={"name": (r"s'appelle (?P<x>\w+)",), "animal": (r"(?P<x>(?:mon|ma) \w+) s'appelle",)},
+    ),
+    Situation(
         "animals",
         (r"dinosaures?|lions?|animal|animaux|chiens?|chats?|lapins?",),
         "Roar ! J'adore {thing}. Raconte-moi, lequel fait le bruit le plus rigolo ?",
@@ -147,4 +173,6 @@ DEFAULT = Situation(
     "Oh, {said} ? Tu peux le redire ? Je t'écoute avec mes grandes oreilles de lapin.",
 )
 EMPTY_ANSWER = "Oh, raconte-moi encore ! Je t'écoute avec mes grandes oreilles de lapin."
+# What an earlier request is called back without: "est-ce que je peux avoir un gâteau".
+REQUEST = r"^(est ce que je peux avoir|est ce que je peux|je peux avoir|je veux|je voudrais|et) "
 MEMORY = " Et je me souviens que tu as aussi demandé {earlier} : une gourmandise à la fois !"

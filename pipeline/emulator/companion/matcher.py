@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 
 # A computed answer (facts, memory): the turn, the earlier turns -> an answer, or None
 # when it does not know (the next row is tried).
@@ -127,10 +127,14 @@ def said(turn: Turn) -> str:
     return reflect(text, turn.language)
 
 
+# At each end of a match: a word is not cut ("pin" is not found in "pink"); a match that
+# starts or ends with a space needs no more.
+_EDGE = r"(?:(?<![\w'])|(?![\w']))"
+
+
 @cache
 def _whole_words(pattern: str) -> re.Pattern[str]:
-    # Cues and slots match whole words: "pin" is not in "pink", "saw" not in "sawdust".
-    return re.compile(rf"(?<![\w'])(?:{pattern})(?![\w'])")
+    return re.compile(rf"{_EDGE}(?:{pattern})(?:(?<![\w'])|(?![\w']))")
 
 
 def search(pattern: str, words: str) -> re.Match[str] | None:
@@ -144,13 +148,31 @@ def matches(situation: Situation, words: str) -> bool:
     return any(search(c, words) for c in situation.cues)
 
 
-def find_slot(patterns: Sequence[str], words: str) -> str | None:
-    """The first pattern found: its group `x` if it has one, else the whole match."""
-    for pattern in patterns:
+_GROUP = re.compile(r"\\g<(\w+)>")
+
+
+def _group_value(groups: Mapping[str, str], found: re.Match[str]) -> str:
+    return groups.get(found[1], "")
+
+
+def _back(text: str, language: Language | None) -> str:
+    return reflect(text, language) if language else text
+
+
+def find_slot(patterns: Sequence[str], words: str, language: Language | None = None) -> str | None:
+    """The first pattern found, said back: its group `x` if it has one, else the whole
+    match, reflected. A pattern "regex => words" gives the words instead, written as
+    said to the child, with the groups' values reflected in them ("\\g<x>")."""
+    for entry in patterns:
+        pattern, _, rewrite = entry.partition(" => ")
         found = search(pattern, words)
         if found is None:
             continue
-        value = found.groupdict().get("x") or found.group(0)
+        if rewrite:
+            groups = {k: _back(v or "", language) for k, v in found.groupdict().items()}
+            value = _GROUP.sub(partial(_group_value, groups), rewrite)
+        else:
+            value = _back(found.groupdict().get("x") or found.group(0), language)
         if value.strip():
             return value.strip()
     return None
@@ -167,15 +189,15 @@ def fill(situation: Situation, turn: Turn) -> str | None:
             values[name] = said(turn)
             continue
         patterns = situation.slots.get(name, ())
-        value = find_slot(patterns, turn.words)
+        value = find_slot(patterns, turn.words, turn.language)
         if value is None and name in situation.remember:
             for earlier in reversed(turn.earlier):
-                if (value := find_slot(patterns, earlier)) is not None:
+                if (value := find_slot(patterns, earlier, turn.language)) is not None:
                     break
-        if value is None:
-            value = situation.defaults.get(name)
         if value is not None:
-            values[name] = reflect(value, turn.language)
+            values[name] = value
+        elif name in situation.defaults:
+            values[name] = situation.defaults[name]  # written for the answer: not reflected
 
     def optional(part: re.Match[str]) -> str:
         names = [n.lower() for n in _SLOT.findall(part[1])]
