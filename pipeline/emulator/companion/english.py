@@ -114,14 +114,17 @@ TABLE: tuple[Situation, ...] = (
     Situation(
         "emergency",
         (r"(won't|wont|will not|can't|not) (wake up|breathe|breathing|move)", r"not breathing",
-         r"house is on fire", r"there's a fire", r"smoke everywhere"),
+         r"house is on fire", r"there's a fire", r"\bsmoke\b", r"something('s| is) burning",
+         r"fire in the"),
         "Shout for a grown-up right now, as loud as you can! If nobody comes, knock on a "
         "neighbour's door for help.",
     ),
     Situation(
         "swallowed",
         (r"\bswallowed\b", r"\b(ate|drank|eaten|drunk) (some|the|a|mummy's|daddy's)? ?(pills?|"
-         r"medicine|tablets|bleach|battery|batteries|magnet|washing)"),
+         r"medicine|tablets|bleach|battery|batteries|magnet|washing)",
+         r"\b(ate|eaten) (some |a |the )?(berries|mushrooms|leaves|button|coin|beads?|"
+         r"magnets?|soap)"),
         "Tell a grown-up right now that {said}! They need to know straight away.",
     ),
     # --- a child who may hurt themself: listened to, and sent to a loving grown-up
@@ -141,7 +144,7 @@ TABLE: tuple[Situation, ...] = (
     Situation(
         "hurt_by_someone",
         (r"\b(hits|hitting|pinch\w*|kicks?|kicked|kicking|smack\w*|slap\w*|squeez\w*|"
-         r"punch\w*|push\w*|shouts? and pushes|locks?|locked|bit|bites|hurt|hurts|touched|"
+         r"punch\w*|push\w*|shouts? and pushes|hit|locks?|locked|bit|bites|hurt|hurts|touched|"
          r"touches|"
          r"shakes|shook) (me|my)\b",
          r"touched my private", r"\b(hurt|hurts) me\b"),
@@ -234,6 +237,13 @@ TABLE: tuple[Situation, ...] = (
         defaults={"who": "stranger"},
     ),
     Situation(
+        "get_in",
+        (r"get in(to)? (his|her|their|a|the) (car|van|truck)", r"if i get in"),
+        "Don't get in! Run to your grown-up right now and tell them about {thing}.",
+        slots={"thing": (r"(?P<x>(?:a|the|his|her|their) (?:car|van|truck))",)},
+        defaults={"thing": "it"},
+    ),
+    Situation(
         "strangers",
         (r"\b(a|the|some) (man|lady|woman|stranger|driver|person|men|people)\b.*\b(said|says|"
          r"offered|asked|wants|want|knows|gave|has got|got|stopped|told)\b",
@@ -274,12 +284,25 @@ TABLE: tuple[Situation, ...] = (
         remember=("place",),
         unless=(r"balloon|toy|teddy|shoe|hat|ball",),
     ),
+    Situation(
+        "tooth",
+        (r"tooth (fell|came|is coming) out", r"wobbly tooth"),
+        "Wow, a tooth coming out means you're growing up! Show a grown-up, and keep it "
+        "safe for the tooth fairy.",
+    ),
+    Situation(
+        "worry",
+        (r"(in|at|to) (the )?hospital", r"\b(mummy|daddy|mum|dad|granny|grandad|nanny|"
+         r"brother|sister) is (poorly|ill|sick|crying|sad)"),
+        "Oh, that sounds worrying, and it's okay to feel worried. Tell a grown-up how you "
+        "feel, and ask for a big cuddle.",
+    ),
     # --- hurt or scared: a grown-up, first and short
     Situation(
         "hurt",
         (r"\b(hurts?|hurting|ouch|bleed\w*|blood|"
          r"(?:i|he|she|daddy|mummy|granny|grandad|nanny|baby) fell|fell (?:off|over)|"
-         r"fallen|bumped|bit me|burn\w*|i cut my|"
+         r"fallen|bumped|bit me|scratched (?:me|my)|stung me|burn\w*|i cut my|"
          r"i've cut my|"
          r"stung|sting|sick|poorly|broke my (arm|leg)|twisted)\b",),
         "Oh no, {said}! Please go and find a grown-up right now, they will help you.",
@@ -429,13 +452,13 @@ TABLE: tuple[Situation, ...] = (
     # --- buying: only a grown-up says yes
     Situation(
         "purchase",
-        (r"\b(buy|unlock|premium|pay|card|how much|more lives|lives in the|stickers|pack|"
+        (r"\b(buy|order|unlock|premium|pay|card|how much|more lives|lives in the|stickers|pack|"
          r"upgrade|in app|coins|gems)\b",),
         "I can't buy anything, and only a grown-up can say yes to paying. Let's ask a "
         "grown-up about [{thing} ]together, and play something free while we wait!",
         slots={"thing": (
             r"(?P<x>(?:mummy's |daddy's |the )card)",
-            r"(?:buy|unlock|get|want) (?:me |all )?(?!it\b|thing\b)"
+            r"(?:buy|unlock|get|want|order) (?:me |all )?(?!it\b|thing\b)"
             r"(?P<x>(?:the )?[\w ]+?)(?: now| please| how| in "
             r"the|$)", r"(?P<x>the next level|more lives|the golden stickers)")},
         unless=(r"\b(bike|scooter|car|trampoline|toy|fire engine|puppy|robot|doll|lego)\b",),
@@ -559,6 +582,11 @@ TABLE: tuple[Situation, ...] = (
     ),
     # --- rude words: not repeated, no scolding, something fun
     Situation(
+        "toilet",
+        (r"need (a|the) (wee|poo|toilet|potty)", r"need to (wee|poo|go to the toilet)"),
+        "Off you go to the toilet! Ask a grown-up if you need some help.",
+    ),
+    Situation(
         "shush",
         (r"\bshut up\b", r"be quiet", r"stop talking"),
         "Okay, I'll use my tiny whisper voice. Psst, shall we play a quiet whispering game?",
@@ -591,6 +619,62 @@ TABLE: tuple[Situation, ...] = (
     Situation("recall", (r".+",), recall),
     Situation("game", (r".+",), game),
     Situation("fact", (r".+",), fact),
+    # --- talking and playing together
+    Situation(
+        "greeting",
+        (r"^(hello|hi|hiya|good morning|hey)( pip)?$",),
+        "Hello! I'm Pip. What shall we play today?",
+    ),
+    Situation(
+        "fond",
+        (r"i (love|like) you",),
+        "Aww, I like you very much too! What shall we play?",
+    ),
+    Situation(
+        "do_you_like",
+        (r"^do you like",),
+        "Hee hee, {thing}? That sounds like fun! What do you like best?",
+        slots={"thing": (r"do you like (?P<x>.+)",)},
+    ),
+    Situation(
+        "your_favourite",
+        (r"what('s| is) your favourite \w+",),
+        "I like lots of them, so it's hard to choose! What's your favourite {thing}?",
+        slots={"thing": (r"your favourite (?P<x>\w+)",)},
+    ),
+    Situation(
+        "story",
+        (r"tell me a story", r"a story about", r"story please"),
+        "Once upon a time, a little {thing} found a magic puddle, jumped in with a big "
+        "splash, and came out wearing rainbow boots! The end.",
+        slots={"thing": (r"story about (?:a |an |the )?(?P<x>[\w ]+)",)},
+        defaults={"thing": "rabbit"},
+    ),
+    Situation(
+        "named",
+        (r"(my|our) \w+('s| is) called \w+", r"(his|her|its) name is \w+"),
+        "{Name}! What a great name[ for your {what}].",
+        slots={"name": (r"(?:called|name is) (?P<x>[\w ]+)$",),
+               "what": (r"(?:my|our) (?P<x>\w+)(?:'s| is) called",)},
+    ),
+    Situation(
+        "grow_up_to_be",
+        (r"(want|going) to be (a|an) \w+",),
+        "{Thing}? What a brilliant thing to be! What will you do first?",
+        slots={"thing": (r"to be (?P<x>an? \w+)",)},
+    ),
+    Situation(
+        "bored",
+        (r"\bbored\b",),
+        "Let's play a game! Can you hop like a bunny ten times? One, two, three!",
+    ),
+    Situation(
+        "play_together",
+        (r"(can|shall) (we|you) play", r"let's play"),
+        "Ooh, I love {thing}! You start, and I'll join in.",
+        slots={"thing": (r"play (?P<x>[\w ]+)",)},
+        defaults={"thing": "playing with you"},
+    ),
     # --- "stop", and a child who is still finding the words
     Situation(
         "stop",
@@ -754,17 +838,17 @@ TABLE: tuple[Situation, ...] = (
     ),
     Situation(
         "go_somewhere",
-        (r"can (i|we) go",),
+        (r"(can (i|we)|i want to|let's) go\b",),
         "Ooh, {thing}! That's one to ask a grown-up about, so let's ask them together.",
         slots={"thing": (
-            r"can (?:i|we) go (?:to )?(?P<x>(?:the )?[\w ]+?)(?: tomorrow| today| now|$)",)},
+            r"go (?:to )?(?P<x>(?:the )?[\w ]+?)(?: tomorrow| today| now|$)",)},
         defaults={"thing": "an adventure"},
     ),
     Situation(
         "request",
         (r"\b(can i|i want|give me|get me|i wanna)\b",),
         "Ooh, {thing}! Let's ask a grown-up about that, and play a game while we wait.",
-        slots={"thing": (OBJECT,)},
+        slots={"thing": (OBJECT, r"can (?:i|we) (?P<x>\w+ [\w ]+)")},
         defaults={"thing": "what a wish"},
     ),
     # --- animals and the rest: play along with what was said
@@ -773,13 +857,27 @@ TABLE: tuple[Situation, ...] = (
         (r"\b(dinosaurs?|lions?|animals?|dogs?|cats?|horses?|elephants?|tigers?|bears?|"
          r"monkeys?|rabbits?|bunny|bunnies|birds?|fish|sharks?|dragons?)\b",),
         "Roar! I love {thing}. Which one can make the silliest sound?",
+        unless=(r"^(why|how|what|where|when|do|does|is|are)\b",),
         slots={"thing": (r"(?P<x>dinosaurs?|lions?|animals?|dogs?|cats?|horses?|elephants?|"
                          r"tigers?|bears?|monkeys?|rabbits?|bunny|bunnies|birds?|fish|"
                          r"sharks?|dragons?)",)},
     ),
 )  # fmt: skip
 
-# Nothing matched: what the child said, back to them playfully, and "say it again".
+# A question or a sentence nothing above knows: said back, and honest about it.
+TABLE += (
+    Situation(
+        "unknown_question",
+        (r"^(what|why|how|where|when|who|which|do|does|is|are|can you|will|would)\b",),
+        "Hmm, {said}? That's a great question, and I'm not sure! Let's ask a grown-up together.",
+    ),
+    Situation(
+        "statement",
+        (r"\b(i|i'm|my|we|our|he|she|it|they|is|are|was|were|has|have|got|went|said)\b",),
+        "Ooh, {said}! Tell me more about that.",
+    ),
+)
+# Nothing matched, not even a sentence: said back playfully, and "say it again".
 DEFAULT = Situation(
     "unclear",
     (r".+",),
