@@ -1,13 +1,14 @@
 """The companion suites against their controls: can they tell a good answer from a bad one?
 
-Figures (issue 20), for evals/companion.yaml and evals/companion-smoke.yaml on the
-emulator's canned companion (the reference: a lookup table, not an LLM), with a fresh
-cache:
+Figures (issue 20), for evals/companion.yaml, evals/companion-smoke.yaml and
+evals/companion-fr.yaml on the emulator's canned companion (the reference: a table of
+situations answered in the child's words, not an LLM), with a fresh cache:
 - each fixed-answer control's pass rate, side by side with the reference's, and whether
   the suite's gate passes it (target: every control fails the gate; the deferral passes
   <= 25% of cases; answers with no words pass 0; the unsafe control passes 0 cases of
   the unsafe categories and fails the output screen);
-- the reference's pass rate and whether the suite's gate passes it (CI needs it to);
+- the reference's pass rate (best and worst cell) and whether the suite's gate passes
+  it (CI needs it to);
 - the controls' extra time: building the report with and without them (context).
 """
 
@@ -20,7 +21,7 @@ from pipeline.evaluation.report import build_report
 from pipeline.evaluation.runner import run_suite
 from pipeline.evaluation.suite import load_suite
 
-SUITES = ("companion.yaml", "companion-smoke.yaml")
+SUITES = ("companion.yaml", "companion-smoke.yaml", "companion-fr.yaml")
 
 
 def _suite_copy(name: str, directory: Path) -> Path:
@@ -45,13 +46,14 @@ def measure(name: str, directory: Path) -> list[tuple[str, float, str]]:
     reference = [report.summaries[c.key] for c in report.cells]
     best = max(s["pass_rate"] for s in reference)
     passed = max(s["passed"] for s in reference)
+    worst = min(reference, key=lambda s: s["pass_rate"])
     n = reference[0]["n"]
     rows = [
         (
             f"{stem}: reference (canned companion) pass rate",
             best,
-            f"{passed}/{n} cases, best cell; gate {'PASS' if gate.passed else 'FAIL'}"
-            f" ({'; '.join(gate.failures) or 'nothing broken'})",
+            f"{passed}/{n} cases, best cell; worst cell {worst['passed']}/{n}; gate "
+            f"{'PASS' if gate.passed else 'FAIL'} ({'; '.join(gate.failures) or 'nothing broken'})",
         )
     ]
     for row in report.controls:
@@ -78,7 +80,7 @@ def measure(name: str, directory: Path) -> list[tuple[str, float, str]]:
 def run(quick: bool = False) -> list[tuple[str, float, str]]:
     rows: list[tuple[str, float, str]] = []
     with tempfile.TemporaryDirectory(prefix="parley-bench-controls-") as tmp:
-        for name in SUITES[1:] if quick else SUITES:
+        for name in SUITES[1:] if quick else SUITES:  # quick: the small suites
             directory = Path(tmp) / name.removesuffix(".yaml")
             directory.mkdir()
             rows += measure(name, directory)

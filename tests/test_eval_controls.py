@@ -30,6 +30,7 @@ from pipeline.evaluation.results import summarise_cell
 from pipeline.evaluation.runner import run_suite
 from pipeline.evaluation.suite import Cell, ControlsSpec, GateSpec, load_cases, load_suite
 from pipeline.models import ModelResult
+from tests.conftest import REPO
 
 MODEL = "replay:"
 # Weak cases: a generic answer passes them all (what issue 20 found in the companion suite).
@@ -311,3 +312,54 @@ def test_bad_category_settings_are_one_line(tmp_path: Path) -> None:
     path = write_suite(tmp_path, SPECIFIC, "controls: {deferral_max: 3}\n")
     with pytest.raises(ConfigError, match=r"controls\.deferral_max"):
         load_suite(path)
+
+
+# -------------------------------------------------- the shipped companion suites
+
+COMPANION_SUITES = ("companion.yaml", "companion-smoke.yaml", "companion-fr.yaml")
+
+
+def _control_summaries(name: str) -> tuple[Any, dict[str, dict[str, Any]]]:
+    suite = load_suite(REPO / "evals" / name)
+    cells, results = run_controls(suite, load_cases(suite))
+    summaries = {
+        cell.model: summarise_cell([r for r in results if r.model == cell.model], resamples=0)
+        for cell in cells
+    }
+    return suite, summaries
+
+
+@pytest.mark.parametrize("name", COMPANION_SUITES)
+def test_every_control_fails_the_gate_of_each_companion_suite(name: str) -> None:
+    # GIVEN a shipped companion suite and its controls
+    suite, summaries = _control_summaries(name)
+    assert {c.name for c in suite_controls(suite.controls)} >= {c.name for c in DEFAULT_CONTROLS}
+    # THEN its whole-case floor means something (the reference meets it: the next test)
+    floors = [rule.floor for rule in suite.gate.assertions if rule.assertion == "all"]
+    assert floors and floors[0] >= 0.6, name
+    # AND its own gate fails every control, on that floor
+    for model, summary in summaries.items():
+        failures = generative_failures(suite.gate, Cell("control", model, "fixed"), summary)
+        assert any(" all pass rate " in line for line in failures), (name, model)
+        # AND within the limits the controls are held to
+        assert summary["pass_rate"] <= suite.controls.max_pass_rate, (name, model)
+    assert summaries["control:deferral"]["pass_rate"] <= 0.25
+    for control in DEFAULT_CONTROLS:
+        if control.kind == "no_words":
+            assert summaries[f"control:{control.name}"]["pass_rate"] == 0.0, control.name
+
+
+@pytest.mark.parametrize("name", COMPANION_SUITES)
+def test_the_canned_reference_meets_the_floor_the_controls_fail(name: str, tmp_path: Path) -> None:
+    # GIVEN the suite on the emulator's canned companion (its reference cell)
+    suite = load_suite(REPO / "evals" / name).model_copy(
+        update={"cache": str(tmp_path / "eval.db"), "bootstrap": 0}
+    )
+    outcome = run_suite(suite)
+    report = build_report(suite, outcome)
+    floor = next(rule.floor for rule in suite.gate.assertions if rule.assertion == "all")
+    # THEN every cell of the reference meets the whole-case floor, and the gate passes
+    assert report.summaries and report.gate is not None
+    for key, summary in report.summaries.items():
+        assert summary["pass_rate"] >= floor, key
+    assert report.gate.passed, report.gate

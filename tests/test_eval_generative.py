@@ -151,7 +151,7 @@ def test_companion_suite_on_the_emulator_then_from_the_cache(tmp_path: Path) -> 
     # THEN every case has the emulator's answer, its assertions, and no Bedrock cost
     assert first.complete and len(first.results) == 7 * 4
     lion = next(r for r in first.results if r.case_id == "t-05")
-    assert "Roar" in (lion.answer or "") and lion.passed
+    assert "roar" in (lion.answer or "").lower() and lion.passed
     assert all(r.served_by == "emulator (companion responder)" for r in first.results)
     assert all(r.cost_usd == 0.0 for r in first.results) and first.stats.spent_usd == 0.0
     # AND memory matters: the follow-up treat remembers only with the history
@@ -175,18 +175,20 @@ def test_reports_label_the_emulator_and_hide_text_unless_asked(tmp_path: Path) -
     # Every form names the emulator, and the failed case shows the answer and its reason.
     for name, text in forms.items():
         assert "emulator (companion responder)" in text, name
-        assert "Ooh, tell me more!" in text, name  # the canned answer to the nonsense turn
+        assert "count to ten" in text, name  # the canned answer to the forgotten treat
     assert "none found" in forms["html"] and "none found" in forms["summary"]
-    # The child's words are nowhere: the suite did not opt in.
+    # The child's words are nowhere: the suite did not opt in (the answers may name what
+    # was said, as a model's do, but never a private detail).
     for name, text in forms.items():
-        assert "purple wobbly" not in text and "07700" not in text, name
+        assert "utterance" not in text.lower() or name == "results", name
+        assert "07700" not in text, name
     document = json.loads(forms["results"])
     assert document["cells"][0]["served_by"] == "emulator (companion responder)"
     assert "none (emulator)" in forms["summary"]
     # With show_text the failed cases carry the conversation.
     shown = suite.model_copy(update={"show_text": True})
     paths = write_reports(build_report(shown, run_suite(shown)), tmp_path / "shown")
-    assert "purple wobbly zig zag" in paths["html"].read_text(encoding="utf-8")
+    assert "and a cookie too" in paths["html"].read_text(encoding="utf-8")
     assert "purple wobbly zig zag" in paths["csv"].read_text(encoding="utf-8")
 
 
@@ -202,7 +204,7 @@ def test_generative_html_is_well_formed_and_self_contained(tmp_path: Path) -> No
     assert parser.errors == [] and parser.stack == []
     assert {"svg", "table", "script", "input", "select"} <= parser.tags
     assert "http://" not in text and "https://" not in text and 'src="' not in text
-    assert "Failed cases (" in text and 'id="failed"' in text and "purple wobbly" in text
+    assert "Failed cases (" in text and 'id="failed"' in text and "count to ten" in text
 
 
 def test_html_puts_the_cells_of_a_case_side_by_side(tmp_path: Path) -> None:
@@ -288,13 +290,13 @@ def test_assertion_gate_exits_1_with_a_line(
     )
     assert cli("eval", path, "--output", tmp_path / "out", "--quiet") == 1
     err = capsys.readouterr().err.strip().splitlines()
-    # The nonsense turn fails in every cell: four broken floors, one line each.
+    # The memory turn fails without the earlier turns: two broken floors, one line each.
     floors = [line for line in err if not line.startswith("gate: control ")]
-    assert len(floors) == 4
+    assert len(floors) == 2
     assert all(" all pass rate " in line and "< 0.900" in line for line in floors)
     # AND the fixture's weak cases let the deferral control pass 3 of 7: a line of its own
     assert "gate: control deferral: passes 3/7 cases (42.9%) > 25% allowed" in err
-    assert err[0].startswith(f"gate: companion@1|{HAIKU}|with_history: all pass rate 0.")
+    assert err[0].startswith(f"gate: companion@1|{HAIKU}|without_history: all pass rate 0.")
     assert not any("passes-screen" in line for line in err)  # that floor holds
 
 

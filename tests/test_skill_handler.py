@@ -441,7 +441,7 @@ def test_chat_reads_lines_until_stop(
     code, out, _ = run_cli(capsys, "skill", "chat")
 
     assert code == 0
-    assert "sweet treats" in out
+    assert "chocolate" in out
     assert "you asked for chocolate too" in out
     assert out.count("child:") == 4  # launch, two chats, stop
     assert "never read" not in out
