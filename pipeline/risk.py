@@ -10,9 +10,10 @@ reviewer's decision:
       └──(never)                 └──reviewer: not a scam──▶ lifted ──flagged window──▶ flagged
 
 A clean window of a flagged or confirmed conversation is published as
-`parley.conversation.held`, never `cleared` (docs/stream.md lists the events and their
-order). The state also keeps the timestamps of the messages that carried the risk, so
-that later windows show them to the model (`pipeline.windows`).
+`parley.conversation.held`, one of a lifted conversation as `parley.conversation.lifted`:
+`cleared` is only ever said of a conversation that was never flagged (docs/stream.md
+lists the events and their order). The state also keeps the timestamps of the messages
+that carried the risk, so that later windows show them to the model (`pipeline.windows`).
 
 The transitions are pure functions; the stores (SQLite beside the verdicts, a DynamoDB
 table in AWS) write conditionally on a version number, and `update` retries a lost race.
@@ -138,18 +139,27 @@ def after_undo(state: RiskState, now: datetime | None = None) -> RiskState:
 
 def event_type(state: RiskState, verdict: Verdict) -> str:
     """The event a window's verdict is published as, given the state before it."""
-    if state.standing and verdict.event_type == "parley.conversation.cleared":
+    if verdict.event_type != CLEARED:
+        return verdict.event_type
+    if state.standing:
         return HELD
-    return verdict.event_type
+    return LIFTED if state.level == "lifted" else CLEARED
 
 
+CLEARED = "parley.conversation.cleared"
 HELD = "parley.conversation.held"
+LIFTED = "parley.conversation.lifted"
 
 
 def mark_held(verdict: Verdict, state: RiskState) -> Verdict:
-    """A clean verdict while a flag stands is held: it never says `cleared`."""
-    held = event_type(state, verdict) != verdict.event_type
-    return verdict.model_copy(update={"held": True}) if held else verdict
+    """A clean verdict while a flag stands is held, after a reviewer's lift lifted: only
+    a conversation never flagged is `cleared`."""
+    published = event_type(state, verdict)
+    if published == HELD:
+        return verdict.model_copy(update={"held": True})
+    if published == LIFTED:
+        return verdict.model_copy(update={"lifted": True})
+    return verdict
 
 
 def previously_flagged_note(state: RiskState) -> str | None:

@@ -108,6 +108,11 @@ class Verdict(BaseModel):
         description="judged clean while the conversation's flag stands (pipeline.risk):"
         " published as held, never as cleared",
     )
+    lifted: bool = Field(
+        False,
+        description="judged clean after a reviewer lifted the conversation's flag"
+        " (pipeline.risk): published as lifted, never as cleared",
+    )
     message_digests: tuple[str, ...] = Field(
         (), description="a hash per judged message (Conversation.message_digests), in order"
     )
@@ -118,7 +123,9 @@ class Verdict(BaseModel):
             return "parley.conversation.undetermined"
         if self.suspicious:
             return "parley.conversation.flagged"
-        return "parley.conversation.held" if self.held else "parley.conversation.cleared"
+        if self.held:
+            return "parley.conversation.held"
+        return "parley.conversation.lifted" if self.lifted else "parley.conversation.cleared"
 
 
 class ParsedAnswer(BaseModel):

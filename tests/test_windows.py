@@ -187,10 +187,12 @@ def test_a_checkpoint_flag_is_never_followed_by_cleared(with_risk):
     replay(handler, history, messages("conv-57", ["bye"], T0 + timedelta(hours=1)), 100)
     assert events[-1]["type"] == HELD
 
-    # WHEN a reviewer finds no scam, the flag comes down and a clean window is cleared
+    # WHEN a reviewer finds no scam, the flag comes down: a clean window is lifted,
+    # never cleared (cleared is said only of a conversation never flagged)
     assert record_review(risk, "conv-57", "not_scam").level == "lifted"
     replay(handler, history, messages("conv-57", ["thanks"], T0 + timedelta(hours=2)), 200)
-    assert events[-1]["type"] == "parley.conversation.cleared"
+    assert events[-1]["type"] == "parley.conversation.lifted"
+    assert "parley.conversation.cleared" not in [e["type"] for e in events]
 
 
 def test_a_request_split_one_word_per_message_is_judged_whole():
