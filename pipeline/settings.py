@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         "the Bedrock quota); unset: rely on botocore's adaptive retry mode alone",
     )
 
+    quiet_queue_url: str | None = Field(
+        None,
+        description="stream job: SQS queue of wake-ups; set, a conversation without a risky "
+        "new message is judged once quiet for quiet_seconds (pipeline.quiet)",
+    )
+    quiet_seconds: int = Field(45, ge=1, le=900, description="quiet period before a judgement")
+
     skill_id: str | None = Field(None, description="Alexa skill id this backend serves")
     skill_user_memory: bool = Field(False, description="remember a user across sessions")
     skill_max_calls_per_session: int = Field(30, ge=1)

@@ -28,7 +28,12 @@ sys.modules["build_lambda"] = build_lambda  # dataclasses look their module up t
 spec.loader.exec_module(build_lambda)
 
 # A handler lives in a module or in a package's __init__.py.
-HANDLERS = ("pipeline/stream/__init__.py", "skill/handler.py", "review/lambda_handler.py")
+HANDLERS = (
+    "pipeline/stream/__init__.py",
+    "pipeline/quiet_worker.py",
+    "skill/handler.py",
+    "review/lambda_handler.py",
+)
 NOT_SHIPPED = ("tests/", "evals/", "bench/", "docs/", "examples/", "tools/", ".ci/")
 
 
