@@ -14,17 +14,21 @@ Haiku 4.5, Claude 3.5 Haiku) and the template's default (Claude 3 Haiku):
 - parley_batch: the stream job with the cascade (`local:baseline` first) and the v2
   prompt, each batch judged as the event source mapping forms it (window 5 s, batch
   100, 4 shards): the design before the quiet period;
-- parley: the same with the quiet period on (pipeline.quiet: 45 s, a risky new message
-  judged at once), the template's default;
-- parley_compact: parley with the candidate `suspicious-compact@1` (the rules in half
-  the tokens, timestamps to the minute; a candidate until evaluated on Bedrock).
+- parley_quiet: the same with the quiet period on (pipeline.quiet: 20 s, a risky new
+  message judged at once; batching window 1 s);
+- parley: the quiet period, and the quiet conversations of one worker invocation judged
+  together (pipeline.group: up to 10 a call, the rules paid once, lean verdicts), the
+  template's default;
+- parley_compact: parley with the candidate `suspicious-compact@1` for the conversations
+  judged alone (the rules in half the tokens, timestamps to the minute; a candidate
+  until evaluated on Bedrock).
 
 Tokens are the emulator's usage (the prompt, the tool definitions and Anthropic's
 tool-use system prompt: pipeline/emulator/billing.py), USD from the one price table
 (pipeline/models/pricing.py, PRICES_AS_OF). Time is simulated: each model call takes 1 s
 (8 at once per invocation); latency is from a message's arrival to the first verdict
 that covers it. On Nova Micro in live traffic, parley is also run with quiet periods of
-20 s and 90 s. "risky": a message with a payment or contact cue (pipeline.quiet).
+30, 45 and 90 s. "risky": a message with a payment or contact cue (pipeline.quiet).
 """
 
 from __future__ import annotations
@@ -52,12 +56,12 @@ QUICK_MODELS = ("nova_micro", "claude_haiku_4_5")
 ORIGINAL_PROMPT = "suspicious-conversation@1"
 PARLEY_PROMPT = "suspicious-conversation@2"
 COMPACT_PROMPT = "suspicious-compact@1"  # a cheaper candidate, not yet proven on Bedrock
-QUIET_S = 45
+QUIET_S = 20  # the template's default: the longest quiet period whose p95 is <= 60 s
 # Before the quiet period: a 5 s batching window (the template's old default) coalesces
 # bursts. With it, a 1 s window: risky messages wait less, the others wait anyway.
 BATCH_MAPPING = traffic.Mapping(batch_size=100, window_s=5.0, shards=4)
 QUIET_MAPPING = traffic.Mapping(batch_size=100, window_s=1.0, shards=4)
-SWEEP_S = (20, 90)  # other quiet periods, measured on Nova Micro
+SWEEP_S = (30, 45, 90)  # other quiet periods, measured on Nova Micro
 CALL_S = 1.0  # simulated seconds a model call takesCALL_S = 1.0
 
 
@@ -126,6 +130,7 @@ def parley(
     *,
     prompt: str = PARLEY_PROMPT,
     quiet_s: int | None = QUIET_S,
+    group: bool = True,
 ) -> tuple[Bill, Timing]:
     """The stream job (cascade) on the traffic, in simulated time, with or without quiet."""
     from pipeline.history import SqliteHistory
@@ -136,7 +141,7 @@ def parley(
     from pipeline.stream import build_handler
 
     emulator.reset()
-    name = f"{model_id}-{prompt}-{quiet_s}".replace(":", "_").replace("@", "_")
+    name = f"{model_id}-{prompt}-{quiet_s}-{group}".replace(":", "_").replace("@", "_")
     history = SqliteHistory(tmp / f"history-{name}.db")
     verdicts = traffic.VerdictClock()
     tally = st.Tally()
@@ -159,7 +164,14 @@ def parley(
         metrics=None,
         quiet=quiet,
     )
-    worker = QuietWorker(handler.runner, history) if quiet else None
+    group_template = None
+    if group:
+        from pipeline.group import GROUP_PROMPT
+        from pipeline.prompts import DirectoryPromptStore
+        from pipeline.settings import REPO_ROOT
+
+        group_template = DirectoryPromptStore(REPO_ROOT / "prompts").get(GROUP_PROMPT)
+    worker = QuietWorker(handler.runner, history, group_template) if quiet else None
     replay = traffic.Replay(
         handler, history, verdicts, lambda: tally.answers, worker=worker, queue=queue,
         clock=clock, call_s=CALL_S, concurrency=settings.max_concurrency,
@@ -193,10 +205,12 @@ def timing(convs: dict[str, list[Any]], scam_ids: set[str], result: traffic.Repl
     )
 
 
-DESIGNS: tuple[tuple[str, str, int | None], ...] = (
-    ("parley_batch", PARLEY_PROMPT, None),
-    ("parley", PARLEY_PROMPT, QUIET_S),
-    ("parley_compact", COMPACT_PROMPT, QUIET_S),
+# (name, prompt of the stream job, quiet period, quiet conversations judged in groups)
+DESIGNS: tuple[tuple[str, str, int | None, bool], ...] = (
+    ("parley_batch", PARLEY_PROMPT, None, False),
+    ("parley_quiet", PARLEY_PROMPT, QUIET_S, False),
+    ("parley", PARLEY_PROMPT, QUIET_S, True),
+    ("parley_compact", COMPACT_PROMPT, QUIET_S, True),
 )
 
 
@@ -229,10 +243,10 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                         (f"{mix.name}.{name}.original.usd_per_million_messages",
                          base.per_million, base.describe())
                     )  # fmt: skip
-                    for design, prompt, quiet_s in DESIGNS:
+                    for design, prompt, quiet_s, group in DESIGNS:
                         spent, times = parley(
                             emulator, convs, scam_ids, model_id, work, prompt=prompt,
-                            quiet_s=quiet_s,
+                            quiet_s=quiet_s, group=group,
                         )  # fmt: skip
                         rows += design_rows(f"{mix.name}.{name}.{design}", spent, base, times)
                     if name == "nova_micro" and mix is traffic.LIVE:

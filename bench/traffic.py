@@ -14,8 +14,9 @@ Both `bench/cost.py` and `bench/stream_throughput.py` draw their stream from her
   are in it; with no window, Lambda's poll (4 a second) closes it.
 - **Replay** (`Replay`): simulated time. A message is written to the history when it
   arrives; a batch is handed to the real `StreamHandler` when it closes and its shard
-  is free (a shard runs one batch at a time); a wake-up (pipeline.quiet) is handed to
-  the real `QuietWorker` when due. Each model call takes `call_s` of simulated time,
+  is free (a shard runs one batch at a time); wake-ups (pipeline.quiet) are handed to
+  the real `QuietWorker` as the SQS mapping batches them (up to 10, within 5 s of the
+  first one due). Each model call takes `call_s` of simulated time,
   `concurrency` at once per invocation. Every published verdict is stamped with the
   simulated time its invocation ends: that gives each message's time to verdict.
 """
@@ -78,7 +79,7 @@ class Mix:
     gap_max_s: float
 
 
-LIVE = Mix("live", start_spread_s=3600, gap_median_s=40, gap_sigma=1.0, gap_min_s=3, gap_max_s=900)
+LIVE = Mix("live", start_spread_s=900, gap_median_s=40, gap_sigma=1.0, gap_min_s=3, gap_max_s=900)
 BURST = Mix("burst", start_spread_s=60, gap_median_s=1.5, gap_sigma=0.3, gap_min_s=1, gap_max_s=3)
 MIXES = {m.name: m for m in (LIVE, BURST)}
 
@@ -249,6 +250,8 @@ class Replay:
         clock: Clock | None = None,
         call_s: float = 1.0,
         concurrency: int = 8,
+        wake_window_s: float = 5.0,
+        wake_batch: int = 10,
     ) -> None:
         self.handler = handler
         self.history = history
@@ -259,6 +262,8 @@ class Replay:
         self.clock = clock or (queue.clock if queue else Clock())
         self.call_s = call_s
         self.concurrency = concurrency
+        self.wake_window = timedelta(seconds=wake_window_s)  # the SQS mapping's window
+        self.wake_batch = wake_batch
 
     def _duration(self, calls: int) -> timedelta:
         rounds = math.ceil(calls / self.concurrency) if calls else 0
@@ -279,14 +284,22 @@ class Replay:
         sequence = itertools.count(1)
         while events or (self.queue and self.queue.pending):
             due = self.queue.pending[0][0] if self.queue and self.queue.pending else None
-            if due is not None and (not events or due < events[0][0]):
+            if due is not None and (not events or due + self.wake_window < events[0][0]):
                 assert self.queue is not None
-                at, _, wake = heapq.heappop(self.queue.pending)
+                # The SQS mapping hands over what is due within its window, up to a batch.
+                at = due + self.wake_window
+                wakes = []
+                while self.queue.pending and self.queue.pending[0][0] <= at:
+                    last, _, wake = heapq.heappop(self.queue.pending)
+                    wakes.append(wake)
+                    if len(wakes) == self.wake_batch:
+                        at = last  # full: handed over at once
+                        break
                 self.clock.now = at
                 before = self.calls()
-                body = {"Records": [{"messageId": f"w{next(order)}", "body": wake.body()}]}
-                report = self.worker.run(body, Context())
-                result.wake_ups += 1
+                records = [{"messageId": f"w{next(order)}", "body": w.body()} for w in wakes]
+                report = self.worker.run({"Records": records}, Context())
+                result.wake_ups += len(wakes)
                 result.failed_records += len(report.failed)
                 self.verdicts.stamp(at + self._duration(self.calls() - before))
                 continue

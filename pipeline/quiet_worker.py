@@ -7,6 +7,11 @@ job's own `ConversationRunner`, so verdict keys, retries and publishing are the 
 job's. Failed judgements are reported as `batchItemFailures` and come back after the
 queue's visibility timeout; a malformed body is logged (ids and sizes only) and
 dropped, since no retry can mend it.
+
+With a group template (`pipeline.group`), the quiet conversations of one invocation are
+judged together: the cascade's local tier first, each alone; those it leaves to the
+second model go to it up to ten in one call, the rules paid once. A conversation the
+group answer leaves out is judged alone.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from .stream.budget import remaining_ms as _remaining_ms
 from .stream.observability import logger
 
 if TYPE_CHECKING:
+    from .conversation import Conversation
     from .history import HistoryStore
+    from .prompts import PromptTemplate
     from .stream.job import ConversationRunner
 
 
@@ -42,9 +49,15 @@ class WakeUpReport:
 class QuietWorker:
     """Judges the conversations whose wake-up finds them quiet."""
 
-    def __init__(self, runner: ConversationRunner, history: HistoryStore) -> None:
+    def __init__(
+        self,
+        runner: ConversationRunner,
+        history: HistoryStore,
+        group_template: PromptTemplate | None = None,
+    ) -> None:
         self.runner = runner
         self.history = history
+        self.group_template = group_template
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         return self.run(event, context).response
@@ -52,6 +65,7 @@ class QuietWorker:
     def run(self, event: Any, context: Any = None) -> WakeUpReport:
         report = WakeUpReport()
         remaining_ms = _remaining_ms(context)
+        quiet: list[tuple[str, Conversation]] = []
         for record in (event or {}).get("Records", []):
             message_id = str(record.get("messageId", ""))
             try:
@@ -60,24 +74,85 @@ class QuietWorker:
                 report.dropped_malformed += 1
                 logger.warning("wake-up dropped: malformed", extra={"message_id": message_id})
                 continue
-            if not self._judge(wake, message_id, remaining_ms, report):
+            try:
+                window = self.history.latest(wake.conversation_id, self.runner.window)
+            except Exception as exc:  # the store is down: try again later
+                logger.warning("wake-up failed", extra={"error": type(exc).__name__})
+                report.failed.append(message_id)
+                continue
+            newest = window.messages[-1].timestamp if window.messages else None
+            if newest is None or wake.is_stale(newest):
+                report.dropped_stale += 1
+            else:
+                quiet.append((message_id, window))
+        if self.group_template is not None and quiet:
+            quiet = self._judge_group(quiet, remaining_ms, report)
+        for message_id, window in quiet:
+            if not self._judge(window, message_id, remaining_ms, report):
                 report.failed.append(message_id)
         return report
 
+    def _judge_group(
+        self, quiet: list[tuple[str, Conversation]], remaining_ms: Any, report: WakeUpReport
+    ) -> list[tuple[str, Conversation]]:
+        """Judge what it can together; returns the conversations left to judge alone."""
+        from .group import MAX_GROUP, judge_group
+        from .models.cascade import CascadeModel
+        from .moderation import build_verdict
+        from .sinks import verdict_key
+
+        assert self.group_template is not None
+        judge = self.runner.judge
+        model = judge.model
+        ref = self.group_template.meta.ref
+        todo: list[tuple[str, Conversation]] = []
+        refs = (ref, self.runner.template.meta.ref)  # judged in a group, or alone
+        for message_id, window in quiet:
+            keys = [
+                verdict_key(window.id, window.last.timestamp, r, digest=window.digest())
+                for r in refs
+            ]
+            existing = next((s for k in keys if (s := judge.publisher.lookup(k))), None)
+            if existing is not None:  # a repeated wake-up: no second model call
+                judge.publisher.complete(existing)
+                report.judged += 1
+                continue
+            if isinstance(model, CascadeModel):
+                prompt = self.group_template.render_conversation(window, ref="local")
+                local = model.first_decides(prompt)
+                if local is not None:
+                    verdict = build_verdict(window, prompt, local, local.latency_ms)
+                    judge.publisher.deliver(verdict.model_copy(update={"prompt": ref}))
+                    report.judged += 1
+                    continue
+            todo.append((message_id, window))
+        remote = model.second if isinstance(model, CascadeModel) else model
+        alone: list[tuple[str, Conversation]] = []
+        for start in range(0, len(todo), MAX_GROUP):
+            chunk = todo[start : start + MAX_GROUP]
+            if len(chunk) == 1:
+                alone += chunk
+                continue
+            try:
+                verdicts = judge_group([w for _, w in chunk], self.group_template, remote)
+            except Exception as exc:  # judged alone instead, with the runner's retries
+                logger.warning("group call failed", extra={"error": type(exc).__name__})
+                alone += chunk
+                continue
+            for message_id, window in chunk:
+                grouped = verdicts.get(window.id)
+                if grouped is None:
+                    alone.append((message_id, window))
+                    continue
+                judge.publisher.deliver(grouped)
+                report.judged += 1
+        return alone
+
     def _judge(
-        self, wake: WakeUp, message_id: str, remaining_ms: Any, report: WakeUpReport
+        self, window: Conversation, message_id: str, remaining_ms: Any, report: WakeUpReport
     ) -> bool:
-        try:
-            window = self.history.latest(wake.conversation_id, self.runner.window)
-        except Exception as exc:  # the store is down: try again later
-            logger.warning("wake-up failed", extra={"error": type(exc).__name__})
-            return False
-        newest = window.messages[-1].timestamp if window.messages else None
-        if newest is None or wake.is_stale(newest):
-            report.dropped_stale += 1
-            return True
         job = ConversationJob(
-            conversation_id=wake.conversation_id,
+            conversation_id=window.id,
             messages=tuple(window.messages),
             item_ids=(message_id,),
         )
@@ -91,8 +166,14 @@ def worker_from_settings() -> QuietWorker:
     from .settings import get_settings
     from .stream.build import handler_from_settings
 
-    handler = handler_from_settings(get_settings())
-    return QuietWorker(handler.runner, handler.history)
+    settings = get_settings()
+    handler = handler_from_settings(settings)
+    group = None
+    if settings.quiet_group_prompt:
+        from .prompts import open_prompt_store
+
+        group = open_prompt_store(settings.prompts).get(settings.quiet_group_prompt)
+    return QuietWorker(handler.runner, handler.history, group)
 
 
 class _LazyWorker:

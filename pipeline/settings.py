@@ -72,7 +72,12 @@ class Settings(BaseSettings):
         description="stream job: SQS queue of wake-ups; set, a conversation without a risky "
         "new message is judged once quiet for quiet_seconds (pipeline.quiet)",
     )
-    quiet_seconds: int = Field(45, ge=1, le=900, description="quiet period before a judgement")
+    quiet_seconds: int = Field(20, ge=1, le=900, description="quiet period before a judgement")
+    quiet_group_prompt: str | None = Field(
+        "suspicious-group@1",
+        description="wake-up worker: prompt judging quiet conversations together (pipeline.group); "
+        "empty: each alone",
+    )
 
     skill_id: str | None = Field(None, description="Alexa skill id this backend serves")
     skill_user_memory: bool = Field(False, description="remember a user across sessions")

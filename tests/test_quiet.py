@@ -180,3 +180,19 @@ def test_a_malformed_wake_up_is_dropped_without_a_model_call(aws_client: Any) ->
     rig = Rig(aws_client("sqs"), model)
     report = rig.worker.run({"Records": [{"messageId": "m1", "body": "hello"}]}, Context())
     assert (report.dropped_malformed, report.failed, model.history) == (1, [], [])
+
+
+def test_the_deployed_worker_is_built_from_the_settings(monkeypatch: Any, tmp_path: Any) -> None:
+    from pipeline.quiet_worker import worker_from_settings
+    from pipeline.settings import get_settings
+
+    monkeypatch.setenv("PARLEY_HISTORY", f"sqlite:{tmp_path / 'h.db'}")
+    monkeypatch.setenv("PARLEY_VERDICTS_SQLITE", str(tmp_path / "v.db"))
+    get_settings.cache_clear()
+    worker = worker_from_settings()
+    assert worker.group_template is not None
+    assert worker.group_template.meta.ref == "suspicious-group@1"
+    monkeypatch.setenv("PARLEY_QUIET_GROUP_PROMPT", "")
+    get_settings.cache_clear()
+    assert worker_from_settings().group_template is None
+    get_settings.cache_clear()
