@@ -11,6 +11,15 @@ with zero latency, both in processes of their own. The stream child serves one
 DynamoDB Streams batch of three INSERTs of a conversation never judged before (so
 the model is called); the skill child serves one ChatIntent request.
 
+Bytecode: Lambda's code directory is read-only and `sam build` ships no `__pycache__`,
+so a deployed function compiles every module of parley it imports at each cold start
+unless the build ships the .pyc files (tools/build_lambda.py --bytecode). The
+`*_no_bytecode` children run from a read-only copy of parley's code with no
+`__pycache__` and PYTHONDONTWRITEBYTECODE=1; the `*_shipped_bytecode` children from a
+read-only copy compiled as the build step compiles it. (Dependencies keep the bytecode
+pip wrote when it installed them, as a build for the runtime's Python also does.) The
+other children run from the checkout with its warm `__pycache__`, as before 2026-12-06.
+
 Figures (median of 11 rounds; quick: 5):
 - stream_first_batch_vs_boto3, skill_first_request_vs_boto3: whole start / the
   boto3 child (target <= 2.5)
@@ -37,6 +46,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -204,6 +214,29 @@ class Services:
         self.moto.stop()
 
 
+CODE_DIRS = ("pipeline", "skill", "review", "prompts")
+
+
+def code_copy(dest: Path, *, bytecode: bool) -> Path:
+    """A read-only copy of parley's code at `dest`, without bytecode or with the build's."""
+    root = Path(__file__).resolve().parent.parent
+    for name in CODE_DIRS:
+        shutil.copytree(root / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    if bytecode:
+        from tools.build_lambda import compile_bytecode
+
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"  # the children's
+        compile_bytecode(dest, sys.executable, version)
+    for path in dest.rglob("*"):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    return dest
+
+
+def _writable(tree: Path) -> None:
+    for path in tree.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 def _restored_ms(code: str, env: dict[str, str], *args: str) -> float:
     """Milliseconds from the after-restore hook to the first response, in a primed child."""
     done = subprocess.run(
@@ -216,12 +249,15 @@ def _restored_ms(code: str, env: dict[str, str], *args: str) -> float:
     return float(found.group(1))
 
 
-def _child(code: str, env: dict[str, str], *args: str) -> tuple[float, float]:
+def _child(
+    code: str, env: dict[str, str], *args: str, cwd: Path | None = None
+) -> tuple[float, float]:
     """(wall seconds from spawn to exit, peak resident MiB) of one fresh interpreter."""
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code + _PEAK, *args],
         env=env,
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
@@ -234,7 +270,7 @@ def _child(code: str, env: dict[str, str], *args: str) -> tuple[float, float]:
     return seconds, peak_kib / 1024
 
 
-def _instructions(code: str, env: dict[str, str], *args: str) -> int:
+def _instructions(code: str, env: dict[str, str], *args: str, cwd: Path | None = None) -> int:
     """Instructions a fresh interpreter executes, counted by callgrind."""
     done = subprocess.run(
         [
@@ -247,6 +283,7 @@ def _instructions(code: str, env: dict[str, str], *args: str) -> int:
             *args,
         ],
         env={**env, "PYTHONHASHSEED": "0"},
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
@@ -260,8 +297,14 @@ def _instructions(code: str, env: dict[str, str], *args: str) -> int:
 def run(quick: bool = False) -> list[tuple[str, float, str]]:
     rounds = 5 if quick else 11
     services = Services()
+    copies = Path(tempfile.mkdtemp(prefix="parley-cold-"))
     try:
         env = services.environment()
+        cold_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+        where = {
+            "no_bytecode": code_copy(copies / "none", bytecode=False),
+            "shipped_bytecode": code_copy(copies / "shipped", bytecode=True),
+        }
         candidates: dict[str, Any] = {
             "boto3": lambda: (BOTO3,),
             "stream_import": lambda: (STREAM_IMPORT,),
@@ -279,7 +322,15 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             "stream_restored": lambda: (STREAM_RESTORED, candidates["stream_first_batch"]()[1]),
             "skill_restored": lambda: (SKILL_RESTORED, candidates["skill_first_request"]()[1]),
         }
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in candidates}
+        # The same whole starts from the read-only copies: (candidate, copy).
+        variants = {
+            f"{name}_{kind}": (name, kind)
+            for name in ("stream_first_batch", "skill_first_request")
+            for kind in where
+        }
+        samples: dict[str, list[tuple[float, float]]] = {
+            name: [] for name in (*candidates, *variants)
+        }
         restored_ms: dict[str, list[float]] = {name: [] for name in restored}
         for make in candidates.values():  # warm the file system cache; not counted
             code, *args = make()
@@ -288,6 +339,9 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             for name, make in candidates.items():
                 code, *args = make()
                 samples[name].append(_child(code, env, *args))
+            for name, (base_name, kind) in variants.items():
+                code, *args = candidates[base_name]()
+                samples[name].append(_child(code, cold_env, *args, cwd=where[kind]))
             for name, make in restored.items():
                 code, *args = make()
                 restored_ms[name].append(_restored_ms(code, env, *args))
@@ -296,12 +350,17 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             for name in ("boto3", "stream_first_batch", "skill_first_request"):
                 code, *args = candidates[name]()
                 counted[name] = _instructions(code, env, *args)
+            for name, (base_name, kind) in variants.items():
+                code, *args = candidates[base_name]()
+                counted[name] = _instructions(code, cold_env, *args, cwd=where[kind])
             for name, make in restored.items():
                 code, event = make()
                 primed = _instructions(code, env, event, "--prime-only")
                 counted[name] = _instructions(code, env, event) - primed
     finally:
         services.stop()
+        _writable(copies)
+        shutil.rmtree(copies, ignore_errors=True)
     seconds = {n: statistics.median(s for s, _ in v) for n, v in samples.items()}
     peaks = {n: statistics.median(m for _, m in v) for n, v in samples.items()}
     base = seconds["boto3"]
@@ -313,8 +372,16 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             f"peak {peaks['boto3']:.0f} MiB; context only",
         )
     ]
-    for name in ("stream_first_batch", "skill_first_request", "stream_import", "skill_import"):
-        target = "target <= 2.5" if name.endswith(("batch", "request")) else "import only"
+    first_calls = ("stream_first_batch", "skill_first_request")
+    for name in (*first_calls, *variants, "stream_import", "skill_import"):
+        if name.endswith("_no_bytecode"):
+            target = "read-only code, no bytecode, as Lambda without the build step; target <= 2.5"
+        elif name.endswith("_shipped_bytecode"):
+            target = "read-only code with the build step's .pyc files"
+        elif name in first_calls:
+            target = "warm __pycache__ in the checkout (the definition before 2026-12-06)"
+        else:
+            target = "import only"
         rows.append(
             (
                 f"{name}_vs_boto3",
@@ -324,7 +391,7 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
         )
     for name in ("boto3", "stream_first_batch", "skill_first_request"):
         rows.append((f"{name}_peak_mib", peaks[name], "peak resident memory of the child"))
-    for name in ("stream_first_batch", "skill_first_request"):
+    for name in (*first_calls, *variants):
         if name in counted:
             rows.append(
                 (

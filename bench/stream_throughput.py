@@ -381,7 +381,7 @@ def fleet(
         model_rpm=QUOTA_RPM * PACE / SHARDS if run.pace else None,
         max_attempts=run.attempts or 6,
     )
-    options = {"retry_attempts": run.attempts} if run.attempts else {}
+    options: dict[str, Any] = {"retry_attempts": run.attempts} if run.attempts else {}
     return [
         build_handler(
             model=job_model(emulator, tally, settings, run),
