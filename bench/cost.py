@@ -318,26 +318,29 @@ def rationale_rows(name: str, model_id: str, spent: Bill) -> list[tuple[str, flo
 
 
 def caching_rows() -> list[tuple[str, float, str]]:
-    """Whether the v2 prompt's stable part (its system text, sent before a cache point)
-    reaches each caching model's minimum prefix; below it Bedrock caches nothing."""
+    """Whether the stable part of the v2 and group prompts (the system text, sent before a
+    cache point) reaches each caching model's minimum prefix; below it Bedrock caches
+    nothing, and the point costs nothing."""
+    from pipeline.group import GROUP_PROMPT
     from pipeline.models.prompt_cache import MIN_PREFIX_TOKENS
     from pipeline.prompts import DirectoryPromptStore
     from pipeline.settings import REPO_ROOT
     from pipeline.tokens import count_for_model
 
-    template = DirectoryPromptStore(REPO_ROOT / "prompts").get(PARLEY_PROMPT)
-    system = template.sections.get("system", "")  # the v2 system text has no variables
+    store = DirectoryPromptStore(REPO_ROOT / "prompts")
     rows = []
-    for prefix, minimum in MIN_PREFIX_TOKENS.items():
-        tokens = count_for_model(prefix, system)
-        verdict = "cached" if tokens >= minimum else "below the minimum: nothing cached"
-        rows.append(
-            (
-                f"prompt_cache.{prefix}.prefix_over_minimum",
-                tokens / minimum,
-                f"v2 system text {tokens} tokens vs minimum {minimum}: {verdict}",
+    for label, ref in (("v2", PARLEY_PROMPT), ("group", GROUP_PROMPT)):
+        system = store.get(ref).sections.get("system", "")  # no variables in either
+        for prefix, minimum in MIN_PREFIX_TOKENS.items():
+            tokens = count_for_model(prefix, system)
+            verdict = "cached" if tokens >= minimum else "below the minimum: nothing cached"
+            rows.append(
+                (
+                    f"prompt_cache.{label}.{prefix}.prefix_over_minimum",
+                    tokens / minimum,
+                    f"{ref} system text {tokens} tokens vs minimum {minimum}: {verdict}",
+                )
             )
-        )
     return rows
 
 
