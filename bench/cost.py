@@ -119,6 +119,8 @@ class Timing:
     never_judged: int
     judged_twice: int
     wake_ups: int
+    stream_calls: int
+    worker_calls: int
 
 
 def parley(
@@ -202,6 +204,8 @@ def timing(convs: dict[str, list[Any]], scam_ids: set[str], result: traffic.Repl
         result.never_judged,
         result.judged_twice,
         result.wake_ups,
+        result.stream_calls,
+        result.worker_calls,
     )
 
 
@@ -275,7 +279,9 @@ def design_rows(name: str, spent: Bill, base: Bill, times: Timing) -> list[tuple
         (
             f"{name}.latency_p95_s",
             times.p95_s,
-            f"arrival to verdict, all messages (target <= 60); {times.wake_ups} wake-ups",
+            f"arrival to verdict, all messages (target <= 60); {times.wake_ups} wake-ups; "
+            f"model calls: {times.stream_calls} by the stream job, {times.worker_calls} by the "
+            "wake-up worker",
         ),
         (
             f"{name}.latency_p95_risky_s",

@@ -233,6 +233,8 @@ class ReplayResult:
     latencies_s: dict[tuple[str, datetime], float] = field(default_factory=dict)
     never_judged: int = 0
     judged_twice: int = 0  # the same (conversation, newest message) published twice
+    stream_calls: int = 0  # model calls made by the stream handler (risky: at once)
+    worker_calls: int = 0  # model calls made by the wake-up worker
 
 
 class Replay:
@@ -301,6 +303,7 @@ class Replay:
                 report = self.worker.run({"Records": records}, Context())
                 result.wake_ups += len(wakes)
                 result.failed_records += len(report.failed)
+                result.worker_calls += self.calls() - before
                 self.verdicts.stamp(at + self._duration(self.calls() - before))
                 continue
             at, _, kind, item = heapq.heappop(events)
@@ -317,6 +320,7 @@ class Replay:
             report = self.handler.run({"Records": records}, Context())
             result.invocations += 1
             result.failed_records += len(report.response["batchItemFailures"])
+            result.stream_calls += self.calls() - before
             end = at + self._duration(self.calls() - before)
             shard_free[item.shard] = end
             self.verdicts.stamp(end)
