@@ -28,7 +28,8 @@ tool-use system prompt: pipeline/emulator/billing.py), USD from the one price ta
 (pipeline/models/pricing.py, PRICES_AS_OF). Time is simulated: each model call takes 1 s
 (8 at once per invocation); latency is from a message's arrival to the first verdict
 that covers it. On Nova Micro in live traffic, parley is also run with quiet periods of
-30, 45 and 90 s. "risky": a message with a payment or contact cue (pipeline.quiet).
+30, 45 and 90 s, and (full run) on the live mix at ten times the rate (2,000
+conversations in 15 minutes), where more quiet conversations wake together. "risky": a message with a payment or contact cue (pipeline.quiet).
 """
 
 from __future__ import annotations
@@ -262,10 +263,29 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                             rows += design_rows(
                                 f"{mix.name}.{name}.parley_quiet_{quiet_s}s", spent, base, times
                             )
+            if not quick:
+                rows += busy_rows(emulator, tmp)
         rows += caching_rows()
     finally:
         st.logger.setLevel(previous)
     return rows
+
+
+BUSY_CONVERSATIONS = 2000  # the live mix at ten times the rate: about 12 messages a second
+
+
+def busy_rows(emulator: EmulatorProcess, tmp: Path) -> list[tuple[str, float, str]]:
+    """The live mix at ten times the rate, on Nova Micro: more quiet conversations wake at
+    once, so groups fill (the original design's cost per message does not move)."""
+    convs, scam_ids = traffic.draw(traffic.LIVE, BUSY_CONVERSATIONS, random.Random("cost-busy"))
+    model_id = MODELS["nova_micro"]
+    work = tmp / "busy"
+    work.mkdir()
+    base = original(emulator, convs, model_id, work)
+    spent, times = parley(emulator, convs, scam_ids, model_id, work)
+    rows = [("live_busy.nova_micro.original.usd_per_million_messages", base.per_million,
+             base.describe())]  # fmt: skip
+    return rows + design_rows("live_busy.nova_micro.parley", spent, base, times)
 
 
 def design_rows(name: str, spent: Bill, base: Bill, times: Timing) -> list[tuple[str, float, str]]:
