@@ -29,7 +29,8 @@ tool-use system prompt: pipeline/emulator/billing.py), USD from the one price ta
 (8 at once per invocation); latency is from a message's arrival to the first verdict
 that covers it. On Nova Micro in live traffic, parley is also run with quiet periods of
 30, 45 and 90 s, and (full run) on the live mix at ten times the rate (2,000
-conversations in 15 minutes), where more quiet conversations wake together. "risky": a message with a payment or contact cue (pipeline.quiet).
+conversations in 15 minutes), where more quiet conversations wake together. "risky": a
+message with a payment or contact cue (pipeline.quiet).
 """
 
 from __future__ import annotations
