@@ -11,14 +11,16 @@ with zero latency, both in processes of their own. The stream child serves one
 DynamoDB Streams batch of three INSERTs of a conversation never judged before (so
 the model is called); the skill child serves one ChatIntent request.
 
-Bytecode: Lambda's code directory is read-only and `sam build` ships no `__pycache__`,
-so a deployed function compiles every module of parley it imports at each cold start
-unless the build ships the .pyc files (tools/build_lambda.py --bytecode). The
-`*_no_bytecode` children run from a read-only copy of parley's code with no
-`__pycache__` and PYTHONDONTWRITEBYTECODE=1; the `*_shipped_bytecode` children from a
-read-only copy compiled as the build step compiles it. (Dependencies keep the bytecode
-pip wrote when it installed them, as a build for the runtime's Python also does.) The
-other children run from the checkout with its warm `__pycache__`, as before 2026-12-06.
+Bytecode: Lambda's code directory is read-only and `sam build` ships no `__pycache__`
+(its Python builder unpacks the dependencies' wheels without compiling them), so a
+deployed function compiles every module it imports at each cold start unless the build
+ships the .pyc files (tools/build_lambda.py --bytecode). The `*_no_bytecode` children
+run, with PYTHONDONTWRITEBYTECODE=1, from a read-only copy of parley's code and of the
+Lambda dependencies (lambda-requirements.txt and what they require, copied from this
+environment) with no `__pycache__`; the `*_shipped_bytecode` children from the same
+copy compiled as the build step compiles it. The other children run from the checkout
+and this environment as they are (the definition before 2026-12-06); whether those
+have bytecode depends on the machine (PYTHONDONTWRITEBYTECODE).
 
 Figures (median of 11 rounds; quick: 5):
 - stream_first_batch_vs_boto3, skill_first_request_vs_boto3: whole start / the
@@ -217,16 +219,64 @@ class Services:
 CODE_DIRS = ("pipeline", "skill", "review", "prompts")
 
 
+def dependency_files() -> list[tuple[Path, Path]]:
+    """(source, relative path) of every file of the Lambda dependencies and what they
+    require, as installed here, without bytecode."""
+    from importlib import metadata
+
+    root = Path(__file__).resolve().parent.parent
+    lines = (root / "lambda-requirements.txt").read_text().splitlines()
+    todo = [re.split(r"[=<>~!;\[ ]", line.strip())[0] for line in lines]
+    todo = [name for name in todo if name and not name.startswith("#")]
+    seen: set[str] = set()
+    files: list[tuple[Path, Path]] = []
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        for entry in dist.files or []:
+            relative = Path(str(entry))
+            if ".." in relative.parts or "__pycache__" in relative.parts:
+                continue
+            if relative.suffix == ".pyc":
+                continue
+            source = Path(str(dist.locate_file(entry)))
+            if source.is_file():
+                files.append((source, relative))
+        for requirement in dist.requires or []:
+            if "extra ==" not in requirement:
+                todo.append(re.split(r"[=<>~!;\[ (]", requirement.strip())[0])
+    return files
+
+
 def code_copy(dest: Path, *, bytecode: bool) -> Path:
-    """A read-only copy of parley's code at `dest`, without bytecode or with the build's."""
+    """A read-only copy of parley's code (at `dest`) and of its Lambda dependencies (at
+    `dest/deps`), without bytecode or with the build step's."""
     root = Path(__file__).resolve().parent.parent
     for name in CODE_DIRS:
         shutil.copytree(root / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for source, relative in dependency_files():
+        (dest / "deps" / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, dest / "deps" / relative)
     if bytecode:
-        from tools.build_lambda import compile_bytecode
+        import importlib.util
 
+        # tools/ is a script directory, not a package: load the build step from its file.
+        spec = importlib.util.spec_from_file_location(
+            "build_lambda", root / "tools" / "build_lambda.py"
+        )
+        assert spec is not None and spec.loader is not None
+        build_lambda = importlib.util.module_from_spec(spec)
+        sys.modules.setdefault("build_lambda", build_lambda)
+        spec.loader.exec_module(build_lambda)
         version = f"{sys.version_info.major}.{sys.version_info.minor}"  # the children's
-        compile_bytecode(dest, sys.executable, version)
+        build_lambda.compile_bytecode(dest, sys.executable, version)
     for path in dest.rglob("*"):
         path.chmod(0o555 if path.is_dir() else 0o444)
     return dest
@@ -341,7 +391,8 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                 samples[name].append(_child(code, env, *args))
             for name, (base_name, kind) in variants.items():
                 code, *args = candidates[base_name]()
-                samples[name].append(_child(code, cold_env, *args, cwd=where[kind]))
+                env_kind = {**cold_env, "PYTHONPATH": str(where[kind] / "deps")}
+                samples[name].append(_child(code, env_kind, *args, cwd=where[kind]))
             for name, make in restored.items():
                 code, *args = make()
                 restored_ms[name].append(_restored_ms(code, env, *args))
@@ -352,7 +403,8 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                 counted[name] = _instructions(code, env, *args)
             for name, (base_name, kind) in variants.items():
                 code, *args = candidates[base_name]()
-                counted[name] = _instructions(code, cold_env, *args, cwd=where[kind])
+                env_kind = {**cold_env, "PYTHONPATH": str(where[kind] / "deps")}
+                counted[name] = _instructions(code, env_kind, *args, cwd=where[kind])
             for name, make in restored.items():
                 code, event = make()
                 primed = _instructions(code, env, event, "--prime-only")
@@ -375,11 +427,12 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
     first_calls = ("stream_first_batch", "skill_first_request")
     for name in (*first_calls, *variants, "stream_import", "skill_import"):
         if name.endswith("_no_bytecode"):
-            target = "read-only code, no bytecode, as Lambda without the build step; target <= 2.5"
+            target = "read-only code and deps, no bytecode, as Lambda without the build step; "
+            target += "target <= 2.5"
         elif name.endswith("_shipped_bytecode"):
-            target = "read-only code with the build step's .pyc files"
+            target = "read-only code and deps with the build step's .pyc files; target <= 2.5"
         elif name in first_calls:
-            target = "warm __pycache__ in the checkout (the definition before 2026-12-06)"
+            target = "the checkout as it is (the definition before 2026-12-06)"
         else:
             target = "import only"
         rows.append(
