@@ -1,10 +1,14 @@
-"""The traffic model's batches follow the event source mapping's rules."""
+"""The traffic model: batches follow the event source mapping's rules, and the replay
+times each message to its verdict through the real handler and wake-up worker."""
 
 from __future__ import annotations
 
 import itertools
 import random
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from bench import traffic
 from pipeline.conversation import Message
@@ -63,3 +67,58 @@ def test_live_conversations_have_realistic_lengths_and_gaps() -> None:
 def test_percentile_is_nearest_rank() -> None:
     assert traffic.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
     assert traffic.percentile([], 95) == 0.0
+
+
+def _replay(quiet_s: int | None) -> tuple[traffic.ReplayResult, Any]:
+    from pipeline.history import SqliteHistory
+    from pipeline.models.replay import ReplayModel
+    from pipeline.quiet import QuietPolicy
+    from pipeline.quiet_worker import QuietWorker
+    from pipeline.settings import Settings
+    from pipeline.sinks import SqliteVerdictSink, VerdictPublisher
+    from pipeline.stream import build_handler
+
+    cleared = {"suspicious": False, "score": 0.05, "categories": [], "rationale": ""}
+    model = ReplayModel(default=cleared)
+    history = SqliteHistory(":memory:")
+    verdicts = traffic.VerdictClock()
+    clock = traffic.Clock()
+    queue = traffic.SimQueue(clock) if quiet_s else None
+    handler = build_handler(
+        model=model,
+        history=history,
+        publisher=VerdictPublisher(SqliteVerdictSink(":memory:"), verdicts),
+        settings=Settings(min_remaining_ms=0),
+        metrics=None,
+        quiet=QuietPolicy(queue, quiet_s) if queue and quiet_s else None,
+    )
+    worker = QuietWorker(handler.runner, history) if queue else None
+    replay = traffic.Replay(
+        handler, history, verdicts, lambda: len(model.history), worker=worker, queue=queue,
+        clock=clock, call_s=1.0,
+    )  # fmt: skip
+    convs = {
+        "honest": [_msg("honest", 0), _msg("honest", 10), _msg("honest", 100)],
+        "risky": [_msg("risky", 5)],
+    }
+    convs["risky"][0] = convs["risky"][0].model_copy(update={"text": "pay by gift card"})
+    return replay.run(convs, traffic.Mapping(window_s=1.0, shards=1)), model
+
+
+def test_without_quiet_every_batch_is_judged_within_its_window_and_a_call() -> None:
+    result, model = _replay(None)
+    assert (result.never_judged, result.judged_twice, len(model.history)) == (0, 0, 4)
+    assert max(result.latencies_s.values()) <= 1.0 + 1.05 + 1e-6
+
+
+def test_quiet_waits_for_the_pause_but_judges_a_risky_message_at_once() -> None:
+    result, model = _replay(20)
+    assert (result.never_judged, result.judged_twice) == (0, 0)
+    risky = result.latencies_s[("risky", traffic.T0 + timedelta(seconds=5))]
+    assert risky <= 2.1
+    # honest: the first two messages wait for the pause after the second (its batch
+    # closes at 11 s, + 20 s quiet + 5 s SQS window + the call: 37.05 s), the third for
+    # its own; 3 wake-ups, 2 judgements
+    first = result.latencies_s[("honest", traffic.T0)]
+    assert first == pytest.approx(37.05)
+    assert result.wake_ups == 3 and len(model.history) == 3
