@@ -14,8 +14,8 @@ Haiku 4.5, Claude 3.5 Haiku) and the template's default (Claude 3 Haiku):
 - parley_batch: the stream job with the cascade (`local:baseline` first) and the v2
   prompt, each batch judged as the event source mapping forms it (window 5 s, batch
   100, 4 shards): the design before the quiet period;
-- parley_quiet: the same with the quiet period on (pipeline.quiet: 20 s, a risky new
-  message judged at once; batching window 1 s);
+- parley_quiet: the same with the quiet period on (pipeline.quiet: 5 s, the wake-ups
+  batched over up to 40 s; a risky new message judged at once; stream window 1 s);
 - parley: the quiet period, and the quiet conversations of one worker invocation judged
   together (pipeline.group: up to 10 a call, the rules paid once, lean verdicts), the
   template's default;
@@ -27,9 +27,9 @@ Tokens are the emulator's usage (the prompt, the tool definitions and Anthropic'
 tool-use system prompt: pipeline/emulator/billing.py), USD from the one price table
 (pipeline/models/pricing.py, PRICES_AS_OF). Time is simulated: each model call takes 1 s
 (8 at once per invocation); latency is from a message's arrival to the first verdict
-that covers it. On Nova Micro in live traffic, parley is also run with quiet periods of
-30, 45 and 90 s, and (full run) on the live mix at ten times the rate (2,000
-conversations in 15 minutes), where more quiet conversations wake together. "risky": a
+that covers it. On Nova Micro in live traffic, parley is also run with other pairs of
+quiet period and wake-up batching window (SWEEP), and (full run) on the live mix at ten
+times the rate (2,000 conversations in 15 minutes), where more wake-ups meet. "risky": a
 message with a payment or contact cue (pipeline.quiet).
 """
 
@@ -58,13 +58,17 @@ QUICK_MODELS = ("nova_micro", "claude_haiku_4_5")
 ORIGINAL_PROMPT = "suspicious-conversation@1"
 PARLEY_PROMPT = "suspicious-conversation@2"
 COMPACT_PROMPT = "suspicious-compact@1"  # a cheaper candidate, not yet proven on Bedrock
-QUIET_S = 20  # the template's default: the longest quiet period whose p95 is <= 60 s
+# The template's defaults: a short quiet period and a long wake-up batching window, so
+# that quiet conversations meet in groups; the cheapest pair measured with p95 <= 60 s.
+QUIET_S = 5
 # Before the quiet period: a 5 s batching window (the template's old default) coalesces
 # bursts. With it, a 1 s window: risky messages wait less, the others wait anyway.
 BATCH_MAPPING = traffic.Mapping(batch_size=100, window_s=5.0, shards=4)
 QUIET_MAPPING = traffic.Mapping(batch_size=100, window_s=1.0, shards=4)
-SWEEP_S = (30, 45, 90)  # other quiet periods, measured on Nova Micro
-CALL_S = 1.0  # simulated seconds a model call takesCALL_S = 1.0
+# Other (quiet period, wake-up batching window) pairs, measured on Nova Micro live.
+SWEEP = ((20, 5.0), (15, 15.0), (10, 30.0), (5, 50.0), (45, 5.0))
+CALL_S = 1.0  # simulated seconds a model call takes
+WAKE_WINDOW_S = 40.0  # the wake-up queue's batching window (template: QuietWorkerFunction)
 
 
 @dataclass
@@ -135,6 +139,7 @@ def parley(
     prompt: str = PARLEY_PROMPT,
     quiet_s: int | None = QUIET_S,
     group: bool = True,
+    wake_window_s: float = WAKE_WINDOW_S,
 ) -> tuple[Bill, Timing]:
     """The stream job (cascade) on the traffic, in simulated time, with or without quiet."""
     from pipeline.history import SqliteHistory
@@ -145,7 +150,8 @@ def parley(
     from pipeline.stream import build_handler
 
     emulator.reset()
-    name = f"{model_id}-{prompt}-{quiet_s}-{group}".replace(":", "_").replace("@", "_")
+    name = f"{model_id}-{prompt}-{quiet_s}-{group}-{wake_window_s}"
+    name = name.replace(":", "_").replace("@", "_")
     history = SqliteHistory(tmp / f"history-{name}.db")
     verdicts = traffic.VerdictClock()
     tally = st.Tally()
@@ -179,6 +185,7 @@ def parley(
     replay = traffic.Replay(
         handler, history, verdicts, lambda: tally.answers, worker=worker, queue=queue,
         clock=clock, call_s=CALL_S, concurrency=settings.max_concurrency,
+        wake_window_s=wake_window_s,
     )  # fmt: skip
     result = replay.run(convs, QUIET_MAPPING if quiet_s else BATCH_MAPPING)
     return bill(emulator, model_id, result.messages), timing(convs, scam_ids, result)
@@ -257,13 +264,13 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                         rows += design_rows(f"{mix.name}.{name}.{design}", spent, base, times)
                     if name == "nova_micro" and mix is traffic.LIVE:
                         rows += rationale_rows(f"{mix.name}.{name}", model_id, spent)
-                        for quiet_s in SWEEP_S:
+                        for quiet_s, window_s in SWEEP:
                             spent, times = parley(
-                                emulator, convs, scam_ids, model_id, work, quiet_s=quiet_s
-                            )
-                            rows += design_rows(
-                                f"{mix.name}.{name}.parley_quiet_{quiet_s}s", spent, base, times
-                            )
+                                emulator, convs, scam_ids, model_id, work, quiet_s=quiet_s,
+                                wake_window_s=window_s,
+                            )  # fmt: skip
+                            label = f"parley_quiet_{quiet_s}s_window_{window_s:.0f}s"
+                            rows += design_rows(f"{mix.name}.{name}.{label}", spent, base, times)
             if not quick:
                 rows += busy_rows(emulator, tmp)
         rows += caching_rows()

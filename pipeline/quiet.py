@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 #: SQS's longest message delay.
 MAX_DELAY_S = 900
-DEFAULT_QUIET_S = 20
+DEFAULT_QUIET_S = 5
 
 # Cues of the scams that cost money at once: a payment outside the platform, or a move
 # to another channel. Checked on normalised lower-case text of the new messages only.

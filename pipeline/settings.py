@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         description="stream job: SQS queue of wake-ups; set, a conversation without a risky "
         "new message is judged once quiet for quiet_seconds (pipeline.quiet)",
     )
-    quiet_seconds: int = Field(20, ge=1, le=900, description="quiet period before a judgement")
+    quiet_seconds: int = Field(5, ge=1, le=900, description="quiet period before a judgement")
     quiet_group_prompt: str | None = Field(
         "suspicious-group@1",
         description="wake-up worker: prompt judging quiet conversations together (pipeline.group); "
