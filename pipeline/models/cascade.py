@@ -79,7 +79,6 @@ class CascadeModel:
             extra={**second.extra, **tier},
         )
 
-
     def first_decides(
         self, prompt: RenderedPrompt, *, schema: dict[str, Any] | None = None
     ) -> ModelResult | None:
