@@ -137,3 +137,59 @@ def test_the_worker_judges_quiet_conversations_in_one_call_and_never_twice(
     assert flagged == {"s"} and len(store.all()) == 4
     again = worker.run({"Records": records})  # SQS delivers at least once
     assert again.judged == 4 and bedrock_emulator.stats.served == 1
+
+
+class ScoreByConversation:
+    """A first tier that scores each conversation by its id (0.01 when it starts "clear")."""
+
+    model_id = "local:test"
+
+    def generate(self, prompt: Any, **_: Any) -> Any:
+        from pipeline.models import ModelResult
+
+        score = 0.01 if prompt.conversation.id.startswith("clear") else 0.5
+        answer = {"suspicious": False, "score": score, "categories": [], "rationale": ""}
+        return ModelResult(model_id=self.model_id, structured=answer)
+
+
+def test_the_local_tier_decides_first_and_only_its_uncertain_band_is_grouped(
+    template: Any, model: Any, bedrock_emulator: BedrockEmulator
+) -> None:
+    from pipeline.models.cascade import CascadeModel
+
+    cascade = CascadeModel(ScoreByConversation(), model, low=0.1, high=0.9)
+    history = SqliteHistory(":memory:")
+    store = SqliteVerdictSink(":memory:")
+    windows = [conversation("clear-0", HONEST), conversation("band-0", HONEST)]
+    windows.append(conversation("band-1", SCAM))
+    for w in windows:
+        history.append_many(list(w.messages))
+    handler = build_handler(
+        model=cascade,
+        history=history,
+        publisher=VerdictPublisher(store, None),
+        settings=Settings(min_remaining_ms=0),
+        metrics=None,
+    )
+    worker = QuietWorker(handler.runner, history, group_template=template)
+    records = [
+        {"messageId": f"m{i}", "body": WakeUp(w.id, w.last.timestamp).body()}
+        for i, w in enumerate(windows)
+    ]
+    report = worker.run({"Records": records})
+    assert (report.judged, report.failed, bedrock_emulator.stats.served) == (3, [], 1)
+    decided = {s.verdict.conversation_id: s.verdict.decided_by for s in store.all()}
+    assert decided["clear-0"] == "first:local:test"
+    assert {s.verdict.conversation_id for s in store.all() if s.verdict.suspicious} == {"band-1"}
+
+
+def test_first_decides_answers_outside_the_band_only(model: Any) -> None:
+    from pipeline.models.cascade import CascadeModel
+
+    cascade = CascadeModel(ScoreByConversation(), model, low=0.1, high=0.9)
+    store = DirectoryPromptStore(REPO_ROOT / "prompts")
+    v2 = store.get("suspicious-conversation@2")
+    clear = cascade.first_decides(v2.render_conversation(conversation("clear-1", HONEST)))
+    assert clear is not None and clear.structured is not None
+    assert clear.structured["suspicious"] is False
+    assert cascade.first_decides(v2.render_conversation(conversation("band-2", HONEST))) is None
