@@ -11,6 +11,17 @@ with zero latency, both in processes of their own. The stream child serves one
 DynamoDB Streams batch of three INSERTs of a conversation never judged before (so
 the model is called); the skill child serves one ChatIntent request.
 
+Bytecode: Lambda's code directory is read-only and `sam build` ships no `__pycache__`
+(its Python builder unpacks the dependencies' wheels without compiling them), so a
+deployed function compiles every module it imports at each cold start unless the build
+ships the .pyc files (tools/build_lambda.py --bytecode). The `*_no_bytecode` children
+run, with PYTHONDONTWRITEBYTECODE=1, from a read-only copy of parley's code and of the
+Lambda dependencies (lambda-requirements.txt and what they require, copied from this
+environment) with no `__pycache__`; the `*_shipped_bytecode` children from the same
+copy compiled as the build step compiles it. The other children run from the checkout
+and this environment as they are (the definition before 2026-12-06); whether those
+have bytecode depends on the machine (PYTHONDONTWRITEBYTECODE).
+
 Figures (median of 11 rounds; quick: 5):
 - stream_first_batch_vs_boto3, skill_first_request_vs_boto3: whole start / the
   boto3 child (target <= 2.5)
@@ -37,6 +48,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -204,6 +216,77 @@ class Services:
         self.moto.stop()
 
 
+CODE_DIRS = ("pipeline", "skill", "review", "prompts")
+
+
+def dependency_files() -> list[tuple[Path, Path]]:
+    """(source, relative path) of every file of the Lambda dependencies and what they
+    require, as installed here, without bytecode."""
+    from importlib import metadata
+
+    root = Path(__file__).resolve().parent.parent
+    lines = (root / "lambda-requirements.txt").read_text().splitlines()
+    todo = [re.split(r"[=<>~!;\[ ]", line.strip())[0] for line in lines]
+    todo = [name for name in todo if name and not name.startswith("#")]
+    seen: set[str] = set()
+    files: list[tuple[Path, Path]] = []
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        for entry in dist.files or []:
+            relative = Path(str(entry))
+            if ".." in relative.parts or "__pycache__" in relative.parts:
+                continue
+            if relative.suffix == ".pyc":
+                continue
+            source = Path(str(dist.locate_file(entry)))
+            if source.is_file():
+                files.append((source, relative))
+        for requirement in dist.requires or []:
+            if "extra ==" not in requirement:
+                todo.append(re.split(r"[=<>~!;\[ (]", requirement.strip())[0])
+    return files
+
+
+def code_copy(dest: Path, *, bytecode: bool) -> Path:
+    """A read-only copy of parley's code (at `dest`) and of its Lambda dependencies (at
+    `dest/deps`), without bytecode or with the build step's."""
+    root = Path(__file__).resolve().parent.parent
+    for name in CODE_DIRS:
+        shutil.copytree(root / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for source, relative in dependency_files():
+        (dest / "deps" / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, dest / "deps" / relative)
+    if bytecode:
+        import importlib.util
+
+        # tools/ is a script directory, not a package: load the build step from its file.
+        spec = importlib.util.spec_from_file_location(
+            "build_lambda", root / "tools" / "build_lambda.py"
+        )
+        assert spec is not None and spec.loader is not None
+        build_lambda = importlib.util.module_from_spec(spec)
+        sys.modules.setdefault("build_lambda", build_lambda)
+        spec.loader.exec_module(build_lambda)
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"  # the children's
+        build_lambda.compile_bytecode(dest, sys.executable, version)
+    for path in dest.rglob("*"):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    return dest
+
+
+def _writable(tree: Path) -> None:
+    for path in tree.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 def _restored_ms(code: str, env: dict[str, str], *args: str) -> float:
     """Milliseconds from the after-restore hook to the first response, in a primed child."""
     done = subprocess.run(
@@ -216,12 +299,15 @@ def _restored_ms(code: str, env: dict[str, str], *args: str) -> float:
     return float(found.group(1))
 
 
-def _child(code: str, env: dict[str, str], *args: str) -> tuple[float, float]:
+def _child(
+    code: str, env: dict[str, str], *args: str, cwd: Path | None = None
+) -> tuple[float, float]:
     """(wall seconds from spawn to exit, peak resident MiB) of one fresh interpreter."""
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code + _PEAK, *args],
         env=env,
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
@@ -234,7 +320,7 @@ def _child(code: str, env: dict[str, str], *args: str) -> tuple[float, float]:
     return seconds, peak_kib / 1024
 
 
-def _instructions(code: str, env: dict[str, str], *args: str) -> int:
+def _instructions(code: str, env: dict[str, str], *args: str, cwd: Path | None = None) -> int:
     """Instructions a fresh interpreter executes, counted by callgrind."""
     done = subprocess.run(
         [
@@ -247,6 +333,7 @@ def _instructions(code: str, env: dict[str, str], *args: str) -> int:
             *args,
         ],
         env={**env, "PYTHONHASHSEED": "0"},
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
@@ -260,8 +347,14 @@ def _instructions(code: str, env: dict[str, str], *args: str) -> int:
 def run(quick: bool = False) -> list[tuple[str, float, str]]:
     rounds = 5 if quick else 11
     services = Services()
+    copies = Path(tempfile.mkdtemp(prefix="parley-cold-"))
     try:
         env = services.environment()
+        cold_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+        where = {
+            "no_bytecode": code_copy(copies / "none", bytecode=False),
+            "shipped_bytecode": code_copy(copies / "shipped", bytecode=True),
+        }
         candidates: dict[str, Any] = {
             "boto3": lambda: (BOTO3,),
             "stream_import": lambda: (STREAM_IMPORT,),
@@ -279,7 +372,15 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             "stream_restored": lambda: (STREAM_RESTORED, candidates["stream_first_batch"]()[1]),
             "skill_restored": lambda: (SKILL_RESTORED, candidates["skill_first_request"]()[1]),
         }
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in candidates}
+        # The same whole starts from the read-only copies: (candidate, copy).
+        variants = {
+            f"{name}_{kind}": (name, kind)
+            for name in ("stream_first_batch", "skill_first_request")
+            for kind in where
+        }
+        samples: dict[str, list[tuple[float, float]]] = {
+            name: [] for name in (*candidates, *variants)
+        }
         restored_ms: dict[str, list[float]] = {name: [] for name in restored}
         for make in candidates.values():  # warm the file system cache; not counted
             code, *args = make()
@@ -288,6 +389,10 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             for name, make in candidates.items():
                 code, *args = make()
                 samples[name].append(_child(code, env, *args))
+            for name, (base_name, kind) in variants.items():
+                code, *args = candidates[base_name]()
+                env_kind = {**cold_env, "PYTHONPATH": str(where[kind] / "deps")}
+                samples[name].append(_child(code, env_kind, *args, cwd=where[kind]))
             for name, make in restored.items():
                 code, *args = make()
                 restored_ms[name].append(_restored_ms(code, env, *args))
@@ -296,12 +401,18 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             for name in ("boto3", "stream_first_batch", "skill_first_request"):
                 code, *args = candidates[name]()
                 counted[name] = _instructions(code, env, *args)
+            for name, (base_name, kind) in variants.items():
+                code, *args = candidates[base_name]()
+                env_kind = {**cold_env, "PYTHONPATH": str(where[kind] / "deps")}
+                counted[name] = _instructions(code, env_kind, *args, cwd=where[kind])
             for name, make in restored.items():
                 code, event = make()
                 primed = _instructions(code, env, event, "--prime-only")
                 counted[name] = _instructions(code, env, event) - primed
     finally:
         services.stop()
+        _writable(copies)
+        shutil.rmtree(copies, ignore_errors=True)
     seconds = {n: statistics.median(s for s, _ in v) for n, v in samples.items()}
     peaks = {n: statistics.median(m for _, m in v) for n, v in samples.items()}
     base = seconds["boto3"]
@@ -313,8 +424,17 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
             f"peak {peaks['boto3']:.0f} MiB; context only",
         )
     ]
-    for name in ("stream_first_batch", "skill_first_request", "stream_import", "skill_import"):
-        target = "target <= 2.5" if name.endswith(("batch", "request")) else "import only"
+    first_calls = ("stream_first_batch", "skill_first_request")
+    for name in (*first_calls, *variants, "stream_import", "skill_import"):
+        if name.endswith("_no_bytecode"):
+            target = "read-only code and deps, no bytecode, as Lambda without the build step; "
+            target += "target <= 2.5"
+        elif name.endswith("_shipped_bytecode"):
+            target = "read-only code and deps with the build step's .pyc files; target <= 2.5"
+        elif name in first_calls:
+            target = "the checkout as it is (the definition before 2026-12-06)"
+        else:
+            target = "import only"
         rows.append(
             (
                 f"{name}_vs_boto3",
@@ -324,7 +444,7 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
         )
     for name in ("boto3", "stream_first_batch", "skill_first_request"):
         rows.append((f"{name}_peak_mib", peaks[name], "peak resident memory of the child"))
-    for name in ("stream_first_batch", "skill_first_request"):
+    for name in (*first_calls, *variants):
         if name in counted:
             rows.append(
                 (

@@ -190,9 +190,11 @@ def render_case(ref: str, texts: list[str], senders: list[str] | None = None) ->
     the earlier texts are the conversation and the newest one fills those variables.
     """
     template = prompt_store().get(ref)
-    names = extra_variables(template)
+    # The group prompt's per-call reference is parley's, never user text (pipeline.group).
+    fixed = {"ref": "0a1b2c3d"} if "ref" in extra_variables(template) else {}
+    names = [n for n in extra_variables(template) if n not in fixed]
     earlier = texts[:-1] if names and len(texts) > 1 else texts
-    extras = dict.fromkeys(names, texts[-1])
+    extras = {**dict.fromkeys(names, texts[-1]), **fixed}
     return render_checked(template, make_conversation(earlier, senders), extras)
 
 

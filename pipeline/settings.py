@@ -82,6 +82,18 @@ class Settings(BaseSettings):
         "the model is LEGACY, and warn (log line and LegacyModel metric) if so",
     )
 
+    quiet_queue_url: str | None = Field(
+        None,
+        description="stream job: SQS queue of wake-ups; set, a conversation without a risky "
+        "new message is judged once quiet for quiet_seconds (pipeline.quiet)",
+    )
+    quiet_seconds: int = Field(5, ge=1, le=900, description="quiet period before a judgement")
+    quiet_group_prompt: str | None = Field(
+        "suspicious-group@1",
+        description="wake-up worker: prompt judging quiet conversations together (pipeline.group); "
+        "empty: each alone",
+    )
+
     skill_id: str | None = Field(None, description="Alexa skill id this backend serves")
     skill_user_memory: bool = Field(False, description="remember a user across sessions")
     skill_max_calls_per_session: int = Field(30, ge=1)

@@ -28,7 +28,12 @@ sys.modules["build_lambda"] = build_lambda  # dataclasses look their module up t
 spec.loader.exec_module(build_lambda)
 
 # A handler lives in a module or in a package's __init__.py.
-HANDLERS = ("pipeline/stream/__init__.py", "skill/handler.py", "review/lambda_handler.py")
+HANDLERS = (
+    "pipeline/stream/__init__.py",
+    "pipeline/quiet_worker.py",
+    "skill/handler.py",
+    "review/lambda_handler.py",
+)
 NOT_SHIPPED = ("tests/", "evals/", "bench/", "docs/", "examples/", "tools/", ".ci/")
 
 
@@ -129,7 +134,7 @@ def test_template_points_each_function_at_its_own_bundle() -> None:
         handler_module = props["Handler"].rsplit(".", 1)[0]
         assert build_lambda.FUNCTIONS[code_uri.name] == handler_module
         uris.add(code_uri)
-    assert len(uris) == len(functions) == 3  # one bundle each
+    assert len(uris) == len(functions) == 4  # one bundle each
 
 
 class _Loader(yaml.SafeLoader):
@@ -147,6 +152,14 @@ if bundle.name == "moderation":
     import pipeline.stream
     event = json.loads(Path(sys.argv[2]).read_text())
     response = pipeline.stream.lambda_handler(event, None)
+    assert response == {"batchItemFailures": []}, response
+    speech = ""
+elif bundle.name == "quiet":
+    import pipeline.quiet_worker
+    wake_up = {"conversation_id": "c-1", "at": "2024-05-01T09:00:00Z"}
+    event = {"Records": [{"messageId": "m-1", "body": json.dumps(wake_up),
+                          "eventSource": "aws:sqs", "attributes": {}}]}
+    response = pipeline.quiet_worker.lambda_handler(event, None)
     assert response == {"batchItemFailures": []}, response
     speech = ""
 elif bundle.name == "review":
@@ -180,7 +193,7 @@ print(json.dumps({
 """
 
 
-@pytest.mark.parametrize("function", ["moderation", "skill", "review"])
+@pytest.mark.parametrize("function", ["moderation", "quiet", "skill", "review"])
 def test_each_handler_runs_from_its_bundle_alone(
     bundle: Path, tmp_path: Path, function: str
 ) -> None:

@@ -33,6 +33,7 @@ ALEXA_TIMEOUT_S = 8
 SKILL_HANDLER = "skill.handler.lambda_handler"
 STREAM_HANDLER = "pipeline.stream.lambda_handler"
 REVIEW_HANDLER = "review.lambda_handler.lambda_handler"
+QUIET_HANDLER = "pipeline.quiet_worker.lambda_handler"
 DYNAMODB_WRITES = {
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
@@ -833,7 +834,8 @@ def test_loader_expands_short_tags(template: Template) -> None:
 
 def test_handlers_and_stream_event_source(template: Template) -> None:
     fns = functions(template)
-    assert {p["Handler"] for p in fns.values()} == {STREAM_HANDLER, SKILL_HANDLER, REVIEW_HANDLER}
+    handlers = {STREAM_HANDLER, SKILL_HANDLER, REVIEW_HANDLER, QUIET_HANDLER}
+    assert {p["Handler"] for p in fns.values()} == handlers
     [(where, props)] = stream_mappings(template)
     assert where.startswith("ModerationFunction/")
     assert props["BatchSize"] == {"Ref": "StreamBatchSize"}
@@ -1375,3 +1377,16 @@ def test_lambda_requirements_are_exported_from_the_lock_with_hashes() -> None:
         return [line for line in requirements.splitlines() if not line.startswith("#")]
 
     assert body(exported) == body(text), "stale: run `make lambda-requirements`"
+
+
+def test_the_quiet_worker_consumes_the_wake_ups_the_stream_job_sends(template: Template) -> None:
+    fns = functions(template)
+    worker = fns["QuietWorkerFunction"]
+    [event] = worker["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["WakeUpQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    env = fns["ModerationFunction"]["Environment"]["Variables"]
+    assert env["PARLEY_QUIET_QUEUE_URL"]["Fn::If"][1] == {"Ref": "WakeUpQueue"}
+    queue = template["Resources"]["WakeUpQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]

@@ -26,6 +26,11 @@ app and no ask-sdk, and the review function no Alexa code.
 Usage:  python tools/build_lambda.py [--out build/lambda] [--compare]
         then `sam build` (docs/operations.md). `--compare` also prints what CodeUri "."
         would have copied.
+        python tools/build_lambda.py --bytecode .aws-sam/build [--python PATH]
+        after `sam build`: compiles every function's code, dependencies included, to
+        bytecode for the runtime's Python (`sam build` drops `__pycache__`, and Lambda
+        cannot write it into the read-only code directory, so without this step every
+        cold start compiles every module it imports).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import ast
 import fnmatch
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from importlib import metadata
@@ -66,6 +72,7 @@ REQUIREMENTS = "lambda-requirements.txt"
 # function (build/lambda/<function>, the template's CodeUri) -> its handler module
 FUNCTIONS: dict[str, str] = {
     "moderation": "pipeline.stream",
+    "quiet": "pipeline.quiet_worker",
     "skill": "skill.handler",
     "review": "review.lambda_handler",
 }
@@ -290,11 +297,66 @@ def checkout_listing(root: Path = ROOT, skip: tuple[Path, ...] = ()) -> Listing:
     )
 
 
+#: The functions' runtime (template.yaml, Globals: python3.12): bytecode is per version.
+RUNTIME_PYTHON = "3.12"
+
+
+class BytecodeError(Exception):
+    """The bytecode cannot be compiled for the runtime's Python."""
+
+
+def compile_bytecode(
+    directory: Path, python: str | None = None, version: str = RUNTIME_PYTHON
+) -> int:
+    """Compile every module under `directory` for Python `version`; the count of .pyc files.
+
+    The .pyc files are "unchecked-hash": used without comparing the source's mtime,
+    which the deployment package does not keep reliably (the code cannot change in
+    place: a new version is a new package).
+    """
+    interpreter = python or shutil.which(f"python{version}")
+    if interpreter is None:
+        raise BytecodeError(f"no python{version} on PATH: give --python")
+    try:
+        found = subprocess.run(
+            [interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise BytecodeError(f"cannot run {interpreter}: {type(exc).__name__}") from None
+    if found != version:
+        raise BytecodeError(f"{interpreter} is Python {found}, the runtime is {version}")
+    done = subprocess.run(
+        [interpreter, "-m", "compileall", "-q", "-j", "0",
+         "--invalidation-mode", "unchecked-hash", str(directory)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        tail = (done.stdout.strip().splitlines() or ["compileall failed"])[-1]
+        raise BytecodeError(f"compileall: {tail}")
+    return sum(1 for _ in directory.rglob("*.pyc"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: build/lambda")
     parser.add_argument("--compare", action="store_true", help="also size CodeUri '.'")
+    parser.add_argument(
+        "--bytecode", type=Path, metavar="DIR", help="only compile DIR (after sam build)"
+    )
+    parser.add_argument("--python", help=f"interpreter of Python {RUNTIME_PYTHON}")
     args = parser.parse_args(argv)
+    if args.bytecode is not None:
+        if not args.bytecode.is_dir():
+            print(f"error: {args.bytecode} is not a directory", file=sys.stderr)
+            return 2
+        try:
+            count = compile_bytecode(args.bytecode, args.python)
+        except BytecodeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{args.bytecode}: {count} .pyc files for Python {RUNTIME_PYTHON}")
+        return 0
     out = args.out.resolve()
     if out == ROOT or ROOT.is_relative_to(out):
         print(f"error: --out {args.out} would replace the checkout", file=sys.stderr)

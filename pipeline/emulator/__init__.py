@@ -28,7 +28,7 @@ Prompt text is personal data: the emulator never logs requests or bodies.
 from __future__ import annotations
 
 from .answers import Answer, converse_body, guardrail_body, invoke_body, shape_answer
-from .billing import PromptCache, estimate_tokens, usage_body
+from .billing import PromptCache, billed_input_tokens, estimate_tokens, usage_body
 from .calls import (
     ERROR_STATUS,
     EmulatorReply,
@@ -78,6 +78,7 @@ __all__ = [
     "ScriptedResponder",
     "as_reply",
     "base_model_id",
+    "billed_input_tokens",
     "cache_prefix",
     "contract_answer",
     "converse_body",

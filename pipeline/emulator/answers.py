@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..tokens import count_for_model
-from .billing import usage_body
+from .billing import billed_input_tokens, usage_body
 from .calls import EmulatorReply, EmulatorRequest, base_model_id, block_texts
 from .faults import MALFORMED_TEXT
 
@@ -54,9 +54,7 @@ def shape_answer(
         if fault == "truncated" and request.max_tokens is not None:
             output_tokens = request.max_tokens
     input_tokens = (
-        reply.input_tokens
-        if reply.input_tokens is not None
-        else count_for_model(request.model_id, request.prompt_text)
+        reply.input_tokens if reply.input_tokens is not None else billed_input_tokens(request)
     )
     return Answer(
         text=text,

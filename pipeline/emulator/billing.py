@@ -9,6 +9,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from ..models.pricing import tool_use_system_tokens
 from ..models.prompt_cache import CACHE_TTL_S, min_prefix_tokens
 from ..tokens import count_for_model
 from .calls import EmulatorRequest, base_model_id
@@ -20,6 +21,16 @@ if TYPE_CHECKING:
 def estimate_tokens(text: str) -> int:
     """~4 characters a token, at least 1."""
     return max(1, math.ceil(len(text) / 4))
+
+
+def billed_input_tokens(request: EmulatorRequest) -> int:
+    """Input tokens as Bedrock bills a call: the prompt's text, the tool definitions
+    (names, descriptions, schemas) and the model's tool-use system prompt
+    (pipeline.models.pricing, per model and tool choice)."""
+    tokens = count_for_model(request.model_id, request.prompt_text)
+    if request.tools_text:
+        tokens += count_for_model(request.model_id, request.tools_text)
+    return tokens + tool_use_system_tokens(request.model_id, request.tool_choice)
 
 
 def usage_body(answer: Answer) -> dict[str, int]:

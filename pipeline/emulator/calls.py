@@ -3,6 +3,7 @@ InvokeModel body, the reply a responder gives, and Bedrock's error codes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -46,6 +47,8 @@ class EmulatorRequest:
     forced_tool: str | None = None
     max_tokens: int | None = None
     cache_prefix: str | None = None  # text before the last cachePoint block (Converse)
+    tools_text: str = ""  # the tool definitions as sent (names, descriptions, schemas)
+    tool_choice: str | None = None  # "auto", "any" or "tool" when tools are offered
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ def converse_request(model_id: str, body: dict[str, Any]) -> EmulatorRequest:
         forced = tools[0]["name"]
     spec = next((t for t in tools if t["name"] == forced), tools[0] if tools else None)
     max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
+    kind = next((k for k in ("tool", "any", "auto") if k in choice), "auto")
     return EmulatorRequest(
         model_id=model_id,
         operation="converse",
@@ -133,6 +137,8 @@ def converse_request(model_id: str, body: dict[str, Any]) -> EmulatorRequest:
         forced_tool=forced,
         max_tokens=max_tokens if isinstance(max_tokens, int) else None,
         cache_prefix=cache_prefix(body.get("system"), body.get("messages")),
+        tools_text=json.dumps(tools, separators=(",", ":")) if tools else "",
+        tool_choice=kind if tools else None,
     )
 
 
@@ -191,6 +197,8 @@ def invoke_request(model_id: str, body: dict[str, Any]) -> EmulatorRequest:
         tool_schema=spec.get("input_schema") if spec else None,
         forced_tool=forced,
         max_tokens=max_tokens,
+        tools_text=json.dumps(tools, separators=(",", ":")) if tools else "",
+        tool_choice=(choice.get("type") or "auto") if tools else None,
     )
 
 

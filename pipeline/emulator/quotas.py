@@ -6,7 +6,7 @@ import threading
 import time
 from collections import Counter, deque
 
-from ..tokens import count_for_model
+from .billing import billed_input_tokens
 from .calls import EmulatorRequest
 from .faults import EmulatorFault, FaultConfig
 
@@ -34,7 +34,7 @@ class QuotaWindows:
         if faults.rpm is None and faults.tpm is None:
             return
         window = faults.quota_window_s
-        reserved = count_for_model(request.model_id, request.prompt_text) + (
+        reserved = billed_input_tokens(request) + (
             request.max_tokens if request.max_tokens is not None else DEFAULT_RESERVED_MAX_TOKENS
         )
         now = time.monotonic()

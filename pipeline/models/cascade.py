@@ -79,6 +79,21 @@ class CascadeModel:
             extra={**second.extra, **tier},
         )
 
+    def first_decides(
+        self, prompt: RenderedPrompt, *, schema: dict[str, Any] | None = None
+    ) -> ModelResult | None:
+        """The first model's answer when its score falls outside the band, else None (the
+        second model must judge): for callers that send the second model's share elsewhere."""
+        started = time.perf_counter()
+        first = self.first.generate(prompt, schema=schema)
+        first_ms = first.latency_ms or (time.perf_counter() - started) * 1000
+        score = _score(first)
+        tier = {"cascade": self.model_id, "first_score": score, "low": self.low, "high": self.high}
+        if score is not None and (score < self.low or score > self.high):
+            suspicious = score > self.high
+            return _decided_locally(first, suspicious=suspicious, latency_ms=first_ms, extra=tier)
+        return None
+
 
 def _score(result: ModelResult) -> float | None:
     value = (result.structured or {}).get("score")

@@ -197,6 +197,8 @@ def baseline_responder(
 
     def respond(request: EmulatorRequest) -> EmulatorReply:
         text = request.prompt_text
+        if "verdicts" in ((request.tool_schema or {}).get("properties") or {}):
+            return EmulatorReply(tool_input={"verdicts": group_answers(model, text)})
         answer = model.judge(turns_from_text(text), obfuscated=marked(text) or None)
         if request.forced_tool is not None or request.tool_schema is not None:
             return EmulatorReply(tool_input=answer)
@@ -205,3 +207,18 @@ def baseline_responder(
         return EmulatorReply(text="1" if answer["suspicious"] else "0")
 
     return respond
+
+
+_GROUP_BLOCK = re.compile(r'<conversation ref="([0-9a-f]+)"[^>]*>(.*?)</conversation>', re.DOTALL)
+
+
+def group_answers(model: BaselineModel, text: str) -> list[dict[str, Any]]:
+    """One lean verdict per `<conversation ref="…">` block of a group prompt
+    (pipeline.group), each judged on its own block only."""
+    answers = []
+    for ref, block in _GROUP_BLOCK.findall(text):
+        verdict = model.judge(turns_from_text(block), obfuscated=marked(block))
+        answers.append(
+            {"ref": ref, **{k: verdict[k] for k in ("suspicious", "score", "categories")}}
+        )
+    return answers

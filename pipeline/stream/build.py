@@ -114,12 +114,31 @@ def handler_from_settings(
         sqlite=None if settings.verdicts_table else settings.verdicts_sqlite,
         client=aws.get("dynamodb") if settings.risk_table else None,
     )
+    if settings.quiet_queue_url and "quiet" not in options:
+        options["quiet"] = quiet_policy(settings, aws.get("sqs"))
     return build_handler(
         model=model,
         history=history,
         publisher=VerdictPublisher(store, events),
         settings=settings,
         **{"risk": risk, **options},
+    )
+
+
+def quiet_policy(settings: Settings, sqs_client: Any) -> Any:
+    """The quiet-period policy on the settings' queue; the local tier scores risk when the
+    model is a cascade that has it loaded already."""
+    from ..quiet import QuietPolicy, SqsWakeUpQueue
+
+    assert settings.quiet_queue_url is not None
+    queue = SqsWakeUpQueue(settings.quiet_queue_url, sqs_client)
+    if "local:baseline" not in settings.model:
+        return QuietPolicy(queue, settings.quiet_seconds)
+    from ..models.local import BaselineModel
+
+    local = BaselineModel()  # risky: above the band the cascade flags locally
+    return QuietPolicy(
+        queue, settings.quiet_seconds, scorer=local.score, risky_score=local.cascade_band[1]
     )
 
 

@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools import Metrics
 
+    from ..coalesce import ConversationJob
     from ..history import HistoryStore
     from ..models import ChatModel
     from ..prompts import PromptTemplate
     from ..risk import RiskStore
+    from ..quiet import QuietPolicy
     from ..settings import Settings
     from ..sinks import VerdictPublisher
 
@@ -54,8 +56,10 @@ class StreamHandler:
         retry_attempts: int = RETRY_ATTEMPTS,
         retry_base_s: float = 0.25,
         risk: RiskStore | None = None,
+        quiet: QuietPolicy | None = None,
     ) -> None:
         self.model = model
+        self.quiet = quiet  # None: every conversation judged in its batch
         self.template = template
         self.shadow_template = shadow_template
         self.history = history
@@ -120,11 +124,25 @@ class StreamHandler:
                 },
             )
         correlation_id = plan.correlation_id or getattr(context, "aws_request_id", None)
-        outcomes: list[JobOutcome] = []
-        if plan.jobs:
-            workers = min(self.settings.max_concurrency, len(plan.jobs))
+        jobs, outcomes = self._defer_quiet(list(plan.jobs))
+        if jobs:
+            workers = min(self.settings.max_concurrency, len(jobs))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
-                outcomes = list(
-                    pool.map(lambda job: self.runner(job, remaining_ms, correlation_id), plan.jobs)
+                outcomes += list(
+                    pool.map(lambda job: self.runner(job, remaining_ms, correlation_id), jobs)
                 )
         return BatchReport(source=source, records=records, plan=plan, outcomes=outcomes)
+
+    def _defer_quiet(
+        self, jobs: list[ConversationJob]
+    ) -> tuple[list[ConversationJob], list[JobOutcome]]:
+        """The jobs to judge now, and the outcomes of those left to a wake-up (pipeline.quiet)."""
+        if self.quiet is None or not jobs:
+            return jobs, []
+        now, deferred, unsent = self.quiet.split(jobs)
+        outcomes = [JobOutcome(j.conversation_id, j.item_ids, status="deferred") for j in deferred]
+        for job in unsent:  # failed: the stream redelivers them
+            outcomes.append(
+                JobOutcome(job.conversation_id, job.item_ids, error="WakeUpNotSent", retryable=True)
+            )
+        return now, outcomes

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from ..records import ParsedRecord, SkipReason
     from ..verdict import Verdict
 
-Status = Literal["judged", "already_done", "failed", "not_started"]
+# "deferred": left to a wake-up after a quiet period (pipeline.quiet); its records are done.
+Status = Literal["judged", "already_done", "failed", "not_started", "deferred"]
 
 
 @dataclass
@@ -39,7 +40,7 @@ class JobOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("judged", "already_done")
+        return self.status in ("judged", "already_done", "deferred")
 
 
 @dataclass
