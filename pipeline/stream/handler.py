@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from ..history import HistoryStore
     from ..models import ChatModel
     from ..prompts import PromptTemplate
-    from ..risk import RiskStore
     from ..quiet import QuietPolicy
+    from ..risk import RiskStore
     from ..settings import Settings
     from ..sinks import VerdictPublisher
 
