@@ -181,7 +181,10 @@ _CUE = re.compile(
     re.IGNORECASE,
 )
 _PIECE_CHARS = 300
-_PIECE_STRIDE = _PIECE_CHARS // 2  # half-overlapping: a cue of up to 150 characters is whole in one
+# Overlapping passages: a cue of up to 225 characters is whole in one, and among the
+# passages with the most cues the one that centres them is kept (the request's words
+# on both sides of its cue).
+_PIECE_STRIDE = _PIECE_CHARS // 4
 
 
 def cue_count(text: str, match: Callable[[str], str] = normalised_text) -> int:
@@ -204,18 +207,39 @@ def _cue_pieces(
     scored = []
     for offset in range(low, max(low + 1, high - _PIECE_STRIDE), _PIECE_STRIDE):
         piece = text[offset : min(high, offset + _PIECE_CHARS)]
-        hits = len(_CUE.findall(match(piece)))
+        hits = _cue_weight(match(piece))
         if hits:
-            scored.append((hits, offset, piece))
+            scored.append((hits, -_off_centre(piece), offset, piece))
     chosen: list[tuple[int, str]] = []
     used = 0
-    for _hits, offset, piece in sorted(scored, key=lambda item: (-item[0], item[1])):
+    for _hits, _centred, offset, piece in sorted(
+        scored, key=lambda item: (-item[0], -item[1], item[2])
+    ):
         if any(abs(offset - other) < _PIECE_CHARS for other, _ in chosen):
             continue  # overlaps a passage already kept
         if used + len(piece) + 6 <= budget:  # 6: the " […] " between pieces
             chosen.append((offset, piece))
             used += len(piece) + 6
     return [piece for _offset, piece in sorted(chosen)]
+
+
+# Words that filler says too ("looks brighter now", "I have a code for the gate"):
+# a passage with them alone ranks below any with money, payment or contact cues.
+_WEAK_CUE = frozenset({"now", "urgent", "code", "link", "click", "phone", "money"})
+
+
+def _cue_weight(text: str) -> int:
+    """A passage's cues, strong ones counted three times the weak ones."""
+    return sum(1 if m.group(0).lower() in _WEAK_CUE else 3 for m in _CUE.finditer(text))
+
+
+def _off_centre(piece: str) -> int:
+    """How far the cues seen as written sit from the passage's middle (0 when only the
+    normalised copy shows them: no position to go by)."""
+    spots = [(m.start() + m.end()) // 2 for m in _CUE.finditer(piece)]
+    if not spots:
+        return 0
+    return abs(sum(spots) // len(spots) - len(piece) // 2)
 
 
 REPEAT_MARKER = " [… repeated {times} times]"

@@ -452,3 +452,18 @@ def test_the_short_form_of_the_measurement_meets_the_targets():
     assert rows["replay_flagged_to_cleared"] == 0
     for rewrite in ("zero-width", "fullwidth", "cyrillic-in-latin"):
         assert rows[f"padded_kept_{rewrite}"] == 1.0
+
+
+def test_filler_with_weak_cues_does_not_outrank_the_request():
+    # "now" is a cue, and friendly filler says it: a passage of filler with two of them
+    # must not take the place of the one passage with money and a payment channel
+    filler = " ".join(
+        f"Day {i} the garden looks much brighter now, and the kids play outside now."
+        for i in range(60)
+    )
+    request = "Give the 900 euros to my cousin before Friday."
+    text = f"{filler} {request} {filler}"
+    kept = truncate_text(text, 2000)
+    assert "900 euros to my cousin" in kept
+    # control: the request is really in the middle, beyond what the two ends keep
+    assert request not in text[:700] + text[-700:]
