@@ -218,12 +218,6 @@ def test_a_disguised_message_is_raised_to_the_threshold_a_sprinkled_one_is_not()
         )
     ).structured
     assert not answer["suspicious"] and "raised" not in answer["rationale"]
-    # bidi overrides are disguise whatever their share: no honest Latin text needs one
-    reversed_word = plain.replace(
-        "come", "".join(f"\u202e{w[::-1]}\u202c " for w in ["bring", "cash", "by"])
-    )
-    assert normalise(reversed_word).obfuscated == 3
-    assert MODEL.score(conversation_from_dict(benign(reversed_word))) >= MODEL.threshold
 
 
 def test_the_emulator_responder_reads_the_marker_not_its_words():

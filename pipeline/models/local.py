@@ -41,21 +41,21 @@ _MARKER = re.compile(
     + r"\n"
 )
 
-# Obfuscation is evidence, when it disguises a message rather than sprinkles it: a
+# Obfuscation is evidence when it disguises a message rather than sprinkles it: a
 # message is *disguised* when at least OBFUSCATION_MIN characters disguised its words
 # (`pipeline.normalise` counts only characters that changed what a word reads as) and
-# either they are at least DISGUISED_SHARE of its letters (every word of a request
-# rewritten, not a stray character in copied text), or at least SEPARATORS_MIN
-# separators were removed from broken words in it, or it carries a bidi override
-# (U+202D/U+202E: no honest Latin text needs one). A conversation with a disguised
+# either they are at least DISGUISED_SHARE of its letters and digits (the words of a
+# request rewritten, not a stray character in copied text), or at least SEPARATORS_MIN
+# separators were removed from broken words in it. A conversation with a disguised
 # message scores at least the threshold (flagged; in a cascade, inside the uncertain
-# band, so the second model, which sees the marker, decides). A few disguised cue words
-# or prices in an otherwise plain message do not force a flag: the classifier, which
-# reads them folded back, decides.
+# band, so the second model, which sees the marker, decides). A few disguised cue words,
+# prices or a tracking number in an otherwise plain message do not force a flag: the
+# classifier, which reads them folded back, decides. The rule reads only what a
+# rendered prompt's markers carry (counts per message, and the text shown), so that
+# `score` and `generate` decide alike.
 OBFUSCATION_MIN = 3
-DISGUISED_SHARE = 0.2
+DISGUISED_SHARE = 0.15
 SEPARATORS_MIN = 3
-_OVERRIDES = frozenset("\u202d\u202e")
 
 
 class BaselineModel:
@@ -157,16 +157,16 @@ def disguised_message(text: str) -> int:
     """The characters that disguised `text` when the message is disguised (see
     OBFUSCATION_MIN), else 0."""
     found = normalise(text)
-    override = not _OVERRIDES.isdisjoint(text)
-    return _disguising(found.obfuscated, found.separators, found.display, override=override)
+    return _disguising(found.obfuscated, found.separators, found.display)
 
 
-def _disguising(count: int, separators: int, shown: str, *, override: bool = False) -> int:
+def _disguising(count: int, separators: int, shown: str) -> int:
     if count < OBFUSCATION_MIN:
         return 0
-    letters = sum(ch.isalpha() for ch in shown)
-    share = count >= DISGUISED_SHARE * max(letters, 1)
-    return count if share or separators >= SEPARATORS_MIN or override else 0
+    # Hidden characters sit between letters or digits: the share is of those.
+    characters = sum(ch.isalnum() for ch in shown)
+    share = count >= DISGUISED_SHARE * max(characters, 1)
+    return count if share or separators >= SEPARATORS_MIN else 0
 
 
 def disguised(turns: list[tuple[str, str]]) -> int:
@@ -176,8 +176,7 @@ def disguised(turns: list[tuple[str, str]]) -> int:
 
 def disguised_in_rendered(text: str) -> int:
     """`disguised` from a rendered prompt: each `<message>` block's marker counts and the
-    text shown after it (a bidi override is already resolved there, so only the share
-    and separator tests apply)."""
+    text shown after it."""
     total = 0
     for _, body in _MESSAGE.findall(text):
         found = _MARKER.search(body)
