@@ -126,11 +126,11 @@ class BaselineModel:
     ) -> ModelResult:
         """Classify the prompt's windowed conversation (or the messages in its text)."""
         started = time.perf_counter()
-        # The rendered text's markers say, message by message, what was disguised.
-        found = disguised_in_rendered(prompt.user) if any(prompt.obfuscation) else None
         if prompt.conversation is not None and prompt.conversation.messages:
             turns = [(m.sender, m.text) for m in prompt.conversation.messages]
-            answer = self.judge(turns, obfuscated=found or 0)
+            # The rendered text's markers say, message by message, what was disguised.
+            shown = disguised_in_rendered(prompt.user) if any(prompt.obfuscation) else 0
+            answer = self.judge(turns, obfuscated=shown)
         else:
             found = disguised_in_rendered(prompt.user) if marked(prompt.user) else None
             answer = self.judge(turns_from_text(prompt.user), obfuscated=found)
