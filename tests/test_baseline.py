@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -195,6 +196,25 @@ def test_repeated_folds_are_stratified_and_differ_by_salt() -> None:
             members = [y for y, f in zip(labels, folds, strict=True) if f == fold]
             # 17 scams and 33 benign cases dealt round-robin per class
             assert sum(members) in (3, 4) and len(members) - sum(members) in (6, 7)
+
+
+def test_conversations_of_one_template_share_a_fold() -> None:
+    from pipeline.baseline.dataset import Example
+    from pipeline.baseline.train import stratified_folds
+
+    # 10 templates of 4 near-duplicates each, and 20 conversations of their own
+    groups = [f"t{i // 4}" for i in range(40)] + [f"c{i}" for i in range(20)]
+    labels = [0] * 40 + [1] * 20
+    folds = stratified_folds(groups, labels, 5)
+    for template in {g for g in groups if g.startswith("t")}:
+        assert len({f for g, f in zip(groups, folds, strict=True) if g == template}) == 1
+    # templates are dealt round-robin: two per fold; the singletons four per fold
+    assert sorted(np.bincount(folds[:40], minlength=5)) == [8] * 5
+    assert sorted(np.bincount(folds[40:], minlength=5)) == [4] * 5
+    # an example's group is its template when it names one, else its id
+    one = Example("a", "train", 0, "none", (("buyer", "hi"),))
+    assert one.group == "a"
+    assert Example("b", "train", 0, "none", (("buyer", "hi"),), group="fr-1").group == "fr-1"
 
 
 def test_sparse_weights_round_trip_and_drop_zeros() -> None:

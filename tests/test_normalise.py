@@ -192,30 +192,38 @@ def benign(text: str) -> dict:
     return {"id": "c-benign", "messages": [{"sender": "buyer", "text": text}]}
 
 
-def test_obfuscation_raises_a_benign_score_to_the_threshold():
+def test_a_disguised_message_is_raised_to_the_threshold_a_sprinkled_one_is_not():
     plain = "Is the bike still available? I could come on Saturday."
     assert MODEL.score(conversation_from_dict(benign(plain))) < MODEL.threshold
-    disguised = plain.replace("come", "bring c\u200ba\u200bs\u200bh")
-    assert MODEL.score(conversation_from_dict(benign(plain.replace("come", "bring cash")))) < (
-        MODEL.threshold
-    )
+    # a short message whose one word is broken up: the characters are a quarter of its
+    # letters
+    disguised = "I can bring c\u200ba\u200bs\u200bh"
+    assert normalise(disguised).obfuscated == 3 >= OBFUSCATION_MIN
+    assert MODEL.score(conversation_from_dict(benign("I can bring cash"))) < MODEL.threshold
+    assert MODEL.score(conversation_from_dict(benign(disguised))) >= MODEL.threshold
     rendered = STORE.get("suspicious-conversation@2").render_conversation(
         conversation_from_dict(benign(disguised))
     )
     answer = MODEL.generate(rendered).structured
     assert answer["suspicious"] and answer["score"] == pytest.approx(MODEL.threshold, abs=1e-4)
-    assert "3 obfuscating characters" in answer["rationale"]
-    assert MODEL.score(conversation_from_dict(benign(disguised))) >= MODEL.threshold
-    # below the rule's minimum (a stray character from copied text): unchanged
-    stray = plain.replace("come", "bring ca\u200bsh")
-    assert OBFUSCATION_MIN > 1
-    assert MODEL.score(conversation_from_dict(benign(stray))) < MODEL.threshold
+    assert "obfuscating characters in disguised messages" in answer["rationale"]
+    # three hidden characters in one word of an otherwise plain message: counted, shown
+    # to the model with the marker, but not forced to a flag (the classifier decides)
+    sprinkled = plain.replace("come", "bring c\u200ba\u200bs\u200bh")
+    assert normalise(sprinkled).obfuscated == 3
+    assert MODEL.score(conversation_from_dict(benign(sprinkled))) < MODEL.threshold
+    answer = MODEL.generate(
+        STORE.get("suspicious-conversation@2").render_conversation(
+            conversation_from_dict(benign(sprinkled))
+        )
+    ).structured
+    assert not answer["suspicious"] and "raised" not in answer["rationale"]
 
 
 def test_the_emulator_responder_reads_the_marker_not_its_words():
     from pipeline.emulator import EmulatorRequest
 
-    disguised = "Is the bike still available? I could bring c\u200ba\u200bs\u200bh on Saturday."
+    disguised = "I can bring c\u200ba\u200bs\u200bh"
     rendered = STORE.get("suspicious-conversation@2").render_conversation(
         conversation_from_dict(benign(disguised))
     )
@@ -223,7 +231,7 @@ def test_the_emulator_responder_reads_the_marker_not_its_words():
     request = EmulatorRequest(
         model_id="amazon.nova-micro-v1:0", operation="converse", body={}, prompt_text=rendered.user
     )
-    assert baseline_responder()(request).text == "1"  # flagged: 3 hidden characters
+    assert baseline_responder()(request).text == "1"  # flagged: a disguised message
     # the same characters inside a word they do not disguise count nothing
     honest = disguised.replace("c\u200ba\u200bs\u200bh", "b\u200bo\u200bo\u200bk")
     assert normalise(honest).obfuscated == 0

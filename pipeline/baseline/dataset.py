@@ -20,6 +20,13 @@ class Example:
     label: int
     category: str
     turns: tuple[Turn, ...]
+    # Cross-validation folds keep a group together: the template a conversation was
+    # written from (near-duplicates), else the conversation itself.
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.group:
+            object.__setattr__(self, "group", self.id)
 
 
 def load_examples(path: Path) -> list[Example]:
@@ -49,6 +56,7 @@ def _example(line: str, where: str) -> Example:
             label=label,
             category=str(data.get("category") or "none"),
             turns=turns,
+            group=str(data.get("template") or ""),
         )
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{where}: not a dataset example ({type(exc).__name__}: {exc})") from None

@@ -5,8 +5,9 @@ Newton's method in its kernel (dual) form: with n conversations and d >> n bucke
 each Newton step solves an n × n system, so training is deterministic and takes
 seconds. Steps:
 
-1. vectorise the training split; stratified folds by sha256 of the ids (stable under
-   reordering of the file);
+1. vectorise the training split; stratified folds by sha256 of the groups (an example's
+   template, else its id: conversations of one template are alike, so they share a
+   fold and out-of-fold scores stay out of sample; stable under reordering);
 2. pick the feature-group weights and the L2 strength from a small grid by out-of-fold
    log-loss after calibration;
 3. calibrate with Platt scaling fitted on the out-of-fold scores (an honest probability);
@@ -85,12 +86,14 @@ def build_model(
     *,
     dataset: str,
     dataset_sha256: str,
+    also: Sequence[tuple[str, str]] = (),
     config: FeatureConfig | None = None,
     options: TrainOptions | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Train on the `train` split and return the artifact's `model` part (with test metrics).
 
+    `also`: (path, sha256) of further files whose examples are in `examples` (recorded).
     `config` fixes the feature configuration; by default the group weights are chosen
     from `options.group_weight_grid` together with the L2 strength.
     """
@@ -105,7 +108,7 @@ def build_model(
             f"(got {int(labels.sum())} suspicious of {len(train)})"
         )
     configs = [config] if config else [FeatureConfig(weights=w) for w in options.group_weight_grid]
-    folds = stratified_folds([e.id for e in train], [e.label for e in train], options.folds)
+    folds = stratified_folds([e.group for e in train], [e.label for e in train], options.folds)
     say(
         f"{len(train)} training conversations ({int(labels.sum())} suspicious); "
         f"{options.folds}-fold cross-validation over {len(configs)} feature weightings "
@@ -136,7 +139,7 @@ def build_model(
     assert best is not None
     config, l2, oof, x, columns = best.config, best.l2, best.oof, best.x, best.columns
     say(f"chose {config.weights} l2={l2:g}; {x.shape[1]} active buckets")
-    ids = [e.id for e in train]
+    ids = [e.group for e in train]
     repeats = [oof] + [
         out_of_fold(best.kernel, labels, stratified_folds(ids, labels, options.folds, salt), l2)
         for salt in _salts(options.cv_repeats)[1:]
@@ -166,6 +169,7 @@ def build_model(
         "training": {
             "dataset": dataset,
             "dataset_sha256": dataset_sha256,
+            **({"also": [{"dataset": p, "dataset_sha256": h} for p, h in also]} if also else {}),
             "n_train": len(train),
             "n_train_suspicious": int(labels.sum()),
             "method": "L2 logistic regression, Newton (kernel form); Platt on out-of-fold; "
@@ -294,14 +298,19 @@ def _salts(count: int) -> list[str]:
 def stratified_folds(
     ids: Sequence[str], labels: Sequence[int] | np.ndarray, k: int, salt: str = ""
 ) -> np.ndarray:
-    """Fold of each example: per class, ordered by sha256([salt:]id), dealt round-robin."""
+    """Fold of each example: per class, its groups (`ids`: equal ids share a fold) ordered
+    by sha256([salt:]id) and dealt round-robin."""
     folds = np.zeros(len(ids), dtype=int)
     prefix = f"{salt}:" if salt else ""
     for label in (0, 1):
-        members = [i for i, y in enumerate(labels) if y == label]
-        members.sort(key=lambda i: hashlib.sha256(f"{prefix}{ids[i]}".encode()).hexdigest())
-        for rank, i in enumerate(members):
-            folds[i] = rank % k
+        groups = sorted(
+            {ids[i] for i, y in enumerate(labels) if y == label},
+            key=lambda g: hashlib.sha256(f"{prefix}{g}".encode()).hexdigest(),
+        )
+        rank = {g: r for r, g in enumerate(groups)}
+        for i, y in enumerate(labels):
+            if y == label:
+                folds[i] = rank[ids[i]] % k
     return folds
 
 

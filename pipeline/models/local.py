@@ -41,15 +41,21 @@ _MARKER = re.compile(
     + r"\n"
 )
 
-# Obfuscation is evidence: a conversation with at least this many obfuscating characters
-# (hidden, look-alike, separators inside broken words, digits read as letters) scores
-# at least the threshold (flagged; in a cascade, inside the uncertain band, so the
-# second model, which sees the marker, decides). Three, not one: a stray zero-width
-# space comes with copied text. Only characters that changed what a word reads as are
-# counted (`pipeline.normalise`): emoji sequences, flags, keycaps, bidi marks beside
-# right-to-left text, soft hyphens between syllables, a BOM, honest accents and names
-# in another script count nothing, so the rule does not fire on them.
+# Obfuscation is evidence when it disguises a message rather than sprinkles it: a
+# message is *disguised* when at least OBFUSCATION_MIN characters disguised its words
+# (`pipeline.normalise` counts only characters that changed what a word reads as) and
+# either they are at least DISGUISED_SHARE of its letters and digits (the words of a
+# request rewritten, not a stray character in copied text), or at least SEPARATORS_MIN
+# separators were removed from broken words in it. A conversation with a disguised
+# message scores at least the threshold (flagged; in a cascade, inside the uncertain
+# band, so the second model, which sees the marker, decides). A few disguised cue words,
+# prices or a tracking number in an otherwise plain message do not force a flag: the
+# classifier, which reads them folded back, decides. The rule reads only what a
+# rendered prompt's markers carry (counts per message, and the text shown), so that
+# `score` and `generate` decide alike.
 OBFUSCATION_MIN = 3
+DISGUISED_SHARE = 0.15
+SEPARATORS_MIN = 3
 
 
 class BaselineModel:
@@ -73,24 +79,25 @@ class BaselineModel:
         """Probability that the conversation is a scam attempt (calibrated, unless raised
         by the obfuscation rule)."""
         turns = [(m.sender, m.text) for m in conversation.messages]
-        return self._raised(self.artifact.probability(turns), obfuscation(turns))
+        return self._raised(self.artifact.probability(turns), disguised(turns))
 
-    def _raised(self, p: float, obfuscated: int) -> float:
-        return max(p, self.artifact.threshold) if obfuscated >= OBFUSCATION_MIN else p
+    def _raised(self, p: float, disguising: int) -> float:
+        return max(p, self.artifact.threshold) if disguising >= OBFUSCATION_MIN else p
 
     def judge(
         self, turns: list[tuple[str, str]], *, obfuscated: int | None = None
     ) -> dict[str, Any]:
         """The verdict tool input for (sender, text) turns.
 
-        `obfuscated`: obfuscating characters counted when the prompt was rendered (its
-        markers; the turns are then the text as shown, hidden characters already
-        removed); None: count them in the turns here.
+        `obfuscated`: the disguising characters of disguised messages, read from the
+        markers of a rendered prompt (`disguised_in_rendered`; the turns are then the
+        text as shown, hidden characters already removed); None: find them in the turns
+        here (`disguised`).
         """
         groups = self.artifact.features_of(turns)
         calibrated = self.artifact.probability_of(groups)
         if obfuscated is None:
-            obfuscated = obfuscation(turns)
+            obfuscated = disguised(turns)
         p = self._raised(calibrated, obfuscated)
         suspicious = p >= self.artifact.threshold
         category = self.artifact.category_of(groups) if suspicious else None
@@ -99,7 +106,10 @@ class BaselineModel:
             f"(threshold {self.artifact.threshold:.3f}); not a language model"
         )
         if p != calibrated:
-            rationale += f"; raised to the threshold: {obfuscated} obfuscating characters"
+            rationale += (
+                f"; raised to the threshold: {obfuscated} obfuscating characters "
+                "in disguised messages"
+            )
         return {
             "suspicious": suspicious,
             "score": round(p, 4),
@@ -118,11 +128,12 @@ class BaselineModel:
         started = time.perf_counter()
         if prompt.conversation is not None and prompt.conversation.messages:
             turns = [(m.sender, m.text) for m in prompt.conversation.messages]
-            answer = self.judge(turns, obfuscated=sum(prompt.obfuscation))
+            # The rendered text's markers say, message by message, what was disguised.
+            shown = disguised_in_rendered(prompt.user) if any(prompt.obfuscation) else 0
+            answer = self.judge(turns, obfuscated=shown)
         else:
-            answer = self.judge(
-                turns_from_text(prompt.user), obfuscated=marked(prompt.user) or None
-            )
+            found = disguised_in_rendered(prompt.user) if marked(prompt.user) else None
+            answer = self.judge(turns_from_text(prompt.user), obfuscated=found)
         return ModelResult(
             model_id=self.model_id,
             text=("1" if answer["suspicious"] else "0") if prompt.output == "legacy" else None,
@@ -140,6 +151,40 @@ def obfuscation(turns: list[tuple[str, str]]) -> int:
     """Obfuscating characters in the turns' texts: hidden, look-alike, separators inside
     broken words, digits read as letters (`Normalised.obfuscated`)."""
     return sum(normalise(text).obfuscated for _, text in turns)
+
+
+def disguised_message(text: str) -> int:
+    """The characters that disguised `text` when the message is disguised (see
+    OBFUSCATION_MIN), else 0."""
+    found = normalise(text)
+    return _disguising(found.obfuscated, found.separators, found.display)
+
+
+def _disguising(count: int, separators: int, shown: str) -> int:
+    if count < OBFUSCATION_MIN:
+        return 0
+    # Hidden characters sit between letters or digits: the share is of those.
+    characters = sum(ch.isalnum() for ch in shown)
+    share = count >= DISGUISED_SHARE * max(characters, 1)
+    return count if share or separators >= SEPARATORS_MIN else 0
+
+
+def disguised(turns: list[tuple[str, str]]) -> int:
+    """Disguising characters over the disguised messages of the turns (0: none)."""
+    return sum(disguised_message(text) for _, text in turns)
+
+
+def disguised_in_rendered(text: str) -> int:
+    """`disguised` from a rendered prompt: each `<message>` block's marker counts and the
+    text shown after it."""
+    total = 0
+    for _, body in _MESSAGE.findall(text):
+        found = _MARKER.search(body)
+        if found:
+            hidden, lookalikes, separators, digits = (int(n) for n in found.groups())
+            shown = _MARKER.sub("", _unescape(body))
+            total += _disguising(hidden + lookalikes + separators + digits, separators, shown)
+    return total
 
 
 def turns_from_text(text: str) -> list[tuple[str, str]]:
@@ -199,7 +244,8 @@ def baseline_responder(
         text = request.prompt_text
         if "verdicts" in ((request.tool_schema or {}).get("properties") or {}):
             return EmulatorReply(tool_input={"verdicts": group_answers(model, text)})
-        answer = model.judge(turns_from_text(text), obfuscated=marked(text) or None)
+        found = disguised_in_rendered(text) if marked(text) else None
+        answer = model.judge(turns_from_text(text), obfuscated=found)
         if request.forced_tool is not None or request.tool_schema is not None:
             return EmulatorReply(tool_input=answer)
         if reply := contract_answer(request.prompt_text, answer, TEXT_PREFACE):
@@ -217,7 +263,10 @@ def group_answers(model: BaselineModel, text: str) -> list[dict[str, Any]]:
     (pipeline.group), each judged on its own block only."""
     answers = []
     for ref, block in _GROUP_BLOCK.findall(text):
-        verdict = model.judge(turns_from_text(block), obfuscated=marked(block))
+        verdict = model.judge(
+            turns_from_text(block),
+            obfuscated=disguised_in_rendered(block) if marked(block) else None,
+        )
         answers.append(
             {"ref": ref, **{k: verdict[k] for k in ("suspicious", "score", "categories")}}
         )
