@@ -23,14 +23,15 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from .attackgen import kind_of
 from .attacks import STRATEGIES
 from .compare import Comparison, compare
 from .endpoint import endpoint_label
 from .gate import GateOutcome, baseline_document, check_gate, load_baseline, write_baseline
 from .generative import is_emulated
-from .results import CaseResult, attack_success, by_cell, summarise_cell
+from .results import CaseResult, attack_success, by_cell, false_positive_cost, summarise_cell
 from .suite import Cell, Suite
-from .variants import attack_of
+from .variants import attack_of, generated_of
 
 if TYPE_CHECKING:
     from .runner import RunOutcome
@@ -80,6 +81,12 @@ def summarise(
         reference = Cell(cell.prompt, cell.model, "full").key
         if cell.key in summaries and attack_of(cell.variant) and reference in groups:
             summaries[cell.key]["attack"] = attack_success(groups[reference], groups[cell.key])
+        if cell.key in summaries and generated_of(cell.variant) and reference in groups:
+            before, after = groups[reference], groups[cell.key]
+            summaries[cell.key]["attack"] = attack_success(before, after)
+            summaries[cell.key]["fp_cost"] = false_positive_cost(
+                before, after, resamples=resamples, seed=seed
+            )
     return summaries
 
 
@@ -365,7 +372,11 @@ def _category_table(report: Report) -> tuple[list[str], list[list[str]]]:
 
 def _attack_table(report: Report) -> tuple[list[str], list[list[str]]]:
     """Attack success rate per strategy (rows) and prompt · model (columns)."""
-    attacks = [c for c in report.cells if "attack" in report.summaries.get(c.key, {})]
+    attacks = [
+        c
+        for c in report.cells
+        if "attack" in report.summaries.get(c.key, {}) and attack_of(c.variant)
+    ]
     columns = list(dict.fromkeys((c.prompt, c.model) for c in attacks))
     variants = list(dict.fromkeys(c.variant for c in attacks))
     rows = []
@@ -395,6 +406,48 @@ def _asr(attack: dict[str, Any]) -> str:
     ci = f" [{interval[0]:.1%}–{interval[1]:.1%}]" if interval else ""
     rate = attack["attack_success_rate"]
     return f"{rate:.1%}{ci} ({attack['missed_after']}/{attack['detected_before']})"
+
+
+def _generated_table(report: Report) -> tuple[list[str], list[list[str]]]:
+    """Per generated family (rows) and prompt · model (columns): the attack success on
+    scams and the false positives it adds on honest conversations."""
+    cells = [c for c in report.cells if generated_of(c.variant)]
+    columns = list(dict.fromkeys((c.prompt, c.model) for c in cells))
+    rows = []
+    for variant in dict.fromkeys(c.variant for c in cells):
+        family = (generated_of(variant) or ("", 0))[0]
+        row = [variant, kind_of(family)]
+        for prompt, model in columns:
+            summary = report.summaries.get(Cell(prompt, model, variant).key, {})
+            found, cost = summary.get("attack"), summary.get("fp_cost")
+            row.append("–" if found is None else _asr(found))
+            row.append("–" if cost is None else _fp_added(cost))
+        rows.append(row)
+    headers = ["attack", "kind"]
+    for prompt, model in columns:
+        where = f"{prompt} · {model}" + (" (emulator)" if report.emulated(model) else "")
+        headers += [f"{where}: attack success", f"{where}: FP added"]
+    return headers, rows
+
+
+def _fp_added(cost: dict[str, Any]) -> str:
+    if not cost["honest"]:
+        return "no honest case"
+    interval = cost["fp_added_ci"]
+    ci = f" [{interval[0] * 100:+.1f}, {interval[1] * 100:+.1f}]" if interval else ""
+    return (
+        f"{cost['fp_added'] * 100:+.1f} pts{ci} "
+        f"({cost['fp_before']}→{cost['fp_after']}/{cost['honest']})"
+    )
+
+
+GENERATED_NOTE = (
+    "Generated attacks (attackgen.py) on held-out scams and on honest conversations. "
+    "Attack success: of the scams flagged as written (`full`), the share missed after "
+    "the attack, 95% Wilson interval, (missed / flagged before). FP added: points of "
+    "honest conversations flagged after the attack minus before, 95% paired bootstrap "
+    "interval, (flagged before → after / honest)."
+)
 
 
 ATTACK_NOTE = (
@@ -487,6 +540,9 @@ def markdown_summary(report: Report) -> str:
     headers, rows = _attack_table(report)
     if rows:
         parts += ["", "## Attack success rate", "", ATTACK_NOTE, "", _md_table(headers, rows)]
+    headers, rows = _generated_table(report)
+    if rows:
+        parts += ["", "## Generated attacks", "", GENERATED_NOTE, "", _md_table(headers, rows)]
     tiers = _tier_rows(report)
     if tiers:
         parts += [
@@ -800,6 +856,15 @@ def _sections(report: Report) -> list[dict[str, Any]]:
                 "title": "Attack success rate",
                 "note": ATTACK_NOTE.replace("`", ""),
                 "table": _table(attack_headers, attack_rows, 2),
+            }
+        )
+    generated_headers, generated_rows = _generated_table(report)
+    if generated_rows:
+        sections.append(
+            {
+                "title": "Generated attacks",
+                "note": GENERATED_NOTE.replace("`", ""),
+                "table": _table(generated_headers, generated_rows, 2),
             }
         )
     sections.append(
