@@ -6,7 +6,8 @@ a list of the words or letters the detector knows.
 - every "fancy text" alphabet Unicode has for Latin letters, found by character name
   in the whole code space: mathematical alphanumerics, fullwidth, small capitals,
   super- and subscripts, circled, parenthesised, squared, negative circled and
-  squared letters, regional indicators; and Braille (the standard six-dot letters);
+  squared letters; and Braille (the standard six-dot letters). Regional indicators
+  are left out: two in a row are drawn as a flag, which no reader reads as letters;
 - every combining mark of the combining blocks (accents, zalgo);
 - every default-ignorable code point that is assigned (invisible characters).
 
@@ -67,7 +68,7 @@ def script_lookalikes(script: str) -> dict[str, tuple[str, ...]]:
 # reader of the word still reads ("т" for t, "δ" for d). Standard transliteration.
 SOUND_ALIKES = {
     "CYRILLIC": dict(zip("bdfghklmnrtuvwzBDFGLNRUVWZ", "бдфгхклмнртувшзБДФГЛНРУВШЗ", strict=True)),
-    "GREEK": dict(zip("bdfghklmnrstuwzDFGLRSW", "βδφγηκλμνρστυωζΔΦΓΛΡΣΩ", strict=True)),
+    "GREEK": dict(zip("bdefghklmnrstuwzDFGLRSW", "βδεφγηκλμνρστυωζΔΦΓΛΡΣΩ", strict=True)),
 }
 
 # ------------------------------------------------------------------ alphabets
@@ -76,7 +77,6 @@ _LETTER_NAME = re.compile(
     r"^(?P<style>.+?) (?:LATIN )?(?P<case>CAPITAL|SMALL) (?:LETTER )?(?P<l>[A-Z])$"
 )
 _SMALL_CAPITAL = re.compile(r"^LATIN LETTER SMALL CAPITAL (?P<l>[A-Z])$")
-_REGIONAL = re.compile(r"^REGIONAL INDICATOR SYMBOL LETTER (?P<l>[A-Z])$")
 _DIGIT_NAME = re.compile(
     r"^(?P<style>.+?) DIGIT (?P<d>ZERO|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVEN|EIGHT|NINE)$"
 )
@@ -98,7 +98,7 @@ FAMILY_OF_STYLE = (
     ("smallcaps", re.compile(r"^SMALL CAPITAL$")),
     ("superscript", re.compile(r"^(MODIFIER LETTER|LATIN SUBSCRIPT|SUPERSCRIPT|SUBSCRIPT)$")),
     ("parenthesised", re.compile(r"^PARENTHESIZED$")),
-    ("enclosed", re.compile(r"^(CIRCLED|NEGATIVE CIRCLED|SQUARED|NEGATIVE SQUARED|REGIONAL)$")),
+    ("enclosed", re.compile(r"^(CIRCLED|NEGATIVE CIRCLED|SQUARED|NEGATIVE SQUARED)$")),
     ("braille", re.compile(r"^BRAILLE$")),
 )
 
@@ -154,9 +154,6 @@ def alphabets() -> dict[str, dict[str, str]]:
         char = chr(code)
         if match := _SMALL_CAPITAL.match(name):
             styles.setdefault("SMALL CAPITAL", {}).setdefault(match["l"].lower(), char)
-            continue
-        if match := _REGIONAL.match(name):
-            styles.setdefault("REGIONAL", {})[match["l"]] = char
             continue
         if match := _DIGIT_NAME.match(name):
             styles.setdefault(match["style"], {})[str(_DIGITS.index(match["d"]))] = char

@@ -110,15 +110,16 @@ class GateSpec(BaseModel):
         le=1,
         description="an attack's success rate may rise at most this much above the baseline",
     )
-    asr_max: float | None = Field(
-        None, ge=0, le=1, description="each attack's success rate at most this (absolute)"
-    )
-    fp_added_max: float | None = Field(
+    asr_max: float | dict[str, float] | None = Field(
         None,
-        ge=0,
-        le=1,
+        description="each attack's success rate at most this (absolute); or per attack "
+        "family, {family: bound, default: bound}",
+    )
+    fp_added_max: float | dict[str, float] | None = Field(
+        None,
         description="each attack may add at most this share of false positives on the "
-        "honest conversations (0.02: 2 points) over the conversations as written",
+        "honest conversations (0.02: 2 points) over the conversations as written; or "
+        "per attack family, {family: bound, default: bound}",
     )
     fp_rate_max: float | None = Field(
         None, ge=0, le=1, description="share of honest conversations flagged, in every cell"
@@ -128,6 +129,27 @@ class GateSpec(BaseModel):
         default_factory=lambda: [CellSelector(variant="full")],
         description="cells the gate checks; default: every cell of the `full` variant",
     )
+
+    @field_validator("asr_max", "fp_added_max")
+    @classmethod
+    def _shares(cls, value: float | dict[str, float] | None) -> float | dict[str, float] | None:
+        bounds = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if any(not 0 <= b <= 1 for b in bounds):
+            raise ValueError("a bound is a share between 0 and 1 (0.05: 5%)")
+        if isinstance(value, dict):
+            unknown = [k for k in value if k != "default" and not attackgen.known(k)]
+            if unknown:
+                raise ValueError(f"{unknown[0]!r} is not an attack family (or `default`)")
+        return value
+
+    def bound(self, name: str, attack: str) -> float | None:
+        """The bound `name` (asr_max, fp_added_max) for one attack (`gen:` family or
+        `attack:` strategy): its own entry, else `default`, else the single number."""
+        value = getattr(self, name)
+        if not isinstance(value, dict):
+            return value
+        found = value.get(attack, value.get("default"))
+        return None if found is None else float(found)
 
     @model_validator(mode="after")
     def _shorthand(self) -> GateSpec:
