@@ -368,3 +368,17 @@ def test_the_committed_suites_gate_both_sides_at_the_targets_by_default(name: st
     # A family's own bound only ever loosens a missed target: never below it.
     assert all(v > 0.05 for k, v in gate.asr_max.items() if k != "default")
     assert all(v > 0.02 for k, v in gate.fp_added_max.items() if k != "default")
+
+
+def test_the_cli_shows_a_generated_attack_and_what_it_drew(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli("eval", "attack", "gen:smallcaps", "send the deposit", "--seed", "4") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "ꜱᴇɴᴅ ᴛʜᴇ ᴅᴇᴘᴏꜱɪᴛ"
+    assert json.loads(lines[-1])["family"] == "smallcaps" and json.loads(lines[-1])["seed"] == 4
+    assert cli("eval", "attack") == 0
+    assert "gen:fancy_message" in capsys.readouterr().out
+    assert cli("eval", "attack", "gen:rot13", "x") == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: unknown attack family 'rot13'") and "\n" not in error
