@@ -53,14 +53,21 @@ def attacked_text(family: str, seed: int = 0) -> str:
 # ------------------------------------------------------------- reading it back
 
 
+def _bare(text: str) -> str:
+    """NFKD with the marks dropped: `dépôt` -> `depot`."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
 def readings(char: str) -> set[str]:
-    """What a reader may see: the letter a character's name says it is (small capital
-    D, negative squared D, regional indicator D...) or any of its TR39 prototypes."""
+    """What a reader may see in one character: the letter its name says it is (small
+    capital D, negative squared D...), any of its TR39 prototypes, or its NFKD letter
+    (`𝐝`, `ｄ`, `⒟`, `é`)."""
     if char.isascii():  # capital I and small l: the one ASCII pair TR39 confuses
         return {"i", "l"} if char in "Il" else {char.lower()}
+    found = {c.lower() for c in _bare(char) if c.isalnum()}
     name = unicodedata.name(char, "")
     match = re.search(r"(?:CAPITAL|SMALL) (?:LETTER )?([A-Z])$|LETTER ([A-Z])$", name)
-    found = set()
     if match and not name.startswith(("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE")):
         found.add((match.group(1) or match.group(2)).lower())
     found |= {letter.lower() for letter, chars in tables.confusables().items() if char in chars}
@@ -68,14 +75,11 @@ def readings(char: str) -> set[str]:
 
 
 def reads_as(text: str, expected: str) -> bool:
-    """NFKD, marks and parentheses dropped: does every character read as the letter
-    written at its place?"""
-    kept = [
-        c for c in unicodedata.normalize("NFKD", text)
-        if unicodedata.category(c) != "Mn" and c not in "()"
-    ]  # fmt: skip
-    return len(kept) == len(expected) and all(
-        want.lower() in readings(have) for have, want in zip(kept, expected, strict=True)
+    """Marks dropped, does every character read as the letter written at its place?"""
+    shown = [c for c in text if unicodedata.category(c) != "Mn"]
+    wanted = _bare(expected)
+    return len(shown) == len(wanted) and all(
+        want.lower() in readings(have) for have, want in zip(shown, wanted, strict=True)
     )
 
 
@@ -89,6 +93,27 @@ def test_fold_families_keep_every_word_readable(family: str) -> None:
     for word in ("please", "wire", "zorblax", "deposit", "euros", "today"):
         assert word not in text.lower(), f"{family} left {word!r} as written"
     assert reads_as(text, REQUEST)
+
+
+def heldout_requests() -> list[tuple[Conversation, tuple[str, ...]]]:
+    rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
+    return [(conversation_from_dict(r), tuple(r["tags"])) for r in rows]
+
+
+def test_fold_families_keep_every_heldout_request_readable() -> None:
+    for family in FOLDED:
+        for case, tags in heldout_requests():
+            out = attackgen.generate(case, family, 0, tags).conversation
+            for index in attackgen.targets(case, tags):
+                before, after = case.messages[index].text, out.messages[index].text
+                assert after != before and reads_as(after, before), (family, case.id)
+
+
+def test_every_family_changes_every_heldout_request() -> None:
+    for family in attackgen.FAMILIES:
+        for case, tags in heldout_requests():
+            out = attackgen.generate(case, family, 0, tags).conversation
+            assert out.messages != case.messages, (family, case.id)
 
 
 def test_other_word_families_are_read_back_by_what_they_do() -> None:

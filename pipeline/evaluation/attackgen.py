@@ -97,8 +97,9 @@ def accents(word: str, rng: random.Random, notes: dict[str, Any]) -> str:
     (NFC: `dépósít`) or left combining, as drawn once per conversation."""
     marks = tables.accent_marks()
     out = "".join(ch + rng.choice(marks) for ch in word)
-    compose = notes.setdefault("nfc", rng.random() < 0.5)
-    return unicodedata.normalize("NFC", out) if compose else out
+    if "nfc" not in notes:  # drawn once per conversation
+        notes["nfc"] = rng.random() < 0.5
+    return unicodedata.normalize("NFC", out) if notes["nfc"] else out
 
 
 def zalgo(word: str, rng: random.Random, notes: dict[str, Any]) -> str:
