@@ -19,7 +19,7 @@ from pipeline.evaluation import attackgen
 from pipeline.evaluation import attacktables as tables
 from pipeline.evaluation.gate import check_gate
 from pipeline.evaluation.report import summarise
-from pipeline.evaluation.results import CaseResult
+from pipeline.evaluation.results import CaseResult, false_positive_cost
 from pipeline.evaluation.suite import Cell, GateSpec, load_cases, load_suite
 from pipeline.evaluation.variants import generated_of, parse_variant
 from tests.test_eval_cli import cli
@@ -321,6 +321,36 @@ def results_of(detector, families: list[str]) -> tuple[list[Cell], list[CaseResu
 def gate_failures(detector, gate: GateSpec, families: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
     cells, results = results_of(detector, families)
     return check_gate(gate, cells, summarise(cells, results, resamples=200)).failures
+
+
+def test_false_positives_added_are_paired_by_case() -> None:
+    def honest(variant: str, flagged: set[int]) -> list[CaseResult]:
+        return [
+            CaseResult(
+                case_id=f"h{i}",
+                label=0,
+                cell=f"p@1|m:x|{variant}",
+                prompt="p@1",
+                model="m:x",
+                variant=variant,
+                status="scored",
+                suspicious=i in flagged,
+            )
+            for i in range(10)
+        ]
+
+    scam = CaseResult(
+        case_id="s", label=1, cell="p@1|m:x|gen:math", prompt="p@1", model="m:x",
+        variant="gen:math", status="scored", suspicious=True,
+    )  # fmt: skip
+    cost = false_positive_cost(
+        honest("full", {0, 1}), [*honest("gen:math", {1, 2, 3, 4}), scam], resamples=500
+    )
+    assert cost["honest"] == 10 and (cost["fp_before"], cost["fp_after"]) == (2, 4)
+    assert cost["fp_added"] == pytest.approx(0.2)
+    assert cost["newly_flagged"] == ["h2", "h3", "h4"]
+    low, high = cost["fp_added_ci"]
+    assert -1 <= low < 0.2 < high <= 1
 
 
 BOUNDS = GateSpec(asr_max=0.05, fp_added_max=0.02, fp_rate_max=0.03, cells=[{}])

@@ -82,8 +82,10 @@ def _whole_script(script: str) -> WordRewrite:
 
 def _alphabet_family(family: str) -> WordRewrite:
     def rewrite(word: str, rng: random.Random, notes: dict[str, Any]) -> str:
-        style = rng.choice(tables.styles_of(family))
-        notes.setdefault("styles", []).append(style)
+        styles = tables.styles_of(family)
+        style = rng.choice(styles)
+        if len(styles) > 1:  # a family of one alphabet has nothing to record
+            notes.setdefault("styles", []).append(style)
         table = tables.alphabets()[style]
         # Alphabets of one case (small capitals, Braille...) serve both.
         return _per_letter(word, lambda ch: table.get(ch) or table.get(ch.swapcase()))
