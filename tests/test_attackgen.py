@@ -278,6 +278,14 @@ def test_generated_families_become_gen_variants_with_the_honest_cases(tmp_path: 
     assert shown != cases[0].conversation
 
 
+def test_every_nth_case_samples_a_dataset_across_the_file(tmp_path: Path) -> None:
+    body = SUITE.replace("label: 0, limit: 6", "label: 0, every: 3, limit: 5")
+    cases = load_cases(load_suite(write_suite(tmp_path, body)))
+    honest = [json.loads(line) for line in MARKETPLACE.read_text("utf-8").splitlines()]
+    honest = [row["id"] for row in honest if row["label"] == 0]
+    assert [c.id for c in cases if c.label == 0] == honest[0:15:3]
+
+
 def test_all_expands_to_every_family(tmp_path: Path) -> None:
     suite = load_suite(write_suite(tmp_path, SUITE + "generated: [all]\n"))
     assert suite.variants == ["full", *(f"gen:{f}" for f in attackgen.FAMILIES)]

@@ -45,6 +45,9 @@ class DatasetSpec(BaseModel):
     split: str | None = Field(None, description="keep cases of this split only (train/test)")
     tags: list[str] | None = Field(None, description="keep cases carrying any of these tags")
     label: Literal[0, 1] | None = Field(None, description="keep cases of this label only")
+    every: int | None = Field(
+        None, ge=1, description="every Nth case after filtering: a sample spread over the file"
+    )
     limit: int | None = Field(None, ge=1, description="first N cases after filtering")
 
 
@@ -479,6 +482,7 @@ def load_dataset(path: Path, spec: DatasetSpec, *, generative: bool = False) -> 
         raise InputError(f"cannot read dataset {path}: {exc}") from None
     name = spec.name or path.stem
     cases = []
+    kept = 0  # cases through the filters, for `every`
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -489,6 +493,9 @@ def load_dataset(path: Path, spec: DatasetSpec, *, generative: bool = False) -> 
         if spec.tags is not None and not set(spec.tags) & set(case.tags):
             continue
         if spec.label is not None and case.label != spec.label:
+            continue
+        kept += 1
+        if spec.every is not None and (kept - 1) % spec.every:
             continue
         cases.append(case)
         if spec.limit is not None and len(cases) >= spec.limit:
