@@ -230,17 +230,17 @@ class PromptTemplate:
         """Normalise messages, window by the front matter, truncate long ones, render.
 
         Messages are normalised first (`pipeline.normalise`): hidden characters never
-        reach the model, look-alike letters reach it as the letters they imitate, and a
-        message that had either starts with a marker saying how many (obfuscation is
-        evidence). `RenderedPrompt.conversation` holds the messages as shown, without
-        the markers; `RenderedPrompt.obfuscation` the counts.
+        reach the model, which reads the text as a person does (`Normalised.display`:
+        nothing folded), and a message that disguised a word starts with a marker
+        saying how (obfuscation is evidence). `RenderedPrompt.conversation` holds the
+        messages as shown, without the markers; `RenderedPrompt.obfuscation` the counts.
         """
         window = self.meta.history
         normalised = [normalise(m.text) for m in conversation.messages]
         clean = conversation.model_copy(
             update={
                 "messages": tuple(
-                    m.model_copy(update={"text": n.text})
+                    m.model_copy(update={"text": n.display})
                     for m, n in zip(conversation.messages, normalised, strict=True)
                 )
             }

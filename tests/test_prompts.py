@@ -96,7 +96,7 @@ def test_hostile_text_renders_literally_inside_its_delimiters(text, ref):
         # the message as normalised (hidden characters gone), after a marker if it had any
         found = normalise(text)
         marker = f"{found.marker()}\n" if found.obfuscated else ""
-        assert inner.group(1) == marker + neutralise(found.text)
+        assert inner.group(1) == marker + neutralise(found.display)
     assert "49" not in body  # {{ 7*7 }} never evaluated
     assert "loop" not in body or "{% for" in body
     assert "\x00" not in body and "\x1b" not in body and "\u202e" not in body

@@ -1,4 +1,4 @@
-"""Broken and leetspeak words (pipeline/normalise.py, `rejoin`): a keyword broken by a
+"""Broken and leetspeak words (pipeline/normalise/, `rejoin`): a keyword broken by a
 space or punctuation ("dep.osit"), spelled out ("d-e-p-o-s-i-t") or written with digits
 ("d3p051t") is read as the word by every matcher, counted as obfuscation; ordinary
 writing is left alone (issue 12, the evasion suite's spacing and leetspeak)."""
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.baseline.features import cue_words, cues
+from pipeline.baseline.cues import cue_words
+from pipeline.baseline.features import cues
 from pipeline.conversation import conversation_from_dict
 from pipeline.evaluation.attacks import attack, leetspeak, scam_cues, spacing, spelled_out
 from pipeline.models.local import BaselineModel, marked
@@ -21,6 +22,7 @@ from pipeline.normalise import (
     NOT_REJOINED,
     REJOIN_EXTRA,
     Normalised,
+    fold_word,
     normalise,
     rejoin_vocabulary,
 )
@@ -128,7 +130,8 @@ def test_the_vocabulary_is_the_cue_words_and_the_extra_list() -> None:
     vocabulary = rejoin_vocabulary()
     assert {"deposit", "pay", "western", "union", "whatsapp", "iban", "fee"} <= vocabulary
     assert vocabulary >= REJOIN_EXTRA - NOT_REJOINED
-    assert {w for w in cue_words() if len(w) >= 3 and w.isalpha()} - NOT_REJOINED <= vocabulary
+    folded = {fold_word(w) for w in cue_words()}
+    assert {w for w in folded if len(w) >= 3 and w.isalpha()} - NOT_REJOINED <= vocabulary
     assert not vocabulary & NOT_REJOINED
     assert all(len(word) >= 3 for word in vocabulary)
     assert "in" in COMMON_WORDS and "to" in COMMON_WORDS
@@ -185,7 +188,8 @@ def test_the_baseline_reads_a_spaced_request_and_the_marker_says_so() -> None:
     rendered = STORE.get("suspicious-conversation@2").render_conversation(
         conversation_from_dict(spaced)
     )
-    assert "Send me the deposit by Zelle" in rendered.user
+    # the model reads the message as written, after the marker
+    assert "S end me the de.posit by Zel le" in rendered.user
     assert rendered.obfuscation == (0, 0, 3, 0)
     assert marked(rendered.user) == 3
     answer = model.generate(rendered).structured

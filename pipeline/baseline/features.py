@@ -32,11 +32,12 @@ from itertools import pairwise, repeat
 from operator import mul
 from typing import Any
 
-from ..normalise import normalised_text
+from ..normalise import fold_word, normalised_text
+from .cues import CUE_PHRASES, CURRENCY_SIGNS, CURRENCY_WORDS
 
 # Bump when the feature code changes meaning: an artifact built with another version
 # would score garbage, so the loader refuses it.
-FEATURE_VERSION = "parley-hash-2"
+FEATURE_VERSION = "parley-hash-3"
 
 Turn = tuple[str, str]  # (sender, text)
 
@@ -49,69 +50,13 @@ _PHONE = re.compile(r"(?<!\w)\+?\d[\d ().-]{6,}\d(?!\w)")
 _DIGITS = re.compile(r"\d+")
 _TOKEN = re.compile(r"[^\W\d_]+|_[a-z]+_|0+|[$€£¥₹?!]")
 
-# Cue kinds: general signals of the scam taxonomy and of ordinary trade
-# (docs/taxonomy.md), as token phrases separated by "|", in English and in the
-# dataset's other languages (es, fr, de, it, pt, nl); contact details come from the
-# placeholders. Not tuned to any single example.
-_CUE_PHRASES: dict[str, str] = {
-    "payapp": "paypal|venmo|zelle|cashapp|cash app|western union|moneygram|wire|wire transfer|"
-    "bank transfer|iban|swift|bitcoin|btc|crypto|usdt|gift card|gift cards|giftcard|revolut|"
-    "money order|friends and family|cashier check|cashiers check|cheque|pix|bizum|postepay|"
-    "paysafecard|lydia|satispay|mbway|mb way|tikkie|transferencia|transferência|virement|"
-    "überweisung|bonifico|ricarica|bankoverschrijving",
-    "offchannel": "whatsapp|whats app|telegram|signal|wechat|viber|text me|call me|my number|"
-    "email me|e mail me|off the site|off the app|off the platform|outside the site|"
-    "outside the app|outside the platform|escríbeme|écris moi|scrivimi|schreib mir",
-    "deposit": "deposit|advance|upfront|up front|in advance|reserve|reservation|hold it|"
-    "down payment|first payment|before the visit|before the viewing|before viewing|"
-    "before the meeting|before shipping|anticipo|señal|fianza|depósito|deposito|caparra|"
-    "acconto|acompte|arrhes|caution|anzahlung|kaution|vorkasse|sinal|adiantamento|aanbetaling",
-    "fee": "fee|fees|insurance|customs|courier|escrow|clearance|tax|handling|shipping cost|"
-    "delivery cost|tasa|taxa|taxe|frais|gebühr|gebühren|spese|dogana|douane|zoll|aduana|"
-    "alfândega|seguro|assurance|versicherung|assicurazione",
-    "secret": "code|codes|password|passcode|pin|otp|one time|verification|verify|login|log in|"
-    "sign in|ssn|social security|id card|passport|driver s license|driver s licence|"
-    "card number|cvv|bank details|account number|routing number|código|codigo|codice|"
-    "passwort|contraseña|mot de passe|senha|ausweis",
-    "urgency": "urgent|urgently|asap|immediately|right now|right away|today only|hurry|quickly|"
-    "other buyers|other buyer|someone else|deadline|last chance|minutes|tonight|urgente|"
-    "subito|sofort|dringend|schnell|rápido|ahora|adesso|maintenant|vite|agora|otras personas|"
-    "altre persone|autres personnes|andere interessenten",
-    "refund": "refund|overpaid|overpay|overpayment|extra|difference|send back|send it back|"
-    "the rest|excess|reembolso|reembolsar|devolver|devuelve|rembourser|remboursement|rimborso|"
-    "restituire|erstatten|rückerstattung|diferencia|différence|differenza|differenz|diferença",
-    "meet": "visit|viewing|view|see it|see the|meet|pick up|pick it up|pickup|collect|inspect|"
-    "come by|come over|look at|test drive|in person|visita|visitar|vedere|besichtigung|"
-    "besichtigen|visite|abholen|recoger|ritirare|bezichtiging",
-    "ship": "ship|shipping|shipped|deliver|delivery|post|parcel|mail|envío|envio|livraison|"
-    "versand|spedizione|verzending",
-    "platform": "checkout|buy now|through the site|through the app|through the platform|"
-    "on the site|on the app|on the platform|in the app|buyer protection|make an offer|in app|"
-    "plataforma|piattaforma|plateforme|plattform",
-    # The `other` category's counterfeit goods: generic words and the training split's
-    # wording only, in English (the training split has no counterfeit offer in another
-    # language to check translations against).
-    "counterfeit": "replica|replicas|fake|fakes|counterfeit|counterfeits|knockoff|knockoffs|"
-    "imitation|copies|mirror quality|aaa|not original|not genuine|not authentic",
-    "caution": "scam|scams|scammer|fraud|never|careful|be careful|report|don t share|"
-    "do not share|estafa|arnaque|truffa|betrug|golpe|oplichting",
-    "request": "send|pay|transfer|give me|need you to|you must|you have to",
-    "question": "?",
-    "url": "_url_",
-    "email": "_email_",
-    "phone": "_phone_",
-}
 _PHRASES: dict[tuple[str, ...], tuple[str, ...]] = {}
-for _kind, _phrases in _CUE_PHRASES.items():
+# Cue phrases folded as the text they are matched against ("überweisung" -> "uberweisung").
+for _kind, _phrases in CUE_PHRASES.items():
     for _phrase in _phrases.split("|"):
-        _key = tuple(_phrase.split())
+        _key = tuple(fold_word(word) for word in _phrase.split())
         _PHRASES[_key] = (*_PHRASES.get(_key, ()), _kind)
 _LONGEST = max(len(k) for k in _PHRASES)
-_CURRENCY_SIGNS = frozenset("$€£¥₹")
-_CURRENCY_WORDS = frozenset(
-    {"dollar", "dollars", "usd", "eur", "euro", "euros", "pound", "pounds", "gbp", "bucks"}
-    | {"quid", "rupee", "rupees", "inr", "cad", "aud", "k", "reais", "pesos", "chf", "franken"}
-)
 
 
 @dataclass(frozen=True)
@@ -174,13 +119,6 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(normalise(text))
 
 
-def cue_words() -> frozenset[str]:
-    """Every word of the cue phrases and currency words (what `pipeline.normalise`
-    rejoins when a scammer breaks it: "dep.osit", "pa y")."""
-    words = {word for phrase in _PHRASES for word in phrase}
-    return frozenset(words | _CURRENCY_WORDS)
-
-
 def cues(text: str) -> set[str]:
     """The cue kinds present in one message."""
     return _token_cues(tokenize(text))
@@ -194,8 +132,8 @@ def _token_cues(tokens: Sequence[str]) -> set[str]:
             if kinds:
                 found.update(kinds)
         # An amount: a currency sign, or a currency word next to a number.
-        if token in _CURRENCY_SIGNS or (
-            token in _CURRENCY_WORDS and any(t[:1] == "0" for t in tokens[max(0, i - 1) : i + 2])
+        if token in CURRENCY_SIGNS or (
+            token in CURRENCY_WORDS and any(t[:1] == "0" for t in tokens[max(0, i - 1) : i + 2])
         ):
             found.add("money")
     return found

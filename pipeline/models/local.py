@@ -45,7 +45,10 @@ _MARKER = re.compile(
 # (hidden, look-alike, separators inside broken words, digits read as letters) scores
 # at least the threshold (flagged; in a cascade, inside the uncertain band, so the
 # second model, which sees the marker, decides). Three, not one: a stray zero-width
-# space or soft hyphen comes with copied text.
+# space comes with copied text. Only characters that changed what a word reads as are
+# counted (`pipeline.normalise`): emoji sequences, flags, keycaps, bidi marks beside
+# right-to-left text, soft hyphens between syllables, a BOM, honest accents and names
+# in another script count nothing, so the rule does not fire on them.
 OBFUSCATION_MIN = 3
 
 
@@ -75,15 +78,19 @@ class BaselineModel:
     def _raised(self, p: float, obfuscated: int) -> float:
         return max(p, self.artifact.threshold) if obfuscated >= OBFUSCATION_MIN else p
 
-    def judge(self, turns: list[tuple[str, str]], *, obfuscated: int = 0) -> dict[str, Any]:
+    def judge(
+        self, turns: list[tuple[str, str]], *, obfuscated: int | None = None
+    ) -> dict[str, Any]:
         """The verdict tool input for (sender, text) turns.
 
-        `obfuscated`: obfuscating characters already undone in the turns
-        (by the prompt); those still in them are counted here.
+        `obfuscated`: obfuscating characters counted when the prompt was rendered (its
+        markers; the turns are then the text as shown, hidden characters already
+        removed); None: count them in the turns here.
         """
         groups = self.artifact.features_of(turns)
         calibrated = self.artifact.probability_of(groups)
-        obfuscated += obfuscation(turns)
+        if obfuscated is None:
+            obfuscated = obfuscation(turns)
         p = self._raised(calibrated, obfuscated)
         suspicious = p >= self.artifact.threshold
         category = self.artifact.category_of(groups) if suspicious else None
@@ -113,7 +120,9 @@ class BaselineModel:
             turns = [(m.sender, m.text) for m in prompt.conversation.messages]
             answer = self.judge(turns, obfuscated=sum(prompt.obfuscation))
         else:
-            answer = self.judge(turns_from_text(prompt.user), obfuscated=marked(prompt.user))
+            answer = self.judge(
+                turns_from_text(prompt.user), obfuscated=marked(prompt.user) or None
+            )
         return ModelResult(
             model_id=self.model_id,
             text=("1" if answer["suspicious"] else "0") if prompt.output == "legacy" else None,
@@ -188,7 +197,7 @@ def baseline_responder(
 
     def respond(request: EmulatorRequest) -> EmulatorReply:
         text = request.prompt_text
-        answer = model.judge(turns_from_text(text), obfuscated=marked(text))
+        answer = model.judge(turns_from_text(text), obfuscated=marked(text) or None)
         if request.forced_tool is not None or request.tool_schema is not None:
             return EmulatorReply(tool_input=answer)
         if reply := contract_answer(request.prompt_text, answer, TEXT_PREFACE):
