@@ -206,7 +206,9 @@ def test_redteam_gate_fails_when_a_recorded_rate_is_lowered(
 def test_eval_attack_lists_strategies_and_shows_one(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli("eval", "attack") == 0
     listing = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in listing] == list(STRATEGIES)
+    names = [line.split()[0] for line in listing]
+    assert names[: len(STRATEGIES)] == list(STRATEGIES)  # then the generated families
+    assert all(name.startswith("gen:") for name in names[len(STRATEGIES) :])
     assert cli("eval", "attack", "soft_hyphen", "pay me") == 0
     shown, escaped = capsys.readouterr().out.splitlines()
     assert shown == "p\xada\xady me"

@@ -333,24 +333,44 @@ def cache_clear(suite_path: Path | None, cache_path: Path | None, older_than: st
 @click.argument("text", required=False)
 @click.option("--seed", type=int, default=0, show_default=True, help="the strategy's seed")
 def attack_command(strategy: str | None, text: str | None, seed: int) -> None:
-    """List the attack strategies of the evasion suite, or show what STRATEGY does to
-    a message TEXT (invisible and non-ASCII characters shown as \\uXXXX below it)."""
+    """List the attack strategies of the evasion suite and the generated attack
+    families (gen:FAMILY), or show what STRATEGY does to a message TEXT (invisible and
+    non-ASCII characters shown as \\uXXXX below it; a generated attack also prints
+    what it drew)."""
+    import json
     import random
 
+    from ..evaluation import attackgen
     from ..evaluation.attacks import STRATEGIES, known
 
     if strategy is None:
         for name, item in STRATEGIES.items():
             kind = "character" if item.character_level else "content"
             click.echo(f"{name:<16} {kind:<10} {item.summary}")
+        for name, family in attackgen.FAMILIES.items():
+            click.echo(f"{'gen:' + name:<20} {family.kind:<10} {family.summary}")
         return
-    if not known(strategy):
+    generated = strategy.removeprefix("gen:") if strategy.startswith("gen:") else None
+    if generated is not None and not attackgen.known(generated):
+        raise InputError(
+            f"unknown attack family {generated!r}; known: {', '.join(attackgen.FAMILIES)}"
+        )
+    if generated is None and not known(strategy):
         raise InputError(f"unknown attack {strategy!r}; known: {', '.join(STRATEGIES)}")
     if text is None:
         raise InputError("give the message to attack: parley eval attack STRATEGY TEXT")
-    rng, parts = random.Random(seed), [text]
-    for name in strategy.split("+"):  # a+b: a, then b
-        parts = [out for part in parts for out in STRATEGIES[name].rewrite(part, rng)]
+    if generated is not None:
+        from ..conversation import conversation_from_dict
+
+        one = conversation_from_dict({"id": "text", "messages": [{"sender": "a", "text": text}]})
+        made = attackgen.generate(one, generated, seed)
+        parts, record = [m.text for m in made.conversation.messages], made.record
+    else:
+        rng, parts = random.Random(seed), [text]
+        for name in strategy.split("+"):  # a+b: a, then b
+            parts = [out for part in parts for out in STRATEGIES[name].rewrite(part, rng)]
     for part in parts:
         click.echo(part)
         click.echo("  " + part.encode("ascii", "backslashreplace").decode("ascii"))
+    if generated is not None:
+        click.echo(json.dumps(record, ensure_ascii=False))

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .suite import Cell, GateSpec
+from .variants import attack_of, generated_of
 
 BASELINE_FORMAT = "parley-eval-baseline/1"
 
@@ -70,7 +71,46 @@ def check_gate(
             _check_baseline(outcome, cell, summary, baseline, gate.f1_drop_max)
         if gate.asr_rise_max is not None and "attack" in summary:
             _check_attack(outcome, cell, summary["attack"], baseline, gate.asr_rise_max)
+        _check_bounds(outcome, gate, cell, summary)
     return outcome
+
+
+def _check_bounds(
+    outcome: GateOutcome, gate: GateSpec, cell: Cell, summary: dict[str, Any]
+) -> None:
+    """Absolute bounds on both sides of an attack: its success on scams, the false
+    positives it adds on honest conversations, and the honest false-positive rate."""
+    attack, cost = summary.get("attack"), summary.get("fp_cost")
+    name = (generated_of(cell.variant) or (attack_of(cell.variant) or "", 0))[0]
+    asr_max, fp_added_max = gate.bound("asr_max", name), gate.bound("fp_added_max", name)
+    if asr_max is not None and attack is not None:
+        rate = attack["attack_success_rate"]
+        if not attack["detected_before"]:
+            outcome.failures.append(
+                f"{cell.key}: no scam flagged as written: attack success cannot be measured"
+            )
+        elif rate > asr_max + 1e-12:
+            outcome.failures.append(
+                f"{cell.key}: attack success {rate:.3f} > {asr_max:.3f} "
+                f"({attack['missed_after']}/{attack['detected_before']} missed)"
+            )
+    if fp_added_max is not None and cost is not None:
+        if not cost["honest"]:
+            outcome.failures.append(f"{cell.key}: no honest conversation to measure FP cost on")
+        elif cost["fp_added"] > fp_added_max + 1e-12:
+            outcome.failures.append(
+                f"{cell.key}: false positives added {cost['fp_added'] * 100:.1f} points > "
+                f"{fp_added_max * 100:.1f} ({cost['fp_before']}→{cost['fp_after']}"
+                f"/{cost['honest']} honest flagged)"
+            )
+    if gate.fp_rate_max is not None:
+        honest = summary["n"] - summary["positives"]
+        rate = summary["fp"] / honest if honest else 0.0
+        if honest and rate > gate.fp_rate_max + 1e-12:
+            outcome.failures.append(
+                f"{cell.key}: honest false-positive rate {rate:.3f} > {gate.fp_rate_max:.3f} "
+                f"({summary['fp']}/{honest})"
+            )
 
 
 def _check_generative(

@@ -246,3 +246,25 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def paired_difference_ci(
+    before: Sequence[bool],
+    after: Sequence[bool],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of mean(after) - mean(before) over paired cases
+    (the same case before and after a change, resampled together)."""
+    n = len(before)
+    if n == 0 or resamples <= 0:
+        return None
+    rng = np.random.default_rng(seed)
+    delta = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
+    index = rng.integers(0, n, size=(resamples, n))
+    values = delta[index].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)

@@ -281,6 +281,33 @@ def attack_success(before: list[CaseResult], after: list[CaseResult]) -> dict[st
     }
 
 
+def false_positive_cost(
+    before: list[CaseResult], after: list[CaseResult], *, resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """What an attack costs honest people: the share of honest (label 0) conversations
+    flagged after the attack minus the share flagged as written (same prompt and model,
+    variant `full`), paired by case, with a 95% paired bootstrap interval. Scams do not
+    count."""
+    after_by_id = {r.case_id: r for r in after if r.label == 0}
+    pairs = [
+        (r, after_by_id[r.case_id]) for r in before if r.label == 0 and r.case_id in after_by_id
+    ]
+    was = [a.flagged for a, _ in pairs]
+    now = [b.flagged for _, b in pairs]
+    n = len(pairs)
+    interval = metrics.paired_difference_ci(was, now, resamples=resamples, seed=seed)
+    return {
+        "honest": n,
+        "fp_before": sum(was),
+        "fp_after": sum(now),
+        "fp_rate_before": sum(was) / n if n else 0.0,
+        "fp_rate_after": sum(now) / n if n else 0.0,
+        "fp_added": (sum(now) - sum(was)) / n if n else 0.0,
+        "fp_added_ci": list(interval) if interval else None,
+        "newly_flagged": sorted(b.case_id for a, b in pairs if b.flagged and not a.flagged),
+    }
+
+
 def load_results(path: Path) -> list[CaseResult]:
     """The case records of a results.json written by `parley eval`."""
     try:

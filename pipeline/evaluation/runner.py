@@ -33,6 +33,7 @@ from ..prompts import PromptTemplate, RenderedPrompt, estimate_tokens, open_prom
 from ..retry import RetryStats, call_with_retries
 from ..settings import get_settings
 from ..verdict import verdict_tool_schema
+from . import attackgen
 from .assertions import preload_language_model
 from .cache import ResponseCache, cache_key, open_db
 from .controls import run_controls
@@ -326,7 +327,21 @@ def run_suite(
         outcome.info["kind"] = "generative"
         outcome.info["show_text"] = suite.show_text
         outcome.control_cells, outcome.control_results = run_controls(suite, cases)
+    if suite.generated:
+        outcome.info["generated"] = generated_records(suite, cases)
     return outcome
+
+
+def generated_records(suite: Suite, cases: list[Case]) -> dict[str, dict[str, Any]]:
+    """What each generated attack drew, per family and case (family, seed, targeted
+    messages, parameters): with the case, enough to make the same attack again."""
+    return {
+        family: {
+            case.id: attackgen.generate(case.conversation, family, suite.seed, case.tags).record
+            for case in cases
+        }
+        for family in suite.generated
+    }
 
 
 def _grader_refs(suite: Suite, cases: list[Case]) -> list[str]:
@@ -352,7 +367,7 @@ def prepare_task(
 ) -> Task:
     """Apply the variant, render the prompt, compute the cache key and the cost estimate
     (skipped with `estimate=False`: only a budget needs it)."""
-    conversation = parse_variant(cell.variant).apply(case.conversation)
+    conversation = parse_variant(cell.variant).view(case.conversation, case.tags)
     if generative is not None:
         return _prepare_generative(cell, case, template, model, identity, conversation,
                                    estimate=estimate, setup=generative)  # fmt: skip

@@ -29,9 +29,10 @@ from pydantic import (
 from ..conversation import Conversation, Message, conversation_from_dict
 from ..errors import ConfigError, InputError
 from ..prompts import split_ref
+from . import attackgen
 from .assertions import TYPES, AssertionSpec, load_function
 from .attacks import STRATEGIES, known
-from .variants import GENERATIVE, attack_variant, parse_variant
+from .variants import GENERATIVE, attack_variant, generated_variant, parse_variant
 
 
 class DatasetSpec(BaseModel):
@@ -44,6 +45,9 @@ class DatasetSpec(BaseModel):
     split: str | None = Field(None, description="keep cases of this split only (train/test)")
     tags: list[str] | None = Field(None, description="keep cases carrying any of these tags")
     label: Literal[0, 1] | None = Field(None, description="keep cases of this label only")
+    every: int | None = Field(
+        None, ge=1, description="every Nth case after filtering: a sample spread over the file"
+    )
     limit: int | None = Field(None, ge=1, description="first N cases after filtering")
 
 
@@ -114,6 +118,20 @@ class GateSpec(BaseModel):
         le=1,
         description="an attack's success rate may rise at most this much above the baseline",
     )
+    asr_max: float | dict[str, float] | None = Field(
+        None,
+        description="each attack's success rate at most this (absolute); or per attack "
+        "family, {family: bound, default: bound}",
+    )
+    fp_added_max: float | dict[str, float] | None = Field(
+        None,
+        description="each attack may add at most this share of false positives on the "
+        "honest conversations (0.02: 2 points) over the conversations as written; or "
+        "per attack family, {family: bound, default: bound}",
+    )
+    fp_rate_max: float | None = Field(
+        None, ge=0, le=1, description="share of honest conversations flagged, in every cell"
+    )
     baseline: str | None = Field(None, description="stored baseline JSON (evals/baselines/)")
     cells: list[CellSelector] = Field(
         default_factory=lambda: [CellSelector(variant="full")],
@@ -127,6 +145,27 @@ class GateSpec(BaseModel):
         if bad:
             raise ValueError(f"category floor of {bad[0]!r} must be between 0 and 1")
         return value
+
+    @field_validator("asr_max", "fp_added_max")
+    @classmethod
+    def _shares(cls, value: float | dict[str, float] | None) -> float | dict[str, float] | None:
+        bounds = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if any(not 0 <= b <= 1 for b in bounds):
+            raise ValueError("a bound is a share between 0 and 1 (0.05: 5%)")
+        if isinstance(value, dict):
+            unknown = [k for k in value if k != "default" and not attackgen.known(k)]
+            if unknown:
+                raise ValueError(f"{unknown[0]!r} is not an attack family (or `default`)")
+        return value
+
+    def bound(self, name: str, attack: str) -> float | None:
+        """The bound `name` (asr_max, fp_added_max) for one attack (`gen:` family or
+        `attack:` strategy): its own entry, else `default`, else the single number."""
+        value = getattr(self, name)
+        if not isinstance(value, dict):
+            return value
+        found = value.get(attack, value.get("default"))
+        return None if found is None else float(found)
 
     @model_validator(mode="after")
     def _shorthand(self) -> GateSpec:
@@ -206,6 +245,16 @@ class Suite(BaseModel):
         default_factory=list,
         description="attack strategies (attacks.py), `all`, or `a+b`; each becomes a variant",
     )
+    generated: list[str] = Field(
+        default_factory=list,
+        description="generated attack families (attackgen.py), `all`, or `a+b`; each "
+        "becomes a `gen:` variant, applied to scams and honest conversations alike",
+    )
+    honest: DatasetSpec | None = Field(
+        None,
+        description="honest conversations (label 0) the attacks are also applied to: "
+        "the false-positive cost of each attack",
+    )
     gate: GateSpec = Field(default_factory=lambda: GateSpec.model_validate({}))
     concurrency: int = Field(8, ge=1, le=256)
     max_attempts: int = Field(4, ge=1, le=20, description="attempts per case on retryable errors")
@@ -246,7 +295,7 @@ class Suite(BaseModel):
                 )
             if not generative and variant in GENERATIVE:
                 raise ValueError(f"variant {variant!r} needs `kind: generative`")
-        if generative and self.attacks:
+        if generative and (self.attacks or self.generated or self.honest):
             raise ValueError("attacks are for labelled suites, not `kind: generative`")
         if not generative and (self.asserts or self.gate.assertions or self.gate.categories):
             raise ValueError(
@@ -311,11 +360,28 @@ class Suite(BaseModel):
             raise ValueError(f"unknown attack {unknown[0]!r}; known: all, {', '.join(STRATEGIES)}")
         return _unique(value, "attack")
 
+    @field_validator("generated")
+    @classmethod
+    def _known_families(cls, value: list[str]) -> list[str]:
+        # `all` stands for every single family; `a+b` combines families.
+        families = list(attackgen.FAMILIES)
+        value = [n for name in value for n in (families if name == "all" else [name])]
+        unknown = [name for name in value if not attackgen.known(name)]
+        if unknown:
+            raise ValueError(
+                f"unknown attack family {unknown[0]!r}; known: all, {', '.join(families)}"
+            )
+        return _unique(value, "generated attack")
+
     @model_validator(mode="after")
     def _attack_variants(self) -> Suite:
         # An attack is measured against the conversation as written: `full` is needed.
-        if self.attacks:
-            wanted = ["full", *(attack_variant(a, self.seed).name for a in self.attacks)]
+        if self.attacks or self.generated:
+            wanted = [
+                "full",
+                *(attack_variant(a, self.seed).name for a in self.attacks),
+                *(generated_variant(g, self.seed).name for g in self.generated),
+            ]
             self.variants = list(dict.fromkeys([*self.variants, *wanted]))
         return self
 
@@ -426,6 +492,12 @@ def load_cases(suite: Suite) -> list[Case]:
         cases.extend(
             load_dataset(suite.path(spec.path), spec, generative=suite.kind == "generative")
         )
+    if suite.honest is not None:
+        honest = load_dataset(suite.path(suite.honest.path), suite.honest)
+        scams = [c.id for c in honest if c.label != 0]
+        if scams:
+            raise InputError(f"honest dataset {suite.honest.path}: case {scams[0]} has label 1")
+        cases.extend(honest)
     counts = Counter(c.id for c in cases)
     duplicates = sorted(i for i, n in counts.items() if n > 1)
     if duplicates:
@@ -460,6 +532,7 @@ def load_dataset(path: Path, spec: DatasetSpec, *, generative: bool = False) -> 
         raise InputError(f"cannot read dataset {path}: {exc}") from None
     name = spec.name or path.stem
     cases = []
+    kept = 0  # cases through the filters, for `every`
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -470,6 +543,9 @@ def load_dataset(path: Path, spec: DatasetSpec, *, generative: bool = False) -> 
         if spec.tags is not None and not set(spec.tags) & set(case.tags):
             continue
         if spec.label is not None and case.label != spec.label:
+            continue
+        kept += 1
+        if spec.every is not None and (kept - 1) % spec.every:
             continue
         cases.append(case)
         if spec.limit is not None and len(cases) >= spec.limit:

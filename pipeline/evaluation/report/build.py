@@ -20,9 +20,9 @@ from ..gate import (
     write_baseline,
 )
 from ..generative import is_emulated
-from ..results import CaseResult, attack_success, by_cell, summarise_cell
+from ..results import CaseResult, attack_success, by_cell, false_positive_cost, summarise_cell
 from ..suite import Cell, Suite
-from ..variants import attack_of
+from ..variants import attack_of, generated_of
 
 if TYPE_CHECKING:
     from ..runner import RunOutcome
@@ -81,6 +81,12 @@ def summarise(
         reference = Cell(cell.prompt, cell.model, "full").key
         if cell.key in summaries and attack_of(cell.variant) and reference in groups:
             summaries[cell.key]["attack"] = attack_success(groups[reference], groups[cell.key])
+        if cell.key in summaries and generated_of(cell.variant) and reference in groups:
+            before, after = groups[reference], groups[cell.key]
+            summaries[cell.key]["attack"] = attack_success(before, after)
+            summaries[cell.key]["fp_cost"] = false_positive_cost(
+                before, after, resamples=resamples, seed=seed
+            )
     return summaries
 
 

@@ -19,6 +19,7 @@ from .tables import (
     COMPARISON_HEADERS,
     CONTROL_HEADERS,
     CONTROLS_NOTE,
+    GENERATED_NOTE,
     GENERATIVE_HEADERS,
     attack_table,
     breakdown,
@@ -28,6 +29,7 @@ from .tables import (
     control_rows,
     conversation_of,
     failed_cases,
+    generated_table,
     generative_rows,
     not_graded_note,
     reasons,
@@ -75,6 +77,15 @@ def _sections(report: Report) -> list[dict[str, Any]]:
                 "title": "Attack success rate",
                 "note": ATTACK_NOTE.replace("`", ""),
                 "table": _table(attack_headers, attack_rows, 2),
+            }
+        )
+    generated_headers, generated_rows = generated_table(report)
+    if generated_rows:
+        sections.append(
+            {
+                "title": "Generated attacks",
+                "note": GENERATED_NOTE.replace("`", ""),
+                "table": _table(generated_headers, generated_rows, 2),
             }
         )
     sections.append(

@@ -13,6 +13,7 @@ from .tables import (
     COMPARISON_HEADERS,
     CONTROL_HEADERS,
     CONTROLS_NOTE,
+    GENERATED_NOTE,
     GENERATIVE_HEADERS,
     attack_table,
     breakdown,
@@ -21,6 +22,7 @@ from .tables import (
     comparison_rows,
     control_rows,
     failed_cases,
+    generated_table,
     generative_rows,
     not_graded_note,
     reasons,
@@ -64,6 +66,9 @@ def markdown_summary(report: Report) -> str:
     headers, rows = attack_table(report)
     if rows:
         parts += ["", "## Attack success rate", "", ATTACK_NOTE, "", _md_table(headers, rows)]
+    headers, rows = generated_table(report)
+    if rows:
+        parts += ["", "## Generated attacks", "", GENERATED_NOTE, "", _md_table(headers, rows)]
     tiers = tier_rows(report)
     if tiers:
         parts += [

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..attackgen import kind_of
 from ..attacks import STRATEGIES
 from ..generative import is_emulated
 from ..results import CaseResult
 from ..suite import Cell
-from ..variants import attack_of
+from ..variants import attack_of, generated_of
 from .build import Report
 
 
@@ -221,7 +222,11 @@ def category_table(report: Report) -> tuple[list[str], list[list[str]]]:
 
 def attack_table(report: Report) -> tuple[list[str], list[list[str]]]:
     """Attack success rate per strategy (rows) and prompt · model (columns)."""
-    attacks = [c for c in report.cells if "attack" in report.summaries.get(c.key, {})]
+    attacks = [
+        c
+        for c in report.cells
+        if "attack" in report.summaries.get(c.key, {}) and attack_of(c.variant)
+    ]
     columns = list(dict.fromkeys((c.prompt, c.model) for c in attacks))
     variants = list(dict.fromkeys(c.variant for c in attacks))
     rows = []
@@ -352,3 +357,45 @@ def conversation_of(result: CaseResult) -> list[tuple[str, str]]:
 
 def talk(result: CaseResult) -> str:
     return " / ".join(f"{who}: {text}" for who, text in conversation_of(result))
+
+
+def generated_table(report: Report) -> tuple[list[str], list[list[str]]]:
+    """Per generated family (rows) and prompt · model (columns): the attack success on
+    scams and the false positives it adds on honest conversations."""
+    cells = [c for c in report.cells if generated_of(c.variant)]
+    columns = list(dict.fromkeys((c.prompt, c.model) for c in cells))
+    rows = []
+    for variant in dict.fromkeys(c.variant for c in cells):
+        family = (generated_of(variant) or ("", 0))[0]
+        row = [variant, kind_of(family)]
+        for prompt, model in columns:
+            summary = report.summaries.get(Cell(prompt, model, variant).key, {})
+            found, cost = summary.get("attack"), summary.get("fp_cost")
+            row.append("–" if found is None else fmt_asr(found))
+            row.append("–" if cost is None else fp_added(cost))
+        rows.append(row)
+    headers = ["attack", "kind"]
+    for prompt, model in columns:
+        where = f"{prompt} · {model}" + (" (emulator)" if report.emulated(model) else "")
+        headers += [f"{where}: attack success", f"{where}: FP added"]
+    return headers, rows
+
+
+def fp_added(cost: dict[str, Any]) -> str:
+    if not cost["honest"]:
+        return "no honest case"
+    interval = cost["fp_added_ci"]
+    ci = f" [{interval[0] * 100:+.1f}, {interval[1] * 100:+.1f}]" if interval else ""
+    return (
+        f"{cost['fp_added'] * 100:+.1f} pts{ci} "
+        f"({cost['fp_before']}→{cost['fp_after']}/{cost['honest']})"
+    )
+
+
+GENERATED_NOTE = (
+    "Generated attacks (attackgen.py) on held-out scams and on honest conversations. "
+    "Attack success: of the scams flagged as written (`full`), the share missed after "
+    "the attack, 95% Wilson interval, (missed / flagged before). FP added: points of "
+    "honest conversations flagged after the attack minus before, 95% paired bootstrap "
+    "interval, (flagged before → after / honest)."
+)
