@@ -171,7 +171,7 @@ _CUE = re.compile(
     r"|\d{3}[\s.-]?\d{3}[\s.-]?\d{3,4}"
     r"|\b(?:pay|paid|payment|deposit|wire|transfer|bank|account|iban|swift|card|gift ?cards?"
     r"|crypto|bitcoin|btc|usdt|wallet|paypal|zelle|venmo|cash ?app|western union|moneygram"
-    r"|money|fee|escrow|courier|whatsapp|telegram|signal|e-?mail|phone|password|code|verify"
+    r"|money|cash|fee|escrow|courier|whatsapp|telegram|signal|e-?mail|phone|password|code|verify"
     r"|link|click|log ?in|sign ?in|refund|overpaid|urgent|now"
     # the same in Spanish, French, German, Portuguese and Italian
     r"|pago|pagar|pagamento|dep[oó]sito|transferencia|transfer[eê]ncia|tarjeta|dinero|cuenta"
@@ -231,6 +231,12 @@ _WEAK_CUE = frozenset({"now", "urgent", "code", "link", "click", "phone", "money
 def _cue_weight(text: str) -> int:
     """A passage's cues, strong ones counted three times the weak ones."""
     return sum(1 if m.group(0).lower() in _WEAK_CUE else 3 for m in _CUE.finditer(text))
+
+
+def strong_cue_count(text: str, match: Callable[[str], str] = normalised_text) -> int:
+    """Money, payment or contact cues in a text (not the weak ones filler says too),
+    read on its normalised matching copy."""
+    return sum(m.group(0).lower() not in _WEAK_CUE for m in _CUE.finditer(match(text)))
 
 
 def _off_centre(piece: str) -> int:

@@ -275,3 +275,17 @@ def test_the_log_filter_redacts_contacts_in_the_line():
     )
     assert RedactFilter().filter(record)
     assert record.getMessage() == "judged [email]"
+
+
+def test_a_disguised_message_without_a_money_or_contact_cue_is_left_to_the_classifier():
+    # an honest question with zero-width spaces pasted into a word: disguised by the
+    # counts, but it hides no payment, money or contact word, so nothing is forced
+    honest = "Great, thank you! Is the p\u200ba\u200br\u200bc\u200be\u200bl ready?"
+    assert normalise(honest).obfuscated >= OBFUSCATION_MIN
+    plain = "Great, thank you! Is the parcel ready?"
+    score = MODEL.score(conversation_from_dict(benign(honest)))
+    assert score == pytest.approx(MODEL.score(conversation_from_dict(benign(plain))), abs=1e-6)
+    assert score < MODEL.threshold  # scored as written, not raised to the threshold
+    # the same disguise on a cue word is evidence: raised to the threshold
+    scam = "Is the bike still available? Send the d\u200be\u200bp\u200bo\u200bs\u200bi\u200bt first"
+    assert MODEL.score(conversation_from_dict(benign(scam))) >= MODEL.threshold

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..baseline.artifact import DEFAULT_ARTIFACT, BaselineArtifact, load_artifact
+from ..conversation import strong_cue_count
 from ..errors import ConfigError
 from ..normalise import OBFUSCATION_MARKER, normalise
 from . import ModelResult
@@ -162,6 +163,12 @@ def disguised_message(text: str) -> int:
 
 def _disguising(count: int, separators: int, shown: str) -> int:
     if count < OBFUSCATION_MIN:
+        return 0
+    # Disguise is evidence only where it hides what a scam must say: money, a payment
+    # channel, a way to get in touch. A disguised message without one (a pasted name in
+    # zero-width spaces, a greeting in fancy letters, a whole message broken apart) is
+    # left to the classifier, which reads it normalised.
+    if not strong_cue_count(shown):
         return 0
     # Hidden characters sit between letters or digits: the share is of those.
     characters = sum(ch.isalnum() for ch in shown)
