@@ -69,13 +69,20 @@ def open_db(path: Path | str) -> sqlite3.Connection:
         except OSError as exc:
             raise ConfigError(f"cannot create cache directory {target.parent}: {exc}") from None
     try:
-        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        # Two runs may share the cache (a suite and its smoke form): a writer waits for
+        # the other's write instead of failing with "database is locked".
+        db = sqlite3.connect(
+            str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
+        )
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable enough, no fsync per row
         migrate(db)
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"cannot open evaluation database {path}: {exc}") from None
     return db
+
+
+BUSY_TIMEOUT_S = 60.0
 
 
 def migrate(db: sqlite3.Connection) -> list[str]:
