@@ -145,3 +145,35 @@ class QuietPolicy:
             else:
                 deferred.append(job)
         return now, deferred, unsent
+
+
+#: The most messages of one conversation the wake-up worker reads to tile it (50 tiles
+#: of 20): past it the oldest ones fall outside every tile, and the anchor moves.
+MAX_TILED_MESSAGES = 1000
+
+
+def anchored_tiles(
+    conversation: Conversation, size: int, fit: Callable[[Conversation], Conversation]
+) -> list[Conversation]:
+    """The conversation cut into tiles from its first message on, oldest first.
+
+    Each tile holds the next `size` messages, fewer when `fit` (what the prompt keeps of
+    a window) would drop some, so every message is in exactly one tile. The boundaries
+    depend only on the messages before them: a tile judged once has the same texts, and
+    so the same verdict key, at every later quiet point, and costs no second call; only
+    the newest tile, still filling, is judged again.
+    """
+    messages = conversation.messages
+    tiles: list[Conversation] = []
+    start = 0
+    while start < len(messages):
+        end = min(len(messages), start + max(1, size))
+        while True:
+            candidate = conversation.model_copy(update={"messages": messages[start:end]})
+            shown = fit(candidate)
+            if len(shown.messages) == end - start or end - start == 1:
+                break
+            end = start + max(1, len(shown.messages))
+        tiles.append(shown)
+        start = end
+    return tiles

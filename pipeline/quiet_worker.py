@@ -21,15 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 from .coalesce import ConversationJob
 from .errors import InputError
-from .quiet import WakeUp
+from .quiet import MAX_TILED_MESSAGES, WakeUp, anchored_tiles
 from .stream.budget import remaining_ms as _remaining_ms
 from .stream.observability import logger
+from .stream.report import JobOutcome
 
 if TYPE_CHECKING:
-    from .conversation import Conversation
+    from datetime import datetime
+
+    from .conversation import Conversation, Message
     from .history import HistoryStore
     from .prompts import PromptTemplate
     from .stream.job import ConversationRunner
+    from .verdict import Verdict
 
 
 @dataclass
@@ -65,7 +69,7 @@ class QuietWorker:
     def run(self, event: Any, context: Any = None) -> WakeUpReport:
         report = WakeUpReport()
         remaining_ms = _remaining_ms(context)
-        quiet: list[tuple[str, Conversation]] = []
+        todo: list[_Tile] = []
         for record in (event or {}).get("Records", []):
             message_id = str(record.get("messageId", ""))
             try:
@@ -75,90 +79,148 @@ class QuietWorker:
                 logger.warning("wake-up dropped: malformed", extra={"message_id": message_id})
                 continue
             try:
-                window = self.history.latest(wake.conversation_id, self.runner.window)
+                conversation = self.history.latest(wake.conversation_id, MAX_TILED_MESSAGES)
+                newest = conversation.messages[-1].timestamp if conversation.messages else None
+                if newest is None or wake.is_stale(newest):
+                    report.dropped_stale += 1
+                    continue
+                pending = self._pending(message_id, conversation)
             except Exception as exc:  # the store is down: try again later
                 logger.warning("wake-up failed", extra={"error": type(exc).__name__})
                 report.failed.append(message_id)
                 continue
-            newest = window.messages[-1].timestamp if window.messages else None
-            if newest is None or wake.is_stale(newest):
-                report.dropped_stale += 1
+            if pending:
+                todo += pending
             else:
-                quiet.append((message_id, window))
-        if self.group_template is not None and quiet:
-            quiet = self._judge_group(quiet, remaining_ms, report)
-        for message_id, window in quiet:
-            if not self._judge(window, message_id, remaining_ms, report):
-                report.failed.append(message_id)
+                report.judged += 1  # every tile judged already: a repeated wake-up
+        woken = {tile.message_id for tile in todo}
+        if self.group_template is not None and todo:
+            todo = self._judge_group(todo)
+        failed: set[str] = set()
+        for tile in todo:
+            if tile.message_id in failed:
+                continue  # a tile of it failed: the whole wake-up comes back
+            if not self._judge(tile, remaining_ms):
+                failed.add(tile.message_id)
+                report.failed.append(tile.message_id)
+        report.judged += len(woken - failed)
         return report
 
-    def _judge_group(
-        self, quiet: list[tuple[str, Conversation]], remaining_ms: Any, report: WakeUpReport
-    ) -> list[tuple[str, Conversation]]:
-        """Judge what it can together; returns the conversations left to judge alone."""
-        from .group import MAX_GROUP, judge_group
+    def _pending(self, message_id: str, conversation: Conversation) -> list[_Tile]:
+        """The conversation's tiles without a stored verdict, oldest first, pins added.
+
+        Tiles are anchored at the conversation's first message (`quiet.anchored_tiles`):
+        one judged at an earlier quiet point is found in the store and costs no call, so
+        every message is judged at least once, however many came in one quiet period.
+        """
+        from .sinks import verdict_key
+
+        judge = self.runner.judge
+        refs = [self.runner.template.meta.ref]
+        if self.group_template is not None:
+            refs.insert(0, self.group_template.meta.ref)
+        risk = self.runner.risk
+        state = risk.get(conversation.id) if risk is not None else None
+        known = {m.timestamp: m for m in conversation.messages}
+        size = self.runner.template.meta.history.messages
+        pending: list[_Tile] = []
+        for tile in anchored_tiles(conversation, size, self.runner._fit):
+            shown = tile
+            if state is not None and state.pinned:
+                from .windows import with_pins
+
+                shown = with_pins(tile, self.runner._pins(tile, state.pinned, known))
+            digest = shown.digest()
+            keys = [verdict_key(shown.id, shown.last.timestamp, r, digest=digest) for r in refs]
+            existing = next((s for k in keys if (s := judge.publisher.lookup(k))), None)
+            if existing is not None:  # judged at an earlier quiet point, or a repeat
+                judge.publisher.complete(existing)
+                continue
+            pending.append(_Tile(message_id, tile, shown, known))
+        return pending
+
+    def _judge_group(self, todo: list[_Tile]) -> list[_Tile]:
+        """Judge what it can together; returns the tiles left to judge alone."""
+        from .group import MAX_GROUP, judge_windows
         from .models.cascade import CascadeModel
         from .moderation import build_verdict
-        from .sinks import verdict_key
 
         assert self.group_template is not None
         judge = self.runner.judge
         model = judge.model
         ref = self.group_template.meta.ref
-        todo: list[tuple[str, Conversation]] = []
-        refs = (ref, self.runner.template.meta.ref)  # judged in a group, or alone
-        for message_id, window in quiet:
-            keys = [
-                verdict_key(window.id, window.last.timestamp, r, digest=window.digest())
-                for r in refs
-            ]
-            existing = next((s for k in keys if (s := judge.publisher.lookup(k))), None)
-            if existing is not None:  # a repeated wake-up: no second model call
-                judge.publisher.complete(existing)
-                report.judged += 1
-                continue
+        remote_todo: list[_Tile] = []
+        for tile in todo:
             if isinstance(model, CascadeModel):
-                prompt = self.group_template.render_conversation(window, ref="local")
+                prompt = self.group_template.render_conversation(tile.shown, ref="local")
                 local = model.first_decides(prompt)
                 if local is not None:
-                    verdict = build_verdict(window, prompt, local, local.latency_ms)
-                    judge.publisher.deliver(verdict.model_copy(update={"prompt": ref}))
-                    report.judged += 1
+                    verdict = build_verdict(tile.shown, prompt, local, local.latency_ms)
+                    update = {"prompt": ref, "window_digest": tile.shown.digest()}
+                    self._deliver(tile, verdict.model_copy(update=update))
                     continue
-            todo.append((message_id, window))
+            remote_todo.append(tile)
         remote = model.second if isinstance(model, CascadeModel) else model
-        alone: list[tuple[str, Conversation]] = []
-        for start in range(0, len(todo), MAX_GROUP):
-            chunk = todo[start : start + MAX_GROUP]
+        alone: list[_Tile] = []
+        for start in range(0, len(remote_todo), MAX_GROUP):
+            chunk = remote_todo[start : start + MAX_GROUP]
             if len(chunk) == 1:
                 alone += chunk
                 continue
             try:
-                verdicts = judge_group([w for _, w in chunk], self.group_template, remote)
+                verdicts = judge_windows([t.shown for t in chunk], self.group_template, remote)
             except Exception as exc:  # judged alone instead, with the runner's retries
                 logger.warning("group call failed", extra={"error": type(exc).__name__})
                 alone += chunk
                 continue
-            for message_id, window in chunk:
-                grouped = verdicts.get(window.id)
+            for tile, grouped in zip(chunk, verdicts, strict=True):
                 if grouped is None:
-                    alone.append((message_id, window))
+                    alone.append(tile)
                     continue
-                judge.publisher.deliver(grouped)
-                report.judged += 1
+                self._deliver(tile, grouped)
         return alone
 
-    def _judge(
-        self, window: Conversation, message_id: str, remaining_ms: Any, report: WakeUpReport
-    ) -> bool:
+    def _deliver(self, tile: _Tile, verdict: Verdict) -> None:
+        """Publish a tile's verdict held under a standing flag, and raise the risk state
+        when it carries risk (as the stream job does for its windows)."""
+        from .risk import after_verdict, carries_risk, mark_held, update
+        from .windows import risky_messages
+
+        risk = self.runner.risk
+        if risk is not None:
+            verdict = mark_held(verdict, risk.get(tile.shown.id))
+        self.runner.judge.publisher.deliver(verdict)
+        if risk is not None and carries_risk(verdict):
+            pinned = risky_messages(tile.shown)
+            update(risk, tile.shown.id, lambda s: after_verdict(s, verdict, pinned))
+
+    def _judge(self, tile: _Tile, remaining_ms: Any) -> bool:
+        """One tile judged alone, as the stream job judges a checkpoint (pins, retries)."""
         job = ConversationJob(
-            conversation_id=window.id,
-            messages=tuple(window.messages),
-            item_ids=(message_id,),
+            conversation_id=tile.tile.id,
+            messages=tuple(tile.tile.messages),
+            item_ids=(tile.message_id,),
         )
-        outcome = self.runner(job, remaining_ms, None)
-        report.judged += outcome.ok
-        return outcome.ok
+        outcome = JobOutcome(conversation_id=job.conversation_id, item_ids=job.item_ids)
+        try:
+            self.runner._window(tile.tile, tile.known, remaining_ms, None, outcome, job)
+        except Exception as exc:  # comes back after the queue's visibility timeout
+            logger.warning(
+                "wake-up judgement failed",
+                extra={"conversation_id": tile.tile.id, "error": type(exc).__name__},
+            )
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class _Tile:
+    """One tile of a quiet conversation still to judge, and the wake-up it came with."""
+
+    message_id: str
+    tile: Conversation  # the tile's own messages
+    shown: Conversation  # with the pinned messages older than it
+    known: dict[datetime, Message]
 
 
 def worker_from_settings() -> QuietWorker:
