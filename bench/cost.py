@@ -65,6 +65,14 @@ QUIET_S = 5
 # bursts. With it, a 1 s window: risky messages wait less, the others wait anyway.
 BATCH_MAPPING = traffic.Mapping(batch_size=100, window_s=5.0, shards=4)
 QUIET_MAPPING = traffic.Mapping(batch_size=100, window_s=1.0, shards=4)
+# Levers measured one by one on top of the default, on Nova Micro and Claude Haiku 4.5
+# live: (name, group prompt, conversations per group call = the wake-up batch size).
+LEVERS = (
+    ("lever_group_rules_compact", "suspicious-group@2", 10),
+    ("lever_group_25", None, 25),
+    ("lever_group_50", None, 50),
+    ("lever_group_50_compact", "suspicious-group@2", 50),
+)
 # Other (quiet period, wake-up batching window) pairs, measured on Nova Micro live.
 SWEEP = ((20, 5.0), (15, 15.0), (10, 30.0), (5, 50.0), (45, 5.0))
 CALL_S = 1.0  # simulated seconds a model call takes
@@ -127,6 +135,7 @@ class Timing:
     wake_ups: int
     stream_calls: int
     worker_calls: int
+    shown_per_message: float = 0.0
 
 
 def parley(
@@ -140,6 +149,8 @@ def parley(
     quiet_s: int | None = QUIET_S,
     group: bool = True,
     wake_window_s: float = WAKE_WINDOW_S,
+    group_prompt: str | None = None,
+    group_size: int = 10,
 ) -> tuple[Bill, Timing]:
     """The stream job (cascade) on the traffic, in simulated time, with or without quiet."""
     from pipeline.history import SqliteHistory
@@ -150,7 +161,7 @@ def parley(
     from pipeline.stream import build_handler
 
     emulator.reset()
-    name = f"{model_id}-{prompt}-{quiet_s}-{group}-{wake_window_s}"
+    name = f"{model_id}-{prompt}-{quiet_s}-{group}-{wake_window_s}-{group_prompt}-{group_size}"
     name = name.replace(":", "_").replace("@", "_")
     history = SqliteHistory(tmp / f"history-{name}.db")
     verdicts = traffic.VerdictClock()
@@ -180,12 +191,13 @@ def parley(
         from pipeline.prompts import DirectoryPromptStore
         from pipeline.settings import REPO_ROOT
 
-        group_template = DirectoryPromptStore(REPO_ROOT / "prompts").get(GROUP_PROMPT)
-    worker = QuietWorker(handler.runner, history, group_template) if quiet else None
+        store = DirectoryPromptStore(REPO_ROOT / "prompts")
+        group_template = store.get(group_prompt or GROUP_PROMPT)
+    worker = QuietWorker(handler.runner, history, group_template, group_size) if quiet else None
     replay = traffic.Replay(
         handler, history, verdicts, lambda: tally.answers, worker=worker, queue=queue,
         clock=clock, call_s=CALL_S, concurrency=settings.max_concurrency,
-        wake_window_s=wake_window_s,
+        wake_window_s=wake_window_s, wake_batch=group_size,
     )  # fmt: skip
     result = replay.run(convs, QUIET_MAPPING if quiet_s else BATCH_MAPPING)
     return bill(emulator, model_id, result.messages), timing(convs, scam_ids, result)
@@ -215,6 +227,7 @@ def timing(convs: dict[str, list[Any]], scam_ids: set[str], result: traffic.Repl
         result.wake_ups,
         result.stream_calls,
         result.worker_calls,
+        result.shown_per_message,
     )
 
 
@@ -262,7 +275,15 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                             quiet_s=quiet_s, group=group,
                         )  # fmt: skip
                         rows += design_rows(f"{mix.name}.{name}.{design}", spent, base, times)
+                    if name in QUICK_MODELS and mix is traffic.LIVE:
+                        for label, group_prompt, size in LEVERS:
+                            spent, times = parley(
+                                emulator, convs, scam_ids, model_id, work,
+                                group_prompt=group_prompt, group_size=size,
+                            )  # fmt: skip
+                            rows += design_rows(f"{mix.name}.{name}.{label}", spent, base, times)
                     if name == "nova_micro" and mix is traffic.LIVE:
+                        spent, _ = parley(emulator, convs, scam_ids, model_id, work)
                         rows += rationale_rows(f"{mix.name}.{name}", model_id, spent)
                         for quiet_s, window_s in SWEEP:
                             spent, times = parley(
@@ -320,7 +341,8 @@ def design_rows(name: str, spent: Bill, base: Bill, times: Timing) -> list[tuple
         (
             f"{name}.messages_never_judged",
             float(times.never_judged),
-            f"target 0; {times.judged_twice} verdicts published twice (target 0)",
+            f"target 0; {times.judged_twice} verdicts published twice (target 0); each "
+            f"message shown {times.shown_per_message:.2f} times in published windows",
         ),
     ]
 

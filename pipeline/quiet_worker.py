@@ -58,10 +58,16 @@ class QuietWorker:
         runner: ConversationRunner,
         history: HistoryStore,
         group_template: PromptTemplate | None = None,
+        max_group: int | None = None,
     ) -> None:
+        from .group import MAX_GROUP
+
         self.runner = runner
         self.history = history
         self.group_template = group_template
+        # More per call pays the rules and the tool once for more conversations; the SQS
+        # mapping's BatchSize bounds how many wake-ups one invocation sees.
+        self.max_group = max(2, max_group or MAX_GROUP)
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         return self.run(event, context).response
@@ -141,7 +147,7 @@ class QuietWorker:
 
     def _judge_group(self, todo: list[_Tile]) -> list[_Tile]:
         """Judge what it can together; returns the tiles left to judge alone."""
-        from .group import MAX_GROUP, judge_windows
+        from .group import judge_windows
         from .models.cascade import CascadeModel
         from .moderation import build_verdict
 
@@ -162,8 +168,8 @@ class QuietWorker:
             remote_todo.append(tile)
         remote = model.second if isinstance(model, CascadeModel) else model
         alone: list[_Tile] = []
-        for start in range(0, len(remote_todo), MAX_GROUP):
-            chunk = remote_todo[start : start + MAX_GROUP]
+        for start in range(0, len(remote_todo), self.max_group):
+            chunk = remote_todo[start : start + self.max_group]
             if len(chunk) == 1:
                 alone += chunk
                 continue
