@@ -46,6 +46,7 @@ from bench import stream_throughput as st
 from bench import traffic
 from bench.emulator_process import EmulatorProcess
 from pipeline.models.pricing import PRICES_AS_OF, estimate_cost
+from pipeline.quiet_worker import DEFAULT_CONTEXT
 
 MODELS = {
     "nova_micro": "amazon.nova-micro-v1:0",
@@ -67,11 +68,16 @@ BATCH_MAPPING = traffic.Mapping(batch_size=100, window_s=5.0, shards=4)
 QUIET_MAPPING = traffic.Mapping(batch_size=100, window_s=1.0, shards=4)
 # Levers measured one by one on top of the default, on Nova Micro and Claude Haiku 4.5
 # live: (name, group prompt, conversations per group call = the wake-up batch size).
-LEVERS = (
-    ("lever_group_rules_compact", "suspicious-group@2", 10),
-    ("lever_group_25", None, 25),
-    ("lever_group_50", None, 50),
-    ("lever_group_50_compact", "suspicious-group@2", 50),
+# context: a quiet point shows only the messages not yet judged, after that many earlier.
+# The default (parley) shows the new messages after 5 earlier ones, 10 a call, group@1.
+LEVERS: tuple[tuple[str, str | None, int, int | None], ...] = (
+    ("lever_whole_tiles", None, 10, None),  # before: each quiet point re-sends its tile
+    ("lever_context_2", None, 10, 2),
+    ("lever_group_rules_compact", "suspicious-group@2", 10, 5),
+    ("lever_group_25", None, 25, 5),
+    ("lever_group_50", None, 50, 5),
+    ("lever_all_context_5", "suspicious-group@2", 50, 5),
+    ("lever_all_context_2", "suspicious-group@2", 50, 2),
 )
 # Other (quiet period, wake-up batching window) pairs, measured on Nova Micro live.
 SWEEP = ((20, 5.0), (15, 15.0), (10, 30.0), (5, 50.0), (45, 5.0))
@@ -136,6 +142,8 @@ class Timing:
     stream_calls: int
     worker_calls: int
     shown_per_message: float = 0.0
+    recall: float = 0.0  # scam conversations with a suspicious verdict / scams
+    false_flags: float = 0.0  # honest conversations with one / honest conversations
 
 
 def parley(
@@ -151,6 +159,7 @@ def parley(
     wake_window_s: float = WAKE_WINDOW_S,
     group_prompt: str | None = None,
     group_size: int = 10,
+    context: int | None = DEFAULT_CONTEXT,
 ) -> tuple[Bill, Timing]:
     """The stream job (cascade) on the traffic, in simulated time, with or without quiet."""
     from pipeline.history import SqliteHistory
@@ -161,7 +170,8 @@ def parley(
     from pipeline.stream import build_handler
 
     emulator.reset()
-    name = f"{model_id}-{prompt}-{quiet_s}-{group}-{wake_window_s}-{group_prompt}-{group_size}"
+    name = f"{model_id}-{prompt}-{quiet_s}-{group}-{wake_window_s}"
+    name += f"-{group_prompt}-{group_size}-{context}"
     name = name.replace(":", "_").replace("@", "_")
     history = SqliteHistory(tmp / f"history-{name}.db")
     verdicts = traffic.VerdictClock()
@@ -193,14 +203,20 @@ def parley(
 
         store = DirectoryPromptStore(REPO_ROOT / "prompts")
         group_template = store.get(group_prompt or GROUP_PROMPT)
-    worker = QuietWorker(handler.runner, history, group_template, group_size) if quiet else None
+    worker = (
+        QuietWorker(handler.runner, history, group_template, group_size, context) if quiet else None
+    )
     replay = traffic.Replay(
         handler, history, verdicts, lambda: tally.answers, worker=worker, queue=queue,
         clock=clock, call_s=CALL_S, concurrency=settings.max_concurrency,
         wake_window_s=wake_window_s, wake_batch=group_size,
     )  # fmt: skip
     result = replay.run(convs, QUIET_MAPPING if quiet_s else BATCH_MAPPING)
-    return bill(emulator, model_id, result.messages), timing(convs, scam_ids, result)
+    times = timing(convs, scam_ids, result)
+    honest = set(convs) - scam_ids
+    times.recall = len(verdicts.flagged & scam_ids) / max(1, len(scam_ids))
+    times.false_flags = len(verdicts.flagged & honest) / max(1, len(honest))
+    return bill(emulator, model_id, result.messages), times
 
 
 def timing(convs: dict[str, list[Any]], scam_ids: set[str], result: traffic.ReplayResult) -> Timing:
@@ -276,10 +292,10 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                         )  # fmt: skip
                         rows += design_rows(f"{mix.name}.{name}.{design}", spent, base, times)
                     if name in QUICK_MODELS and mix is traffic.LIVE:
-                        for label, group_prompt, size in LEVERS:
+                        for label, group_prompt, size, context in LEVERS:
                             spent, times = parley(
                                 emulator, convs, scam_ids, model_id, work,
-                                group_prompt=group_prompt, group_size=size,
+                                group_prompt=group_prompt, group_size=size, context=context,
                             )  # fmt: skip
                             rows += design_rows(f"{mix.name}.{name}.{label}", spent, base, times)
                     if name == "nova_micro" and mix is traffic.LIVE:
@@ -337,6 +353,12 @@ def design_rows(name: str, spent: Bill, base: Bill, times: Timing) -> list[tuple
             times.p95_risky_s,
             f"messages with a payment or contact cue (target <= 5); "
             f"{times.scams_late:.0%} of scams had their first cue judged after 5 s",
+        ),
+        (
+            f"{name}.recall",
+            times.recall,
+            f"scam conversations flagged by a verdict (the emulator answers with the local "
+            f"classifier); honest ones flagged: {times.false_flags:.1%}",
         ),
         (
             f"{name}.messages_never_judged",

@@ -210,11 +210,15 @@ class VerdictClock:
     def __init__(self) -> None:
         self.published: list[tuple[str, datetime, datetime]] = []  # (cid, last_at, at)
         self.digests: list[str | None] = []  # window_digest of each published verdict
+        self.flagged: set[str] = set()  # conversations with a suspicious verdict
         self.pending: list[tuple[str, datetime, str | None]] = []
         self._lock = threading.Lock()
 
     def publish(self, envelopes: Any) -> None:
         with self._lock:
+            self.flagged.update(
+                e["data"]["conversation_id"] for e in envelopes if e["data"].get("suspicious")
+            )
             self.pending.extend(
                 (
                     e["data"]["conversation_id"],
@@ -233,7 +237,8 @@ class VerdictClock:
 
 class WindowLog:
     """Which messages each judged window showed, by the window's digest: the replay
-    wraps `Conversation.digest` (every verdict key is built from it) while it runs."""
+    wraps `Conversation.digest` and `quiet.window_mark` (every verdict key is built from
+    one of them) while it runs."""
 
     def __init__(self) -> None:
         self.shown: dict[str, tuple[datetime, ...]] = {}
@@ -250,6 +255,19 @@ class WindowLog:
             return value
 
         Conversation.digest = digest  # type: ignore[method-assign,assignment]
+
+        import pipeline.quiet as quiet
+
+        self._mark = mark = quiet.window_mark
+
+        def window_mark(window: Conversation) -> str:
+            # Several windows end at one message (a lookup builds it alone): their union.
+            value = mark(window)
+            stamps = {*log.get(value, ()), *(m.timestamp for m in window.messages)}
+            log[value] = tuple(sorted(stamps))
+            return value
+
+        quiet.window_mark = window_mark
         return self
 
     def __exit__(self, *exc: object) -> None:

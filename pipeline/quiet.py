@@ -18,6 +18,7 @@ for the same newest message finds the stored verdict and makes no model call.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -177,3 +178,44 @@ def anchored_tiles(
         tiles.append(shown)
         start = end
     return tiles
+
+
+def window_mark(window: Conversation) -> str:
+    """The digest an incremental window's verdict is stored under: of its newest message
+    alone, so that the next quiet point finds where judging stopped by reading the key
+    of each message back from the newest (`incremental_windows`)."""
+    m = window.messages[-1]
+    data = json.dumps(["judged-through", m.iso_timestamp, m.sender, m.text], ensure_ascii=False)
+    return "t" + hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()[:15]
+
+
+def incremental_windows(
+    conversation: Conversation,
+    judged_through: datetime | None,
+    size: int,
+    context: int,
+    fit: Callable[[Conversation], Conversation],
+) -> list[Conversation]:
+    """Windows that show the messages after `judged_through`, each once, oldest first.
+
+    The new messages are tiled (`anchored_tiles`, `size - context` at most each) and
+    every tile is shown after the `context` messages before it, as the original design
+    showed a message after the previous ones: a re-judge pays for what is new, not for
+    the whole window again. Pinned messages are the caller's to add.
+    """
+    messages = conversation.messages
+    start = 0
+    if judged_through is not None:
+        start = next(
+            (i for i, m in enumerate(messages) if m.timestamp > judged_through), len(messages)
+        )
+    if start == len(messages):
+        return []
+    new = conversation.model_copy(update={"messages": messages[start:]})
+    windows: list[Conversation] = []
+    offset = start
+    for tile in anchored_tiles(new, max(1, size - context), fit):
+        before = messages[max(0, offset - context) : offset]
+        windows.append(conversation.model_copy(update={"messages": (*before, *tile.messages)}))
+        offset += len(tile.messages)
+    return windows

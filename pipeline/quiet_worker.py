@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import quiet as _quiet
 from .coalesce import ConversationJob
 from .errors import InputError
-from .quiet import MAX_TILED_MESSAGES, WakeUp, anchored_tiles
+from .quiet import MAX_TILED_MESSAGES, WakeUp, anchored_tiles, incremental_windows
 from .stream.budget import remaining_ms as _remaining_ms
 from .stream.observability import logger
 from .stream.report import JobOutcome
@@ -34,6 +35,11 @@ if TYPE_CHECKING:
     from .prompts import PromptTemplate
     from .stream.job import ConversationRunner
     from .verdict import Verdict
+
+
+#: Earlier messages shown before the new ones at a quiet point: the original design's
+#: five. Two cost less (docs/cost.md) but show the model less than the original did.
+DEFAULT_CONTEXT = 5
 
 
 @dataclass
@@ -59,6 +65,7 @@ class QuietWorker:
         history: HistoryStore,
         group_template: PromptTemplate | None = None,
         max_group: int | None = None,
+        context: int | None = DEFAULT_CONTEXT,
     ) -> None:
         from .group import MAX_GROUP
 
@@ -68,6 +75,9 @@ class QuietWorker:
         # More per call pays the rules and the tool once for more conversations; the SQS
         # mapping's BatchSize bounds how many wake-ups one invocation sees.
         self.max_group = max(2, max_group or MAX_GROUP)
+        # With a group template, a quiet point shows only the messages after the last one
+        # judged, after `context` earlier ones (None: whole anchored tiles again).
+        self.context = context if group_template is not None else None
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         return self.run(event, context).response
@@ -95,6 +105,8 @@ class QuietWorker:
                 logger.warning("wake-up failed", extra={"error": type(exc).__name__})
                 report.failed.append(message_id)
                 continue
+            queued = {t.key for t in todo}
+            pending = [t for t in pending if t.key not in queued]  # one batch, twice
             if pending:
                 todo += pending
             else:
@@ -113,29 +125,57 @@ class QuietWorker:
         return report
 
     def _pending(self, message_id: str, conversation: Conversation) -> list[_Tile]:
-        """The conversation's tiles without a stored verdict, oldest first, pins added.
+        """The conversation's windows without a stored verdict, oldest first, pins added.
 
         Tiles are anchored at the conversation's first message (`quiet.anchored_tiles`):
         one judged at an earlier quiet point is found in the store and costs no call, so
         every message is judged at least once, however many came in one quiet period.
+        Incremental (`context`): the windows after the newest message judged here before
+        (`quiet.incremental_windows`), found by its key.
         """
         from .sinks import verdict_key
 
         judge = self.runner.judge
-        refs = [self.runner.template.meta.ref]
-        if self.group_template is not None:
-            refs.insert(0, self.group_template.meta.ref)
         risk = self.runner.risk
         state = risk.get(conversation.id) if risk is not None else None
         known = {m.timestamp: m for m in conversation.messages}
         size = self.runner.template.meta.history.messages
+
+        def pinned(window: Conversation) -> Conversation:
+            if state is None or not state.pinned:
+                return window
+            from .windows import with_pins
+
+            return with_pins(window, self.runner._pins(window, state.pinned, known))
+
+        if self.context is not None:
+            assert self.group_template is not None
+            ref = self.group_template.meta.ref
+            through = None
+            for m in reversed(conversation.messages):
+                single = conversation.model_copy(update={"messages": (m,)})
+                key = verdict_key(
+                    conversation.id, m.timestamp, ref, digest=_quiet.window_mark(single)
+                )
+                existing = judge.publisher.lookup(key)
+                if existing is not None:
+                    judge.publisher.complete(existing)  # a repeat may find it half published
+                    through = m.timestamp
+                    break
+            windows = incremental_windows(
+                conversation, through, size, self.context, self.runner._fit
+            )
+            return [
+                _Tile(message_id, w, shown, known, _quiet.window_mark(shown))
+                for w in windows
+                for shown in (pinned(w),)
+            ]
+        refs = [self.runner.template.meta.ref]
+        if self.group_template is not None:
+            refs.insert(0, self.group_template.meta.ref)
         pending: list[_Tile] = []
         for tile in anchored_tiles(conversation, size, self.runner._fit):
-            shown = tile
-            if state is not None and state.pinned:
-                from .windows import with_pins
-
-                shown = with_pins(tile, self.runner._pins(tile, state.pinned, known))
+            shown = pinned(tile)
             digest = shown.digest()
             keys = [verdict_key(shown.id, shown.last.timestamp, r, digest=digest) for r in refs]
             existing = next((s for k in keys if (s := judge.publisher.lookup(k))), None)
@@ -170,7 +210,7 @@ class QuietWorker:
         alone: list[_Tile] = []
         for start in range(0, len(remote_todo), self.max_group):
             chunk = remote_todo[start : start + self.max_group]
-            if len(chunk) == 1:
+            if len(chunk) == 1 and chunk[0].mark is None:
                 alone += chunk
                 continue
             try:
@@ -192,6 +232,8 @@ class QuietWorker:
         from .risk import after_verdict, carries_risk, mark_held, update
         from .windows import risky_messages
 
+        if tile.mark is not None:
+            verdict = verdict.model_copy(update={"window_digest": tile.mark})
         risk = self.runner.risk
         if risk is not None:
             verdict = mark_held(verdict, risk.get(tile.shown.id))
@@ -202,6 +244,8 @@ class QuietWorker:
 
     def _judge(self, tile: _Tile, remaining_ms: Any) -> bool:
         """One tile judged alone, as the stream job judges a checkpoint (pins, retries)."""
+        if tile.mark is not None:
+            return False  # the group call left it unanswered or failed: the wake-up returns
         job = ConversationJob(
             conversation_id=tile.tile.id,
             messages=tuple(tile.tile.messages),
@@ -227,6 +271,11 @@ class _Tile:
     tile: Conversation  # the tile's own messages
     shown: Conversation  # with the pinned messages older than it
     known: dict[datetime, Message]
+    mark: str | None = None  # incremental: the digest its verdict is stored under
+
+    @property
+    def key(self) -> tuple[str, datetime, str]:
+        return (self.shown.id, self.shown.last.timestamp, self.mark or self.shown.digest())
 
 
 def worker_from_settings() -> QuietWorker:

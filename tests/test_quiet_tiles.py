@@ -16,7 +16,7 @@ from pipeline.models import resolve
 from pipeline.models.local import baseline_responder
 from pipeline.models.replay import ReplayModel
 from pipeline.prompts import DirectoryPromptStore
-from pipeline.quiet import WakeUp, anchored_tiles
+from pipeline.quiet import WakeUp, anchored_tiles, incremental_windows, window_mark
 from pipeline.quiet_worker import QuietWorker
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.sinks import SqliteVerdictSink, VerdictPublisher
@@ -121,6 +121,7 @@ def test_the_group_path_judges_every_tile_of_a_flood_each_under_its_own_ref(
 ) -> None:
     template = DirectoryPromptStore(REPO_ROOT / "prompts").get(GROUP_PROMPT)
     rig = Rig(emulated, group=template)
+    rig.worker = QuietWorker(rig.worker.runner, rig.history, group_template=template, context=None)
     flood = messages("A", 45)
     other = messages("B", 3)
     rig.history.append_many(other)
@@ -136,3 +137,108 @@ def test_the_group_path_judges_every_tile_of_a_flood_each_under_its_own_ref(
         ("A", flood[44].timestamp),
         ("B", other[-1].timestamp),
     ]
+
+
+def test_incremental_windows_show_each_new_message_once_after_a_short_context() -> None:
+    conversation = Conversation(id="A", messages=messages("A", 30))
+    first = incremental_windows(conversation, None, 20, 5, keep_newest(20))
+    assert [len(w.messages) for w in first] == [15, 5 + 15]  # tiles of 15, 5 before each
+    later = incremental_windows(
+        conversation, conversation.messages[26].timestamp, 20, 5, keep_newest(20)
+    )
+    assert [m.timestamp for m in later[0].messages] == [
+        m.timestamp for m in conversation.messages[22:30]
+    ]
+    assert (
+        incremental_windows(
+            conversation, conversation.messages[-1].timestamp, 20, 5, keep_newest(20)
+        )
+        == []
+    )
+    # the key of a window is its newest message's: a later quiet point finds it from
+    # that message alone
+    window = Conversation(id="A", messages=conversation.messages[10:13])
+    alone = Conversation(id="A", messages=conversation.messages[12:13])
+    assert window_mark(window) == window_mark(alone) != window_mark(first[0])
+
+
+def incremental_rig(model: Any, context: int = 5) -> Rig:
+    template = DirectoryPromptStore(REPO_ROOT / "prompts").get(GROUP_PROMPT)
+    rig = Rig(model, group=template)
+    rig.worker = QuietWorker(
+        rig.worker.runner, rig.history, group_template=template, context=context
+    )
+    return rig
+
+
+class GroupRecorder:
+    """Answers every group block as cleared, and records what each call showed."""
+
+    model_id = "bedrock:test"
+
+    def __init__(self) -> None:
+        self.calls: list[list[tuple[str, datetime]]] = []
+
+    def generate(self, prompt: Any, **_: Any) -> Any:
+        import re
+
+        from pipeline.models import ModelResult
+
+        shown = []
+        answers = []
+        for ref, block in re.findall(
+            r'<conversation ref="([0-9a-f]+)"[^>]*>(.*?)</conversation>', prompt.user, re.S
+        ):
+            answers.append({"ref": ref, "suspicious": False, "score": 0.05, "categories": []})
+            shown += [(ref, at) for at in re.findall(r'at="([^"]+)"', block)]
+        self.calls.append(shown)
+        return ModelResult(model_id=self.model_id, structured={"verdicts": answers})
+
+
+def test_an_incremental_quiet_point_shows_only_the_new_messages_after_five_before() -> None:
+    model = GroupRecorder()
+    rig = incremental_rig(model)
+    first = messages("A", 8)
+    rig.quiet_period(first)
+    assert len(model.calls) == 1 and len(model.calls[0]) == 8
+    more = messages("A", 2, start=8)
+    rig.quiet_period(more)
+    # 5 messages of context and the 2 new ones: not the whole window again
+    assert len(model.calls) == 2 and len(model.calls[1]) == 7
+    again = rig.quiet_period(more[-1:])  # a repeated wake-up: found by its key
+    assert again.judged == 1 and len(model.calls) == 2
+    flood = messages("A", 45, start=10)
+    rig.quiet_period(flood)
+    shown = [at for call in model.calls[2:] for _, at in call]
+    new = {m.iso_timestamp[5:16] for m in flood}
+    assert new <= set(shown)  # every new message of the flood judged
+    stamps = [v.verdict.last_message_at for v in rig.store.all()]
+    assert len(stamps) == len(set(stamps))  # no window published twice
+
+
+def test_incremental_group_flags_only_the_scam_and_judges_every_message(
+    emulated: Any, bedrock_emulator: BedrockEmulator
+) -> None:
+    rig = incremental_rig(emulated)
+    honest = [messages(f"h{i}", 4) for i in range(3)]
+    scam = [
+        Message(
+            conversation_id="s", timestamp=T0 + timedelta(seconds=10 * i), sender="seller", text=t
+        )
+        for i, t in enumerate(
+            [
+                "Hello, the flat is free for a visit.",
+                "Send me a 500 dollar deposit before the visit, other buyers are waiting.",
+                "Pay by gift card or wire transfer, not through the site.",
+            ]
+        )
+    ]
+    records = []
+    for i, conv in enumerate([*honest, scam]):
+        rig.history.append_many(conv)
+        body = WakeUp(conv[-1].conversation_id, conv[-1].timestamp).body()
+        records.append({"messageId": f"m{i}", "body": body})
+    report = rig.worker.run({"Records": records})
+    assert (report.judged, report.failed, bedrock_emulator.stats.served) == (4, [], 1)
+    flagged = {v.verdict.conversation_id for v in rig.store.all() if v.verdict.suspicious}
+    assert flagged == {"s"}
