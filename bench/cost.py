@@ -17,11 +17,21 @@ Haiku 4.5, Claude 3.5 Haiku) and the template's default (Claude 3 Haiku):
 - parley_quiet: the same with the quiet period on (pipeline.quiet: 5 s, the wake-ups
   batched over up to 40 s; a risky new message judged at once; stream window 1 s);
 - parley: the quiet period, and the quiet conversations of one worker invocation judged
-  together (pipeline.group: up to 10 a call, the rules paid once, lean verdicts), the
+  together (pipeline.group: up to 10 a call, the rules paid once, lean verdicts), each
+  showing only the messages not yet judged after five earlier ones (incremental): the
   template's default;
 - parley_compact: parley with the candidate `suspicious-compact@1` for the conversations
   judged alone (the rules in half the tokens, timestamps to the minute; a candidate
   until evaluated on Bedrock).
+
+Levers (LEVERS, on Nova Micro and Claude Haiku 4.5 live): whole anchored tiles instead
+of incremental windows, two earlier messages instead of five, the compact rules as the
+group prompt's (`suspicious-group@2`), 25 and 50 conversations a call (the wake-up
+mapping's batch size raised to match), and their combinations. `floor_every_message_once`
+is what showing every message once would cost with nothing else (no rules, tool,
+context or output). Recall: scam conversations with a suspicious verdict (the emulator
+answers with the local classifier, so this checks that no lever hides a scam's
+messages from the judgement, not how well a language model judges).
 
 Tokens are the emulator's usage (the prompt, the tool definitions and Anthropic's
 tool-use system prompt: pipeline/emulator/billing.py), USD from the one price table
@@ -291,6 +301,8 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                             quiet_s=quiet_s, group=group,
                         )  # fmt: skip
                         rows += design_rows(f"{mix.name}.{name}.{design}", spent, base, times)
+                    if mix is traffic.LIVE:
+                        rows += floor_rows(f"{mix.name}.{name}", convs, model_id, base)
                     if name in QUICK_MODELS and mix is traffic.LIVE:
                         for label, group_prompt, size, context in LEVERS:
                             spent, times = parley(
@@ -366,6 +378,42 @@ def design_rows(name: str, spent: Bill, base: Bill, times: Timing) -> list[tuple
             f"target 0; {times.judged_twice} verdicts published twice (target 0); each "
             f"message shown {times.shown_per_message:.2f} times in published windows",
         ),
+    ]
+
+
+def floor_rows(
+    name: str, convs: dict[str, list[Any]], model_id: str, base: Bill
+) -> list[tuple[str, float, str]]:
+    """What showing every message to the model exactly once would cost, and nothing
+    else: no rules, no tool, no context, no output. Each conversation is rendered once
+    as a block of the group prompt (sender, time to the minute); a design that shows
+    every message to Bedrock cannot cost less, whatever it shares."""
+    from pipeline.conversation import Conversation
+    from pipeline.group import GROUP_PROMPT
+    from pipeline.prompts import DirectoryPromptStore
+    from pipeline.settings import REPO_ROOT
+    from pipeline.tokens import count_for_model
+
+    template = DirectoryPromptStore(REPO_ROOT / "prompts").get(GROUP_PROMPT)
+    tokens = 0
+    count = 0
+    for cid, messages in convs.items():
+        for start in range(0, len(messages), template.meta.history.messages):
+            part = messages[start : start + template.meta.history.messages]
+            block = template.render_conversation(
+                Conversation(id=cid, messages=part), ref="0a1b2c3d"
+            )
+            tokens += count_for_model(model_id, block.user)
+        count += len(messages)
+    usd = estimate_cost(model_id, tokens, 0) / count * 1_000_000
+    return [
+        (
+            f"{name}.floor_every_message_once.vs_original",
+            usd / base.per_million,
+            f"${usd:.2f} per million messages: {tokens / count:.0f} input tokens a message, "
+            "shown once, no rules, tool, context or output (only the local tier, deciding "
+            "without Bedrock, can go below it)",
+        )
     ]
 
 

@@ -2,16 +2,23 @@
 
 Each SQS record is a `pipeline.quiet.WakeUp`. A wake-up older than the conversation's
 newest stored message is dropped (that message's own wake-up is on its way, or it was
-risky and judged at once); the others are judged on their newest window by the stream
-job's own `ConversationRunner`, so verdict keys, retries and publishing are the stream
-job's. Failed judgements are reported as `batchItemFailures` and come back after the
-queue's visibility timeout; a malformed body is logged (ids and sizes only) and
-dropped, since no retry can mend it.
+risky and judged at once). For the others the worker reads the conversation and judges
+every message not yet judged, however many came in one quiet period:
 
-With a group template (`pipeline.group`), the quiet conversations of one invocation are
-judged together: the cascade's local tier first, each alone; those it leaves to the
-second model go to it up to ten in one call, the rules paid once. A conversation the
-group answer leaves out is judged alone.
+- with a group template (the default), incrementally: the newest message judged here
+  before is found by its verdict key (`quiet.window_mark`), and the messages after it
+  are shown after `context` earlier ones (the original design's five) and the pinned
+  risky ones (`quiet.incremental_windows`), never the whole window again;
+- without one, or with `context=None`, in tiles anchored at the first message
+  (`quiet.anchored_tiles`): a full tile judged once is found in the store, and only the
+  tile still filling is judged again.
+
+The cascade's local tier decides first, each window alone; the windows it leaves to the
+second model go to it up to `max_group` in one call (`pipeline.group`), the rules paid
+once. Without a group template a window is judged by the stream job's own runner
+(verdict keys, pins, retries). Failed judgements are reported as `batchItemFailures`
+and come back after the queue's visibility timeout; a malformed body is logged (ids
+and sizes only) and dropped, since no retry can mend it.
 """
 
 from __future__ import annotations
