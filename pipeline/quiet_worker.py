@@ -158,13 +158,25 @@ class QuietWorker:
         if self.context is not None:
             assert self.group_template is not None
             ref = self.group_template.meta.ref
+            alone = self.runner.template.meta.ref
             through = None
-            for m in reversed(conversation.messages):
+            messages = conversation.messages
+            for i in range(len(messages) - 1, -1, -1):
+                m = messages[i]
                 single = conversation.model_copy(update={"messages": (m,)})
-                key = verdict_key(
-                    conversation.id, m.timestamp, ref, digest=_quiet.window_mark(single)
+                # Judged here (its mark), or by the stream job at once (its newest window
+                # ending there, as the runner cuts it): judged up to this message.
+                upto = conversation.model_copy(
+                    update={"messages": messages[max(0, i + 1 - size) : i + 1]}
                 )
-                existing = judge.publisher.lookup(key)
+                newest = pinned(self.runner._fit(upto))
+                probes = (
+                    verdict_key(
+                        conversation.id, m.timestamp, ref, digest=_quiet.window_mark(single)
+                    ),
+                    verdict_key(conversation.id, m.timestamp, alone, digest=newest.digest()),
+                )
+                existing = next((s for k in probes if (s := judge.publisher.lookup(k))), None)
                 if existing is not None:
                     judge.publisher.complete(existing)  # a repeat may find it half published
                     through = m.timestamp

@@ -62,7 +62,7 @@ class Rig:
     def __init__(self, model: Any, group: Any = None) -> None:
         self.history = SqliteHistory(":memory:")
         self.store = SqliteVerdictSink(":memory:")
-        handler = build_handler(
+        self.handler = handler = build_handler(
             model=model,
             history=self.history,
             publisher=VerdictPublisher(self.store, None),
@@ -242,3 +242,32 @@ def test_incremental_group_flags_only_the_scam_and_judges_every_message(
     assert (report.judged, report.failed, bedrock_emulator.stats.served) == (4, [], 1)
     flagged = {v.verdict.conversation_id for v in rig.store.all() if v.verdict.suspicious}
     assert flagged == {"s"}
+
+
+class BothPrompts(GroupRecorder):
+    """Answers the stream job's own prompt as cleared, and group calls as GroupRecorder."""
+
+    def generate(self, prompt: Any, **kwargs: Any) -> Any:
+        from pipeline.models import ModelResult
+
+        if "<conversation ref=" in prompt.user:
+            return super().generate(prompt, **kwargs)
+        return ModelResult(model_id=self.model_id, structured=CLEARED)
+
+
+def test_a_quiet_point_starts_after_what_the_stream_job_judged_at_once() -> None:
+    from bench.stream_throughput import stream_record
+
+    model = BothPrompts()
+    rig = incremental_rig(model)
+    first = messages("A", 15)
+    rig.history.append_many(first)
+    records = [stream_record(m, i + 1) for i, m in enumerate(first)]
+    rig.handler({"Records": records}, None)  # judged at once (say, risky) at message 15
+    assert model.calls == []
+    more = messages("A", 3, start=15)
+    rig.quiet_period(more)
+    # the worker shows the 3 new messages after 5 earlier ones, not 15 + 3 again
+    assert len(model.calls) == 1 and len(model.calls[0]) == 8
+    stamps = [v.verdict.last_message_at for v in rig.store.all()]
+    assert sorted(stamps) == [first[-1].timestamp, more[-1].timestamp]  # none twice
