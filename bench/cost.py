@@ -301,6 +301,8 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                             quiet_s=quiet_s, group=group,
                         )  # fmt: skip
                         rows += design_rows(f"{mix.name}.{name}.{design}", spent, base, times)
+                        if design == "parley":
+                            default = spent  # the template's defaults
                     if mix is traffic.LIVE:
                         rows += floor_rows(f"{mix.name}.{name}", convs, model_id, base)
                     if name in QUICK_MODELS and mix is traffic.LIVE:
@@ -311,7 +313,7 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                             )  # fmt: skip
                             rows += design_rows(f"{mix.name}.{name}.{label}", spent, base, times)
                     if name == "nova_micro" and mix is traffic.LIVE:
-                        spent, _ = parley(emulator, convs, scam_ids, model_id, work)
+                        spent = default
                         rows += rationale_rows(f"{mix.name}.{name}", model_id, spent)
                         for quiet_s, window_s in SWEEP:
                             spent, times = parley(
