@@ -118,17 +118,23 @@ class QuietWorker:
                 todo += pending
             else:
                 report.judged += 1  # every tile judged already: a repeated wake-up
-        woken = {tile.message_id for tile in todo}
+        answered: dict[int, Verdict] = {}
         if self.group_template is not None and todo:
-            todo = self._judge_group(todo)
+            answered = self._judge_group(todo)
+        # Oldest first within each wake-up, and a wake-up stops at its first window left
+        # without a verdict: a later quiet point goes on from the newest one published,
+        # so none may be published past a gap (the wake-up comes back for the rest).
         failed: set[str] = set()
-        for tile in todo:
+        for index, tile in enumerate(todo):
             if tile.message_id in failed:
-                continue  # a tile of it failed: the whole wake-up comes back
-            if not self._judge(tile, remaining_ms):
+                continue
+            verdict = answered.get(index)
+            if verdict is not None:
+                self._deliver(tile, verdict)
+            elif tile.mark is not None or not self._judge(tile, remaining_ms):
                 failed.add(tile.message_id)
                 report.failed.append(tile.message_id)
-        report.judged += len(woken - failed)
+        report.judged += len({tile.message_id for tile in todo} - failed)
         return report
 
     def _pending(self, message_id: str, conversation: Conversation) -> list[_Tile]:
@@ -204,8 +210,8 @@ class QuietWorker:
             pending.append(_Tile(message_id, tile, shown, known))
         return pending
 
-    def _judge_group(self, todo: list[_Tile]) -> list[_Tile]:
-        """Judge what it can together; returns the tiles left to judge alone."""
+    def _judge_group(self, todo: list[_Tile]) -> dict[int, Verdict]:
+        """Judge what it can together: index in `todo` -> its verdict, not yet published."""
         from .group import judge_windows
         from .models.cascade import CascadeModel
         from .moderation import build_verdict
@@ -214,36 +220,33 @@ class QuietWorker:
         judge = self.runner.judge
         model = judge.model
         ref = self.group_template.meta.ref
-        remote_todo: list[_Tile] = []
-        for tile in todo:
+        answered: dict[int, Verdict] = {}
+        remote_todo: list[tuple[int, _Tile]] = []
+        for index, tile in enumerate(todo):
             if isinstance(model, CascadeModel):
                 prompt = self.group_template.render_conversation(tile.shown, ref="local")
                 local = model.first_decides(prompt)
                 if local is not None:
                     verdict = build_verdict(tile.shown, prompt, local, local.latency_ms)
                     update = {"prompt": ref, "window_digest": tile.shown.digest()}
-                    self._deliver(tile, verdict.model_copy(update=update))
+                    answered[index] = verdict.model_copy(update=update)
                     continue
-            remote_todo.append(tile)
+            remote_todo.append((index, tile))
         remote = model.second if isinstance(model, CascadeModel) else model
-        alone: list[_Tile] = []
         for start in range(0, len(remote_todo), self.max_group):
             chunk = remote_todo[start : start + self.max_group]
-            if len(chunk) == 1 and chunk[0].mark is None:
-                alone += chunk
-                continue
+            if len(chunk) == 1 and chunk[0][1].mark is None:
+                continue  # judged alone, by the runner
             try:
-                verdicts = judge_windows([t.shown for t in chunk], self.group_template, remote)
-            except Exception as exc:  # judged alone instead, with the runner's retries
+                shown = [t.shown for _, t in chunk]
+                verdicts = judge_windows(shown, self.group_template, remote)
+            except Exception as exc:  # alone instead (whole tiles), or the wake-up returns
                 logger.warning("group call failed", extra={"error": type(exc).__name__})
-                alone += chunk
                 continue
-            for tile, grouped in zip(chunk, verdicts, strict=True):
-                if grouped is None:
-                    alone.append(tile)
-                    continue
-                self._deliver(tile, grouped)
-        return alone
+            for (index, _), grouped in zip(chunk, verdicts, strict=True):
+                if grouped is not None:
+                    answered[index] = grouped
+        return answered
 
     def _deliver(self, tile: _Tile, verdict: Verdict) -> None:
         """Publish a tile's verdict held under a standing flag, and raise the risk state

@@ -271,3 +271,25 @@ def test_a_quiet_point_starts_after_what_the_stream_job_judged_at_once() -> None
     assert len(model.calls) == 1 and len(model.calls[0]) == 8
     stamps = [v.verdict.last_message_at for v in rig.store.all()]
     assert sorted(stamps) == [first[-1].timestamp, more[-1].timestamp]  # none twice
+
+
+class DropsFirstBlockOnce(GroupRecorder):
+    """Leaves the first block of its first call unanswered."""
+
+    def generate(self, prompt: Any, **kwargs: Any) -> Any:
+        result = super().generate(prompt, **kwargs)
+        if len(self.calls) == 1:
+            result.structured["verdicts"] = result.structured["verdicts"][1:]
+        return result
+
+
+def test_no_window_is_published_past_an_older_one_left_unanswered() -> None:
+    model = DropsFirstBlockOnce()
+    rig = incremental_rig(model)
+    flood = messages("A", 25)  # two windows: 15 new messages, then 10
+    failed = rig.quiet_period(flood)
+    assert len(failed.failed) == 1 and rig.store.all() == []  # the newer one held back
+    retried = rig.quiet_period(flood[-1:])  # the wake-up comes back
+    assert retried.failed == [] and retried.judged == 1
+    stamps = sorted(v.verdict.last_message_at for v in rig.store.all())
+    assert stamps == [flood[14].timestamp, flood[24].timestamp]
