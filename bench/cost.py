@@ -17,11 +17,21 @@ Haiku 4.5, Claude 3.5 Haiku) and the template's default (Claude 3 Haiku):
 - parley_quiet: the same with the quiet period on (pipeline.quiet: 5 s, the wake-ups
   batched over up to 40 s; a risky new message judged at once; stream window 1 s);
 - parley: the quiet period, and the quiet conversations of one worker invocation judged
-  together (pipeline.group: up to 10 a call, the rules paid once, lean verdicts), the
+  together (pipeline.group: up to 10 a call, the rules paid once, lean verdicts), each
+  showing only the messages not yet judged after five earlier ones (incremental): the
   template's default;
 - parley_compact: parley with the candidate `suspicious-compact@1` for the conversations
   judged alone (the rules in half the tokens, timestamps to the minute; a candidate
   until evaluated on Bedrock).
+
+Levers (LEVERS, on Nova Micro and Claude Haiku 4.5 live): whole anchored tiles instead
+of incremental windows, two earlier messages instead of five, the compact rules as the
+group prompt's (`suspicious-group@2`), 25 and 50 conversations a call (the wake-up
+mapping's batch size raised to match), and their combinations. `floor_every_message_once`
+is what showing every message once would cost with nothing else (no rules, tool,
+context or output). Recall: scam conversations with a suspicious verdict (the emulator
+answers with the local classifier, so this checks that no lever hides a scam's
+messages from the judgement, not how well a language model judges).
 
 Tokens are the emulator's usage (the prompt, the tool definitions and Anthropic's
 tool-use system prompt: pipeline/emulator/billing.py), USD from the one price table
@@ -46,6 +56,7 @@ from bench import stream_throughput as st
 from bench import traffic
 from bench.emulator_process import EmulatorProcess
 from pipeline.models.pricing import PRICES_AS_OF, estimate_cost
+from pipeline.quiet_worker import DEFAULT_CONTEXT
 
 MODELS = {
     "nova_micro": "amazon.nova-micro-v1:0",
@@ -65,6 +76,19 @@ QUIET_S = 5
 # bursts. With it, a 1 s window: risky messages wait less, the others wait anyway.
 BATCH_MAPPING = traffic.Mapping(batch_size=100, window_s=5.0, shards=4)
 QUIET_MAPPING = traffic.Mapping(batch_size=100, window_s=1.0, shards=4)
+# Levers measured one by one on top of the default, on Nova Micro and Claude Haiku 4.5
+# live: (name, group prompt, conversations per group call = the wake-up batch size).
+# context: a quiet point shows only the messages not yet judged, after that many earlier.
+# The default (parley) shows the new messages after 5 earlier ones, 10 a call, group@1.
+LEVERS: tuple[tuple[str, str | None, int, int | None], ...] = (
+    ("lever_whole_tiles", None, 10, None),  # before: each quiet point re-sends its tile
+    ("lever_context_2", None, 10, 2),
+    ("lever_group_rules_compact", "suspicious-group@2", 10, 5),
+    ("lever_group_25", None, 25, 5),
+    ("lever_group_50", None, 50, 5),
+    ("lever_all_context_5", "suspicious-group@2", 50, 5),
+    ("lever_all_context_2", "suspicious-group@2", 50, 2),
+)
 # Other (quiet period, wake-up batching window) pairs, measured on Nova Micro live.
 SWEEP = ((20, 5.0), (15, 15.0), (10, 30.0), (5, 50.0), (45, 5.0))
 CALL_S = 1.0  # simulated seconds a model call takes
@@ -127,6 +151,9 @@ class Timing:
     wake_ups: int
     stream_calls: int
     worker_calls: int
+    shown_per_message: float = 0.0
+    recall: float = 0.0  # scam conversations with a suspicious verdict / scams
+    false_flags: float = 0.0  # honest conversations with one / honest conversations
 
 
 def parley(
@@ -140,6 +167,9 @@ def parley(
     quiet_s: int | None = QUIET_S,
     group: bool = True,
     wake_window_s: float = WAKE_WINDOW_S,
+    group_prompt: str | None = None,
+    group_size: int = 10,
+    context: int | None = DEFAULT_CONTEXT,
 ) -> tuple[Bill, Timing]:
     """The stream job (cascade) on the traffic, in simulated time, with or without quiet."""
     from pipeline.history import SqliteHistory
@@ -151,6 +181,7 @@ def parley(
 
     emulator.reset()
     name = f"{model_id}-{prompt}-{quiet_s}-{group}-{wake_window_s}"
+    name += f"-{group_prompt}-{group_size}-{context}"
     name = name.replace(":", "_").replace("@", "_")
     history = SqliteHistory(tmp / f"history-{name}.db")
     verdicts = traffic.VerdictClock()
@@ -180,15 +211,22 @@ def parley(
         from pipeline.prompts import DirectoryPromptStore
         from pipeline.settings import REPO_ROOT
 
-        group_template = DirectoryPromptStore(REPO_ROOT / "prompts").get(GROUP_PROMPT)
-    worker = QuietWorker(handler.runner, history, group_template) if quiet else None
+        store = DirectoryPromptStore(REPO_ROOT / "prompts")
+        group_template = store.get(group_prompt or GROUP_PROMPT)
+    worker = (
+        QuietWorker(handler.runner, history, group_template, group_size, context) if quiet else None
+    )
     replay = traffic.Replay(
         handler, history, verdicts, lambda: tally.answers, worker=worker, queue=queue,
         clock=clock, call_s=CALL_S, concurrency=settings.max_concurrency,
-        wake_window_s=wake_window_s,
+        wake_window_s=wake_window_s, wake_batch=group_size,
     )  # fmt: skip
     result = replay.run(convs, QUIET_MAPPING if quiet_s else BATCH_MAPPING)
-    return bill(emulator, model_id, result.messages), timing(convs, scam_ids, result)
+    times = timing(convs, scam_ids, result)
+    honest = set(convs) - scam_ids
+    times.recall = len(verdicts.flagged & scam_ids) / max(1, len(scam_ids))
+    times.false_flags = len(verdicts.flagged & honest) / max(1, len(honest))
+    return bill(emulator, model_id, result.messages), times
 
 
 def timing(convs: dict[str, list[Any]], scam_ids: set[str], result: traffic.ReplayResult) -> Timing:
@@ -215,6 +253,7 @@ def timing(convs: dict[str, list[Any]], scam_ids: set[str], result: traffic.Repl
         result.wake_ups,
         result.stream_calls,
         result.worker_calls,
+        result.shown_per_message,
     )
 
 
@@ -262,7 +301,19 @@ def run(quick: bool = False) -> list[tuple[str, float, str]]:
                             quiet_s=quiet_s, group=group,
                         )  # fmt: skip
                         rows += design_rows(f"{mix.name}.{name}.{design}", spent, base, times)
+                        if design == "parley":
+                            default = spent  # the template's defaults
+                    if mix is traffic.LIVE:
+                        rows += floor_rows(f"{mix.name}.{name}", convs, model_id, base)
+                    if name in QUICK_MODELS and mix is traffic.LIVE:
+                        for label, group_prompt, size, context in LEVERS:
+                            spent, times = parley(
+                                emulator, convs, scam_ids, model_id, work,
+                                group_prompt=group_prompt, group_size=size, context=context,
+                            )  # fmt: skip
+                            rows += design_rows(f"{mix.name}.{name}.{label}", spent, base, times)
                     if name == "nova_micro" and mix is traffic.LIVE:
+                        spent = default
                         rows += rationale_rows(f"{mix.name}.{name}", model_id, spent)
                         for quiet_s, window_s in SWEEP:
                             spent, times = parley(
@@ -318,10 +369,53 @@ def design_rows(name: str, spent: Bill, base: Bill, times: Timing) -> list[tuple
             f"{times.scams_late:.0%} of scams had their first cue judged after 5 s",
         ),
         (
+            f"{name}.recall",
+            times.recall,
+            f"scam conversations flagged by a verdict (the emulator answers with the local "
+            f"classifier); honest ones flagged: {times.false_flags:.1%}",
+        ),
+        (
             f"{name}.messages_never_judged",
             float(times.never_judged),
-            f"target 0; {times.judged_twice} verdicts published twice (target 0)",
+            f"target 0; {times.judged_twice} verdicts published twice (target 0); each "
+            f"message shown {times.shown_per_message:.2f} times in published windows",
         ),
+    ]
+
+
+def floor_rows(
+    name: str, convs: dict[str, list[Any]], model_id: str, base: Bill
+) -> list[tuple[str, float, str]]:
+    """What showing every message to the model exactly once would cost, and nothing
+    else: no rules, no tool, no context, no output. Each conversation is rendered once
+    as a block of the group prompt (sender, time to the minute); a design that shows
+    every message to Bedrock cannot cost less, whatever it shares."""
+    from pipeline.conversation import Conversation
+    from pipeline.group import GROUP_PROMPT
+    from pipeline.prompts import DirectoryPromptStore
+    from pipeline.settings import REPO_ROOT
+    from pipeline.tokens import count_for_model
+
+    template = DirectoryPromptStore(REPO_ROOT / "prompts").get(GROUP_PROMPT)
+    tokens = 0
+    count = 0
+    for cid, messages in convs.items():
+        for start in range(0, len(messages), template.meta.history.messages):
+            part = messages[start : start + template.meta.history.messages]
+            block = template.render_conversation(
+                Conversation(id=cid, messages=part), ref="0a1b2c3d"
+            )
+            tokens += count_for_model(model_id, block.user)
+        count += len(messages)
+    usd = estimate_cost(model_id, tokens, 0) / count * 1_000_000
+    return [
+        (
+            f"{name}.floor_every_message_once.vs_original",
+            usd / base.per_million,
+            f"${usd:.2f} per million messages: {tokens / count:.0f} input tokens a message, "
+            "shown once, no rules, tool, context or output (only the local tier, deciding "
+            "without Bedrock, can go below it)",
+        )
     ]
 
 

@@ -204,24 +204,76 @@ class SimQueue:
 
 
 class VerdictClock:
-    """An event sink that stamps each published verdict with the simulated time."""
+    """An event sink that stamps each published verdict with the simulated time, and
+    keeps the digest of the window it judged."""
 
     def __init__(self) -> None:
         self.published: list[tuple[str, datetime, datetime]] = []  # (cid, last_at, at)
-        self.pending: list[tuple[str, datetime]] = []
+        self.digests: list[str | None] = []  # window_digest of each published verdict
+        self.flagged: set[str] = set()  # conversations with a suspicious verdict
+        self.pending: list[tuple[str, datetime, str | None]] = []
         self._lock = threading.Lock()
 
     def publish(self, envelopes: Any) -> None:
         with self._lock:
+            self.flagged.update(
+                e["data"]["conversation_id"] for e in envelopes if e["data"].get("suspicious")
+            )
             self.pending.extend(
-                (e["data"]["conversation_id"], parse_timestamp(e["data"]["last_message_at"]))
+                (
+                    e["data"]["conversation_id"],
+                    parse_timestamp(e["data"]["last_message_at"]),
+                    e["data"].get("window_digest"),
+                )
                 for e in envelopes
             )
 
     def stamp(self, at: datetime) -> None:
         with self._lock:
-            self.published.extend((cid, last, at) for cid, last in self.pending)
+            self.published.extend((cid, last, at) for cid, last, _ in self.pending)
+            self.digests.extend(digest for _, _, digest in self.pending)
             self.pending.clear()
+
+
+class WindowLog:
+    """Which messages each judged window showed, by the window's digest: the replay
+    wraps `Conversation.digest` and `quiet.window_mark` (every verdict key is built from
+    one of them) while it runs."""
+
+    def __init__(self) -> None:
+        self.shown: dict[str, tuple[datetime, ...]] = {}
+
+    def __enter__(self) -> WindowLog:
+        from pipeline.conversation import Conversation
+
+        self._original = original = Conversation.digest
+        log = self.shown
+
+        def digest(conversation: Conversation) -> str:
+            value = original(conversation)
+            log[value] = tuple(m.timestamp for m in conversation.messages)
+            return value
+
+        Conversation.digest = digest  # type: ignore[method-assign,assignment]
+
+        import pipeline.quiet as quiet
+
+        self._mark = mark = quiet.window_mark
+
+        def window_mark(window: Conversation) -> str:
+            # Several windows end at one message (a lookup builds it alone): their union.
+            value = mark(window)
+            stamps = {*log.get(value, ()), *(m.timestamp for m in window.messages)}
+            log[value] = tuple(sorted(stamps))
+            return value
+
+        quiet.window_mark = window_mark
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from pipeline.conversation import Conversation
+
+        Conversation.digest = self._original  # type: ignore[method-assign]
 
 
 @dataclass
@@ -231,8 +283,9 @@ class ReplayResult:
     wake_ups: int = 0
     failed_records: int = 0
     latencies_s: dict[tuple[str, datetime], float] = field(default_factory=dict)
-    never_judged: int = 0
+    never_judged: int = 0  # messages inside no judged window (or with no verdict after them)
     judged_twice: int = 0  # the same (conversation, newest message) published twice
+    shown_per_message: float = 0.0  # messages shown in published windows / messages
     stream_calls: int = 0  # model calls made by the stream handler (risky: at once)
     worker_calls: int = 0  # model calls made by the wake-up worker
 
@@ -284,6 +337,21 @@ class Replay:
             heapq.heappush(events, (b.closes_at, next(order), "batch", b))
         shard_free: dict[int, datetime] = {}
         sequence = itertools.count(1)
+        with WindowLog() as windows:
+            self._loop(events, order, shard_free, sequence, result, Context, stream_record)
+        self._latencies(convs, result, windows.shown)
+        return result
+
+    def _loop(
+        self,
+        events: list[tuple[datetime, int, str, Any]],
+        order: Any,
+        shard_free: dict[int, datetime],
+        sequence: Any,
+        result: ReplayResult,
+        Context: Any,
+        stream_record: Any,
+    ) -> None:
         while events or (self.queue and self.queue.pending):
             due = self.queue.pending[0][0] if self.queue and self.queue.pending else None
             if due is not None and (not events or due + self.wake_window < events[0][0]):
@@ -324,21 +392,31 @@ class Replay:
             end = at + self._duration(self.calls() - before)
             shard_free[item.shard] = end
             self.verdicts.stamp(end)
-        self._latencies(convs, result)
-        return result
 
-    def _latencies(self, convs: dict[str, list[Message]], result: ReplayResult) -> None:
+    def _latencies(
+        self,
+        convs: dict[str, list[Message]],
+        result: ReplayResult,
+        shown: dict[str, tuple[datetime, ...]],
+    ) -> None:
         by_conv: dict[str, list[tuple[datetime, datetime]]] = {}
         seen: set[tuple[str, datetime]] = set()
-        for cid, last, at in self.verdicts.published:
+        inside: set[tuple[str, datetime]] = set()
+        times_shown = 0
+        published = zip(self.verdicts.published, self.verdicts.digests, strict=True)
+        for (cid, last, at), digest in published:
             by_conv.setdefault(cid, []).append((last, at))
             result.judged_twice += (cid, last) in seen
             seen.add((cid, last))
+            window = shown.get(digest or "", ())
+            times_shown += len(window)
+            inside.update((cid, stamp) for stamp in window)
+        result.shown_per_message = times_shown / max(1, result.messages)
         for cid, messages in convs.items():
             stamps = by_conv.get(cid, [])
             for m in messages:
                 covering = [at for last, at in stamps if last >= m.timestamp]
-                if covering:
+                if covering and (cid, m.timestamp) in inside:
                     result.latencies_s[(cid, m.timestamp)] = (
                         min(covering) - m.timestamp
                     ).total_seconds()

@@ -110,9 +110,19 @@ def parse_group(data: Any, refs: Sequence[str]) -> dict[str, ParsedAnswer]:
 def judge_group(
     windows: Sequence[Conversation], template: PromptTemplate, model: ChatModel
 ) -> dict[str, Verdict]:
-    """One model call for several windows: conversation id -> Verdict, for those answered.
+    """One model call for several conversations: conversation id -> Verdict, for those
+    answered (one window per conversation; `judge_windows` takes several)."""
+    answered = judge_windows(windows, template, model)
+    return {w.id: v for w, v in zip(windows, answered, strict=True) if v is not None}
 
-    Tokens and cost are shared out evenly among the conversations of the call.
+
+def judge_windows(
+    windows: Sequence[Conversation], template: PromptTemplate, model: ChatModel
+) -> list[Verdict | None]:
+    """One model call for several windows (tiles of one conversation may be among
+    them, each under its own ref): a Verdict per window, None for one left unanswered.
+
+    Tokens and cost are shared out evenly among the windows of the call.
     """
     group = render_group(template, windows)
     started = time.perf_counter()
@@ -120,10 +130,16 @@ def judge_group(
     elapsed_ms = (time.perf_counter() - started) * 1000
     answers = parse_group(result.structured, list(group.refs))
     share = max(1, len(group.refs))
-    verdicts: dict[str, Verdict] = {}
-    for ref, answer in answers.items():
+    by_ref = list(group.refs)
+    verdicts: list[Verdict | None] = []
+    for ref in by_ref:
+        answer = answers.get(ref)
         window = group.refs[ref]
-        verdicts[window.id] = _verdict(window, group.prompt, result, answer, share, elapsed_ms)
+        verdicts.append(
+            None
+            if answer is None
+            else _verdict(window, group.prompt, result, answer, share, elapsed_ms)
+        )
     return verdicts
 
 

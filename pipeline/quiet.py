@@ -18,6 +18,7 @@ for the same newest message finds the stored verdict and makes no model call.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -145,3 +146,76 @@ class QuietPolicy:
             else:
                 deferred.append(job)
         return now, deferred, unsent
+
+
+#: The most messages of one conversation the wake-up worker reads to tile it (50 tiles
+#: of 20): past it the oldest ones fall outside every tile, and the anchor moves.
+MAX_TILED_MESSAGES = 1000
+
+
+def anchored_tiles(
+    conversation: Conversation, size: int, fit: Callable[[Conversation], Conversation]
+) -> list[Conversation]:
+    """The conversation cut into tiles from its first message on, oldest first.
+
+    Each tile holds the next `size` messages, fewer when `fit` (what the prompt keeps of
+    a window) would drop some, so every message is in exactly one tile. The boundaries
+    depend only on the messages before them: a tile judged once has the same texts, and
+    so the same verdict key, at every later quiet point, and costs no second call; only
+    the newest tile, still filling, is judged again.
+    """
+    messages = conversation.messages
+    tiles: list[Conversation] = []
+    start = 0
+    while start < len(messages):
+        end = min(len(messages), start + max(1, size))
+        while True:
+            candidate = conversation.model_copy(update={"messages": messages[start:end]})
+            shown = fit(candidate)
+            if len(shown.messages) == end - start or end - start == 1:
+                break
+            end = start + max(1, len(shown.messages))
+        tiles.append(shown)
+        start = end
+    return tiles
+
+
+def window_mark(window: Conversation) -> str:
+    """The digest an incremental window's verdict is stored under: of its newest message
+    alone, so that the next quiet point finds where judging stopped by reading the key
+    of each message back from the newest (`incremental_windows`)."""
+    m = window.messages[-1]
+    data = json.dumps(["judged-through", m.iso_timestamp, m.sender, m.text], ensure_ascii=False)
+    return "t" + hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()[:15]
+
+
+def incremental_windows(
+    conversation: Conversation,
+    judged_through: datetime | None,
+    size: int,
+    context: int,
+    fit: Callable[[Conversation], Conversation],
+) -> list[Conversation]:
+    """Windows that show the messages after `judged_through`, each once, oldest first.
+
+    The new messages are tiled (`anchored_tiles`, `size - context` at most each) and
+    every tile is shown after the `context` messages before it, as the original design
+    showed a message after the previous ones: a re-judge pays for what is new, not for
+    the whole window again. Pinned messages are the caller's to add.
+    """
+    messages = conversation.messages
+    start = 0
+    if judged_through is not None:
+        start = next(
+            (i for i, m in enumerate(messages) if m.timestamp > judged_through), len(messages)
+        )
+    if start == len(messages):
+        return []
+    new = conversation.model_copy(update={"messages": messages[start:]})
+    windows: list[Conversation] = []
+    offset = start
+    for tile in anchored_tiles(new, max(1, size - context), fit):
+        before = messages[max(0, offset - context) : offset]
+        windows.append(conversation.model_copy(update={"messages": (*before, *tile.messages)}))
+        offset += len(tile.messages)
+    return windows
