@@ -1390,3 +1390,17 @@ def test_the_quiet_worker_consumes_the_wake_ups_the_stream_job_sends(template: T
     assert env["PARLEY_QUIET_QUEUE_URL"]["Fn::If"][1] == {"Ref": "WakeUpQueue"}
     queue = template["Resources"]["WakeUpQueue"]["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+
+
+def test_every_function_that_publishes_verdicts_keeps_the_risk_state(template: Template) -> None:
+    # A function that stores verdicts without the risk table judges each window on its
+    # own, and a clean window after a flag would be published as cleared.
+    publishers = {
+        name: fn["Environment"]["Variables"]
+        for name, fn in functions(template).items()
+        if "PARLEY_VERDICTS_TABLE" in fn.get("Environment", {}).get("Variables", {})
+        and name != "ReviewFunction"  # the review app stores decisions, not verdicts
+    }
+    assert {"ModerationFunction", "QuietWorkerFunction"} <= set(publishers)
+    for name, env in publishers.items():
+        assert env.get("PARLEY_RISK_TABLE") == {"Ref": "RiskTable"}, name
